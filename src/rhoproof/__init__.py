@@ -1,0 +1,17 @@
+"""rhoproof: rho-set circuits and compact proofs for group-multiplication networks.
+
+The pipeline, one module per stage: ``groups`` (finite groups and real irreps) → ``model``
+(the seed paper's MLP, many instances at once) → ``train`` → ``evaluate`` (exact ground truth).
+"""
+
+__version__ = "0.1.0"
+
+from rhoproof.errors import UserError  # noqa: E402
+from rhoproof.evaluate import Evaluation, evaluate  # noqa: E402
+from rhoproof.groups import Group, Irrep, group  # noqa: E402
+from rhoproof.model import Folded, GroupMLP  # noqa: E402
+from rhoproof.run import Run, load_run  # noqa: E402
+from rhoproof.train import TrainConfig, train  # noqa: E402
+
+__all__ = ["Evaluation", "Folded", "Group", "GroupMLP", "Irrep", "Run", "TrainConfig",
+           "UserError", "__version__", "evaluate", "group", "load_run", "train"]

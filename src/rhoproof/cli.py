@@ -1,0 +1,232 @@
+"""The ``rhoproof`` command: parse arguments, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rhoproof.errors import UserError
+
+DEMO_CONFIG = {"group": "S5", "n_instances": 4, "epochs": 1500, "seed": 0, "eval_every": 100,
+               "checkpoint_every": 500}
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+# --- groups --------------------------------------------------------------------------------
+
+
+def cmd_groups(args: argparse.Namespace) -> None:
+    from rhoproof.groups import group
+
+    t0 = time.perf_counter()
+    grp = group(args.spec)
+    irreps = grp.irreps
+    subgroups = None if args.no_subgroups else len(grp.subgroups)
+    info = {
+        "spec": grp.spec,
+        "order": grp.order,
+        "abelian": grp.is_abelian,
+        "classes": len(grp.conjugacy_classes),
+        "subgroups": subgroups,
+        "irreps": [{"name": r.name, "dim": r.dim, "type": r.type,
+                    "frobenius_schur": r.indicator} for r in irreps],
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if args.json:
+        _print_json(info)
+        return
+    print(f"{grp.spec}: order {grp.order}, {info['classes']} conjugacy classes"
+          + (f", {subgroups} subgroups" if subgroups is not None else "")
+          + (", abelian" if grp.is_abelian else ""))
+    print(f"{'irrep':<8} {'dim':>4}  {'type':<13} {'FS':>3}")
+    for r in irreps:
+        print(f"{r.name:<8} {r.dim:>4}  {r.type:<13} {r.indicator:>+3d}")
+    print(f"(real dims; sum of dim^2/k over irreps = |G| = {grp.order}; "
+          f"computed in {info['seconds']:.2f} s)")
+
+
+# --- train ---------------------------------------------------------------------------------
+
+
+def _config_from_args(args: argparse.Namespace):
+    from rhoproof.train import TrainConfig
+
+    fields = {"group": args.group, "n_instances": args.models, "epochs": args.epochs,
+              "seed": args.seed, "d_embed": args.d_embed, "d_hidden": args.d_hidden,
+              "train_frac": args.train_frac, "lr": args.lr, "weight_decay": args.weight_decay,
+              "eval_every": args.eval_every, "checkpoint_every": args.checkpoint_every,
+              "dtype": args.dtype}
+    return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from rhoproof.groups import group
+    from rhoproof.run import train_config_of
+    from rhoproof.train import train
+
+    out = Path(args.out)
+    if args.resume:
+        config = train_config_of(out)
+        if args.epochs is not None:
+            config = config.replace(epochs=args.epochs)
+    else:
+        config = _config_from_args(args)
+    group(config.group)  # fail fast on a bad spec, before creating the run directory
+    t0 = time.perf_counter()
+    _, metrics = train(config, out, device=args.device, resume=args.resume,
+                       progress=not args.quiet)
+    _report_training(config, metrics, time.perf_counter() - t0, out)
+
+
+def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
+                     out: Path | None) -> None:
+    if not metrics:
+        print("no epochs run")
+        return
+    last = metrics[-1]
+    acc = last["acc"]
+    perfect = sum(a == 1.0 for a in acc)
+    first_all = next((r["epoch"] for r in metrics if min(r["acc"]) == 1.0), None)
+    print(f"{config.group}: {config.n_instances} models, epoch {last['epoch']}, "
+          f"{seconds:.1f} s this session")
+    print(f"  accuracy on all pairs: mean {sum(acc) / len(acc):.4f}, min {min(acc):.4f}, "
+          f"{perfect}/{len(acc)} at 100%")
+    if first_all is not None:
+        rec = next(r for r in metrics if r["epoch"] == first_all)
+        print(f"  every model at 100% from epoch {first_all} ({rec['elapsed_s']:.1f} s)")
+    if out is not None:
+        print(f"  run saved in {out}")
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from rhoproof.evaluate import evaluate
+    from rhoproof.run import load_run
+    from rhoproof.train import resolve_device
+
+    run = load_run(args.run_dir)
+    dev = resolve_device(args.device)
+    t0 = time.perf_counter()
+    ev = evaluate(run.model.to(dev), run.group)
+    seconds = time.perf_counter() - t0
+    summary = {"run": str(run.path), "group": run.group.spec, "epoch": run.epoch,
+               "instances": run.n_instances, "seconds": round(seconds, 3), **ev.summary()}
+    if args.json:
+        _print_json({**summary, "accuracy": ev.accuracy.tolist(), "loss": ev.loss.tolist()})
+        return
+    print(f"{'instance':>8}  {'accuracy':>9}  {'loss':>10}")
+    for k, (a, lo) in enumerate(zip(ev.accuracy.tolist(), ev.loss.tolist())):
+        print(f"{k:>8}  {a:>9.5f}  {lo:>10.4g}")
+    print(f"{run.group.spec}, epoch {run.epoch}: mean accuracy {summary['mean_accuracy']:.5f}, "
+          f"min {summary['min_accuracy']:.5f}, {summary['n_perfect']}/{run.n_instances} at "
+          f"100%, mean loss {summary['mean_loss']:.4g} (all {run.group.order}² pairs, "
+          f"{seconds:.2f} s)")
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from rhoproof.evaluate import evaluate
+    from rhoproof.groups import group
+    from rhoproof.run import load_run
+    from rhoproof.train import TrainConfig, train
+
+    out = Path(args.out)
+    config = TrainConfig(**{**DEMO_CONFIG, "n_instances": args.models, "epochs": args.epochs})
+    resume = (out / "config.json").exists()
+    grp = group(config.group)
+    print(f"rhoproof demo: train {config.n_instances} {grp.spec} models (|G| = {grp.order}, "
+          f"m = {config.d_hidden}, {config.train_frac:.0%} of pairs for training) for "
+          f"{config.epochs} epochs on CPU, then check every one on all {grp.order ** 2} pairs"
+          + (f" (resuming {out})" if resume else ""))
+    t0 = time.perf_counter()
+    _, metrics = train(config, out, resume=resume, progress=not args.quiet)
+    _report_training(config, metrics, time.perf_counter() - t0, None)
+    run = load_run(out)
+    ev = evaluate(run.model, run.group)
+    print(f"\nexact evaluation of {out} ({grp.order}² = {grp.order ** 2} pairs per model):")
+    for k, (a, lo) in enumerate(zip(ev.accuracy.tolist(), ev.loss.tolist())):
+        print(f"  model {k}: accuracy {a:.5f}  loss {lo:.4g}")
+    print(f"next: rhoproof evaluate {out}")
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rhoproof import __version__
+
+    p = argparse.ArgumentParser(prog="rhoproof", description=(
+        "Train networks on finite-group multiplication, explain them, certify them."))
+    p.add_argument("--version", action="version", version=f"rhoproof {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("groups", help="describe a group: order, classes, subgroups, irreps")
+    g.add_argument("spec", help="group spec, e.g. S5, A5, D4, Q8, Dic3, C3xC5, table:PATH.json")
+    g.add_argument("--json", action="store_true", help="machine-readable output")
+    g.add_argument("--no-subgroups", action="store_true", help="skip subgroup enumeration")
+    g.set_defaults(func=cmd_groups)
+
+    t = sub.add_parser("train", help="train K models at once into a run directory")
+    t.add_argument("--group", help="group spec (default S5)")
+    t.add_argument("--models", type=int, help="number of instances K (default 1)")
+    t.add_argument("--epochs", type=int, help="full-batch epochs (default 2000)")
+    t.add_argument("--seed", type=int, help="run seed (default 0)")
+    t.add_argument("--out", required=True, help="run directory to create (or resume)")
+    t.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint")
+    t.add_argument("--d-embed", type=int, help="embedding width d_e (default 128)")
+    t.add_argument("--d-hidden", type=int, help="hidden width m (default 128)")
+    t.add_argument("--train-frac", type=float, help="fraction of pairs to train on (0.4)")
+    t.add_argument("--lr", type=float, help="Adam learning rate (1e-2)")
+    t.add_argument("--weight-decay", type=float, help="L2 weight decay (2e-4)")
+    t.add_argument("--eval-every", type=int, help="epochs between exact evaluations (50)")
+    t.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (250)")
+    t.add_argument("--dtype", choices=["float32", "float64"], help="training dtype (float32)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="exact accuracy and loss of every model on all pairs")
+    e.add_argument("run_dir")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("demo", help="the main job on an embedded default (S5)")
+    d.add_argument("--out", default="runs/demo-s5", help="run directory (default runs/demo-s5)")
+    d.add_argument("--models", type=int, default=DEMO_CONFIG["n_instances"])
+    d.add_argument("--epochs", type=int, default=DEMO_CONFIG["epochs"])
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"rhoproof: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rhoproof: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Errors a user can cause. The CLI prints them as one line and exits with code 2."""
+
+
+class UserError(Exception):
+    """Base class for every error caused by user input (specs, files, options)."""
+
+
+class GroupSpecError(UserError):
+    """A group spec that the grammar does not accept, or a Cayley table that is not a group."""
+
+
+class RunError(UserError):
+    """A run directory that is missing, corrupt, or does not match the group or config."""
+
+
+class ConfigError(UserError):
+    """A training or evaluation option with an invalid value."""

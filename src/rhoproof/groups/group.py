@@ -1,0 +1,275 @@
+"""The finite group value object, built on its Cayley table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from rhoproof.errors import GroupSpecError
+
+
+@dataclass(frozen=True, eq=False)
+class Group:
+    """A finite group given by its Cayley table: ``table[x, y]`` is the index of ``x·y``.
+
+    Elements are the integers ``0..|G|-1``; ``labels[i]`` is a readable name for element ``i``.
+    The table is validated at construction (see :func:`validate_table`). Derived structure
+    (inverses, classes, subgroups, irreps) is computed lazily and cached on the instance.
+
+    >>> from rhoproof.groups import group
+    >>> G = group("S3")
+    >>> G.order, G.identity, len(G.conjugacy_classes)
+    (6, 0, 3)
+    """
+
+    spec: str
+    table_np: np.ndarray = field(repr=False)  # [|G|, |G|] int64
+    labels: tuple[str, ...] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        table = np.ascontiguousarray(np.asarray(self.table_np, dtype=np.int64))
+        table.setflags(write=False)
+        object.__setattr__(self, "table_np", table)
+        if len(self.labels) != table.shape[0]:
+            raise GroupSpecError(
+                f"{self.spec}: {len(self.labels)} labels for a table of size {table.shape[0]}"
+            )
+        if len(set(self.labels)) != len(self.labels):
+            raise GroupSpecError(f"{self.spec}: element labels are not unique")
+        validate_table(table, self.spec)
+
+    def __repr__(self) -> str:
+        return f"group({self.spec!r})"
+
+    def __str__(self) -> str:
+        return self.spec
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Group) and np.array_equal(self.table_np, other.table_np)
+
+    def __hash__(self) -> int:
+        return hash(self.table_np.tobytes())
+
+    # --- basic structure -------------------------------------------------------------------
+
+    @property
+    def order(self) -> int:
+        """|G|."""
+        return int(self.table_np.shape[0])
+
+    def __len__(self) -> int:
+        return self.order
+
+    @cached_property
+    def table(self) -> torch.Tensor:
+        """The Cayley table as a torch int64 tensor, ``[|G|, |G|]``."""
+        return torch.from_numpy(self.table_np.copy())
+
+    @cached_property
+    def identity(self) -> int:
+        return _identity_of(self.table_np)
+
+    @cached_property
+    def inverses(self) -> np.ndarray:
+        """``inverses[g]`` is the index of g⁻¹, ``[|G|]``."""
+        rows, cols = np.nonzero(self.table_np == self.identity)
+        inv = np.empty(self.order, dtype=np.int64)
+        inv[rows] = cols
+        return inv
+
+    def mul(self, x: int, y: int) -> int:
+        return int(self.table_np[x, y])
+
+    def index(self, label: str) -> int:
+        """The element whose label is ``label``."""
+        try:
+            return self._label_index[label]
+        except KeyError:
+            raise GroupSpecError(f"{self.spec} has no element labelled {label!r}") from None
+
+    @cached_property
+    def _label_index(self) -> dict[str, int]:
+        return {lab: i for i, lab in enumerate(self.labels)}
+
+    @cached_property
+    def element_orders(self) -> np.ndarray:
+        """Order of each element, ``[|G|]``."""
+        orders = np.zeros(self.order, dtype=np.int64)
+        power = np.arange(self.order)  # g^k for every g, starting at k = 1
+        for k in range(1, self.order + 1):
+            newly = (power == self.identity) & (orders == 0)
+            orders[newly] = k
+            if (orders > 0).all():
+                break
+            power = self.table_np[power, np.arange(self.order)]
+        return orders
+
+    @cached_property
+    def is_abelian(self) -> bool:
+        return bool(np.array_equal(self.table_np, self.table_np.T))
+
+    # --- conjugacy -------------------------------------------------------------------------
+
+    @cached_property
+    def conjugacy_classes(self) -> tuple[tuple[int, ...], ...]:
+        """Conjugacy classes, each sorted, in the canonical class order.
+
+        Canonical order: by element order, then class size, then smallest element index. The
+        identity's class comes first. Irrep names depend on this order (see ``irreps``).
+        """
+        t = self.table_np
+        # conj[h, g] = h g h⁻¹, [|G|, |G|]
+        conj = t[t, self.inverses[:, None]]
+        # t[t, inv[:,None]] indexes t[t[h,g], inv[h]] which is exactly (h g) h⁻¹
+        seen = np.zeros(self.order, dtype=bool)
+        classes = []
+        for g in range(self.order):
+            if not seen[g]:
+                members = np.unique(conj[:, g])
+                seen[members] = True
+                classes.append(tuple(int(m) for m in members))
+        orders = self.element_orders
+        classes.sort(key=lambda c: (int(orders[c[0]]), len(c), c[0]))
+        return tuple(classes)
+
+    @cached_property
+    def class_of(self) -> np.ndarray:
+        """``class_of[g]`` is the index of g's conjugacy class, ``[|G|]``."""
+        out = np.empty(self.order, dtype=np.int64)
+        for k, c in enumerate(self.conjugacy_classes):
+            out[list(c)] = k
+        return out
+
+    # --- subgroups and cosets --------------------------------------------------------------
+
+    @cached_property
+    def subgroups(self) -> tuple[frozenset[int], ...]:
+        """All subgroups, sorted by order then by their sorted elements."""
+        from rhoproof.groups.subgroups import all_subgroups
+
+        return all_subgroups(self)
+
+    def is_subgroup(self, elements: frozenset[int] | set[int] | list[int]) -> bool:
+        h = np.array(sorted(set(elements)), dtype=np.int64)
+        if h.size == 0 or self.identity not in set(h.tolist()):
+            return False
+        prods = self.table_np[np.ix_(h, self.inverses[h])]
+        return bool(np.isin(prods, h).all())
+
+    def _check_subgroup(self, h: frozenset[int] | set[int] | list[int]) -> np.ndarray:
+        if not self.is_subgroup(h):
+            raise GroupSpecError(f"{sorted(h)} is not a subgroup of {self.spec}")
+        return np.array(sorted(set(h)), dtype=np.int64)
+
+    def left_cosets(self, h: frozenset[int] | set[int] | list[int]) -> list[frozenset[int]]:
+        """The left cosets gH, ordered by their smallest element."""
+        hv = self._check_subgroup(h)
+        return _partition(self.table_np[:, hv])
+
+    def right_cosets(self, h: frozenset[int] | set[int] | list[int]) -> list[frozenset[int]]:
+        """The right cosets Hg, ordered by their smallest element."""
+        hv = self._check_subgroup(h)
+        return _partition(self.table_np[hv, :].T)
+
+    def conjugate_subgroup(self, h: frozenset[int] | set[int] | list[int], g: int
+                           ) -> frozenset[int]:
+        """g H g⁻¹."""
+        hv = self._check_subgroup(h)
+        return frozenset(int(v) for v in self.table_np[self.table_np[g, hv], self.inverses[g]])
+
+    def conjugates(self, h: frozenset[int] | set[int] | list[int]) -> list[frozenset[int]]:
+        """The distinct conjugates gHg⁻¹ of H, ordered by their sorted elements."""
+        hv = self._check_subgroup(h)
+        t = self.table_np
+        # [|G|, |H|]: row g holds g h g⁻¹ for h in H
+        conj = t[t[:, hv], self.inverses[:, None]]
+        distinct = {frozenset(int(v) for v in row) for row in conj}
+        return sorted(distinct, key=lambda s: sorted(s))
+
+    # --- representations -------------------------------------------------------------------
+
+    @cached_property
+    def irreps(self):  # -> tuple[Irrep, ...]
+        """All real irreducible representations, ordered by the naming rule (see ``irreps``)."""
+        from rhoproof.groups.irreps import real_irreps
+
+        return real_irreps(self)
+
+    def irrep(self, name: str):
+        """The real irrep with the given stable name, e.g. ``"4d-0"``."""
+        for rep in self.irreps:
+            if rep.name == name:
+                return rep
+        names = ", ".join(r.name for r in self.irreps)
+        raise GroupSpecError(f"{self.spec} has no irrep {name!r}; it has {names}")
+
+
+def _partition(rows: np.ndarray) -> list[frozenset[int]]:
+    """Distinct rows of ``rows`` (each a coset) as frozensets, ordered by smallest element."""
+    sets = {frozenset(int(v) for v in row) for row in rows}
+    return sorted(sets, key=min)
+
+
+def _identity_of(table: np.ndarray) -> int:
+    n = table.shape[0]
+    ar = np.arange(n)
+    cands = np.nonzero((table == ar[None, :]).all(axis=1))[0]
+    return int(cands[0])
+
+
+def validate_table(table: np.ndarray, spec: str = "table") -> None:
+    """Raise GroupSpecError naming the first violated group axiom of a Cayley table.
+
+    Checks, in order: square 2-d shape, entries in range, identity, inverses, associativity.
+    (Closure is the range check: every product is an element.)
+    """
+    if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] == 0:
+        raise GroupSpecError(f"{spec}: the Cayley table must be a non-empty square, got shape "
+                             f"{tuple(table.shape)}")
+    n = table.shape[0]
+    bad = np.argwhere((table < 0) | (table >= n))
+    if bad.size:
+        x, y = (int(v) for v in bad[0])
+        raise GroupSpecError(f"{spec}: not closed: table[{x}][{y}] = {int(table[x, y])} is not "
+                             f"an element index in 0..{n - 1}")
+    ar = np.arange(n)
+    left_id = (table == ar[None, :]).all(axis=1)
+    right_id = (table == ar[:, None]).all(axis=0)
+    both = np.nonzero(left_id & right_id)[0]
+    if both.size == 0:
+        raise GroupSpecError(f"{spec}: no identity: no element e with e·x = x·e = x for all x")
+    e = int(both[0])
+    for x in range(n):
+        row = np.nonzero(table[x] == e)[0]
+        if row.size == 0 or table[row[0], x] != e:
+            raise GroupSpecError(f"{spec}: element {x} has no two-sided inverse")
+    # associativity by Light's test: the set of a with (x·a)·y = x·(a·y) for all x, y is closed
+    # under the product, so it suffices to check a over a generating set: O(|G|² log|G|).
+    for a in _magma_generators(table):
+        lhs = table[table[:, a][:, None], ar[None, :]]  # (x·a)·y   [x, y]
+        rhs = table[ar[:, None], table[a][None, :]]  # x·(a·y)   [x, y]
+        diff = np.argwhere(lhs != rhs)
+        if diff.size:
+            x, y = (int(v) for v in diff[0])
+            raise GroupSpecError(f"{spec}: not associative: ({x}·{a})·{y} != {x}·({a}·{y})")
+
+
+def _magma_generators(table: np.ndarray) -> list[int]:
+    """A small set of elements whose products generate every element (greedy)."""
+    n = table.shape[0]
+    have = np.zeros(n, dtype=bool)
+    gens: list[int] = []
+    while not have.all():
+        g = int(np.nonzero(~have)[0][0])
+        gens.append(g)
+        have[g] = True
+        while True:
+            members = np.nonzero(have)[0]
+            prods = np.unique(table[np.ix_(members, members)])
+            if have[prods].all():
+                break
+            have[prods] = True
+    return gens

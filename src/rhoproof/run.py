@@ -1,0 +1,227 @@
+"""Run directories: what training writes and every later stage reads, validated on load.
+
+Layout::
+
+    config.json              {"format", "config": TrainConfig, "device", "versions", "created"}
+    weights.safetensors      the parameters (instance axis first), metadata: group, epoch
+    checkpoint.safetensors   parameters + Adam moments, metadata: epoch, step (for --resume)
+    metrics.jsonl            one JSON record per evaluation (per-instance lists)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from rhoproof._io import atomic_save_tensors, atomic_write_json, atomic_write_text, ensure_dir
+from rhoproof.errors import ConfigError, RunError, UserError
+from rhoproof.groups import Group, group
+from rhoproof.model import PARAM_NAMES, GroupMLP
+
+RUN_FORMAT = "rhoproof-run-1"
+CONFIG, WEIGHTS, CHECKPOINT, METRICS = ("config.json", "weights.safetensors",
+                                        "checkpoint.safetensors", "metrics.jsonl")
+
+
+def versions() -> dict[str, str]:
+    from rhoproof import __version__
+
+    return {"rhoproof": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def start_run(out: Path, config: Any, device: str) -> None:
+    """Create a new run directory; refuse to overwrite an existing run."""
+    ensure_dir(out)
+    if (out / CONFIG).exists():
+        raise RunError(f"{out} already holds a run; use --resume to continue it or choose "
+                       f"another --out")
+    atomic_write_json(out / CONFIG, {
+        "format": RUN_FORMAT,
+        "config": config.to_dict(),
+        "device": device,
+        "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def save_checkpoint(out: Path, model: GroupMLP, state: Any, epoch: int,
+                    metrics: list[dict[str, Any]]) -> None:
+    """Write metrics, weights and checkpoint, each atomically (metrics first: on resume,
+    records past the checkpoint's epoch are dropped)."""
+    atomic_write_text(out / METRICS, "".join(json.dumps(r) + "\n" for r in metrics))
+    weights = model.tensors()
+    meta = {"format": RUN_FORMAT, "epoch": str(epoch), "group": model_group_spec(out)}
+    atomic_save_tensors(out / WEIGHTS, weights, meta)
+    tensors = dict(weights)
+    for name in PARAM_NAMES:
+        tensors[f"adam.exp_avg.{name}"] = state.exp_avg[name]
+        tensors[f"adam.exp_avg_sq.{name}"] = state.exp_avg_sq[name]
+    atomic_save_tensors(out / CHECKPOINT, tensors, {**meta, "step": str(state.step)})
+
+
+def model_group_spec(out: Path) -> str:
+    return read_config(out)["config"]["group"]
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The parsed config.json of a run, or RunError saying what is wrong."""
+    if not path.exists():
+        raise RunError(f"run directory {path} does not exist")
+    if not path.is_dir():
+        raise RunError(f"{path} is not a run directory")
+    cfg = path / CONFIG
+    if not cfg.exists():
+        raise RunError(f"{path} is not a run directory: {CONFIG} is missing")
+    try:
+        data = json.loads(cfg.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{cfg} is corrupt: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != RUN_FORMAT or not isinstance(
+            data.get("config"), dict):
+        raise RunError(f"{cfg} is not a rhoproof run config (format {RUN_FORMAT!r})")
+    return data
+
+
+def train_config_of(path: Path):  # -> TrainConfig
+    from rhoproof.train import TrainConfig
+
+    try:
+        return TrainConfig.from_dict(read_config(path)["config"])
+    except ConfigError as exc:
+        raise RunError(f"{path / CONFIG}: {exc}") from None
+
+
+def _load_tensors(file: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    if not file.exists():
+        raise RunError(f"{file} is missing")
+    try:
+        tensors = load_file(str(file))
+        with open(file, "rb") as fh:
+            header_len = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(header_len))
+        meta = header.get("__metadata__", {}) or {}
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
+        raise RunError(f"{file} is corrupt: {exc}") from None
+    return tensors, meta
+
+
+def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, tuple[int, ...]],
+                  source: str) -> None:
+    """Names, shapes and finiteness of model tensors, or RunError listing what was expected."""
+    missing = [n for n in expected if n not in tensors]
+    if missing:
+        want = ", ".join(f"{n}{list(s)}" for n, s in expected.items())
+        raise RunError(f"{source}: missing tensors {', '.join(missing)}; expected {want}")
+    for name, shape in expected.items():
+        got = tuple(tensors[name].shape)
+        if got != shape:
+            raise RunError(f"{source}: {name} has shape {list(got)}, expected {list(shape)} "
+                           f"(group or config mismatch)")
+        if not torch.isfinite(tensors[name]).all():
+            raise RunError(f"{source}: {name} contains NaN or infinite values")
+
+
+def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any
+                    ) -> tuple[int, list[dict[str, Any]]]:
+    """Restore model and Adam state from ``out``; return (epoch, metrics up to that epoch)."""
+    saved = train_config_of(out)
+    if saved.replace(epochs=config.epochs) != config:
+        diff = [k for k, v in config.to_dict().items()
+                if k != "epochs" and saved.to_dict()[k] != v]
+        raise RunError(f"cannot resume {out}: config differs in {', '.join(diff)}")
+    tensors, meta = _load_tensors(out / CHECKPOINT)
+    expected = model.expected_shapes()
+    for name in PARAM_NAMES:
+        expected[f"adam.exp_avg.{name}"] = expected[name]
+        expected[f"adam.exp_avg_sq.{name}"] = expected[name]
+    check_tensors(tensors, expected, str(out / CHECKPOINT))
+    try:
+        epoch, step = int(meta["epoch"]), int(meta["step"])
+    except (KeyError, ValueError):
+        raise RunError(f"{out / CHECKPOINT}: metadata lacks epoch/step") from None
+    if epoch > config.epochs:
+        raise RunError(f"checkpoint in {out} is at epoch {epoch}, past --epochs {config.epochs}")
+    with torch.no_grad():
+        for name in PARAM_NAMES:
+            p = getattr(model, name)
+            p.copy_(tensors[name].to(p))
+            state.exp_avg[name].copy_(tensors[f"adam.exp_avg.{name}"].to(p))
+            state.exp_avg_sq[name].copy_(tensors[f"adam.exp_avg_sq.{name}"].to(p))
+    state.step = step
+    metrics = [r for r in read_metrics(out) if r["epoch"] <= epoch]
+    if saved.epochs != config.epochs:  # record the extended target
+        data = read_config(out)
+        data["config"] = config.to_dict()
+        atomic_write_json(out / CONFIG, data)
+    return epoch, metrics
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    file = path / METRICS
+    if not file.exists():
+        return []
+    records = []
+    for i, line in enumerate(file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise RunError(f"{file}: line {i} is not valid JSON") from None
+        if not isinstance(rec, dict) or "epoch" not in rec:
+            raise RunError(f"{file}: line {i} is not a metrics record")
+        records.append(rec)
+    return records
+
+
+@dataclass(frozen=True)
+class Run:
+    """A trained run loaded from disk and checked against its own config."""
+
+    path: Path
+    config: Any  # TrainConfig
+    group: Group
+    model: GroupMLP
+    epoch: int
+    metrics: list[dict[str, Any]]
+    info: dict[str, Any]
+
+    @property
+    def n_instances(self) -> int:
+        return self.model.n_instances
+
+
+def load_run(path: str | Path) -> Run:
+    """Load and validate a run directory: config, group, weight names, shapes and values."""
+    path = Path(path)
+    info = read_config(path)
+    config = train_config_of(path)
+    try:
+        grp = group(config.group)
+    except UserError as exc:
+        raise RunError(f"{path / CONFIG}: {exc}") from None
+    tensors, meta = _load_tensors(path / WEIGHTS)
+    if meta.get("group", config.group) != config.group:
+        raise RunError(f"{path / WEIGHTS} was trained on {meta['group']}, but {CONFIG} says "
+                       f"{config.group}")
+    k, d, m, g = config.n_instances, config.d_embed, config.d_hidden, grp.order
+    expected = {"embedding_left": (k, g, d), "embedding_right": (k, g, d),
+                "linear_left": (k, d, m), "linear_right": (k, d, m),
+                "unembedding": (k, m, g), "unembed_bias": (k, g)}
+    check_tensors(tensors, expected, str(path / WEIGHTS))
+    model = GroupMLP.from_tensors(tensors)
+    try:
+        epoch = int(meta.get("epoch", config.epochs))
+    except ValueError:
+        raise RunError(f"{path / WEIGHTS}: bad epoch metadata") from None
+    return Run(path, config, grp, model, epoch, read_metrics(path), info)

@@ -1,0 +1,268 @@
+"""Vectorized training of many model instances at once, with checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from rhoproof.errors import ConfigError, UserError
+from rhoproof.evaluate import evaluate
+from rhoproof.groups import Group, group
+from rhoproof.model import PARAM_NAMES, WEIGHT_NAMES, GroupMLP
+from rhoproof.step import FusedStep
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run's result (the seed paper's recipe by default).
+
+    group: group spec, e.g. "S5" (see ``rhoproof.groups.specs``).
+    n_instances: K, models trained together; instance k's init depends only on (seed, k).
+    d_embed, d_hidden: embedding width d_e and hidden width m.
+    train_frac: fraction of all |G|² pairs in the training set (one seeded split per run).
+    epochs: full-batch steps. lr, beta1, beta2, eps: Adam.
+    weight_decay: coupled L2 (added to the gradient, as torch.optim.Adam does) on all weights
+        except the unembedding bias.
+    seed: run seed; derives the split and every instance's init.
+    eval_every: epochs between exact all-pairs evaluations written to metrics.jsonl.
+    checkpoint_every: epochs between checkpoints (resume points).
+    dtype: "float32" or "float64".
+    """
+
+    group: str = "S5"
+    n_instances: int = 1
+    d_embed: int = 128
+    d_hidden: int = 128
+    train_frac: float = 0.4
+    epochs: int = 2000
+    lr: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-8
+    weight_decay: float = 2e-4
+    seed: int = 0
+    eval_every: int = 50
+    checkpoint_every: int = 250
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        for name in ("n_instances", "d_embed", "d_hidden", "eval_every", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
+            raise ConfigError(f"epochs must be a non-negative integer, got {self.epochs!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name, lo, hi in (("train_frac", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not (lo < v < hi or (name == "train_frac"
+                                                                       and v == hi)):
+                raise ConfigError(f"{name} must be in ({lo}, {hi}), got {v!r}")
+        for name in ("lr", "eps", "weight_decay"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"{name} must be a finite non-negative number, got {v!r}")
+        if self.dtype not in _DTYPES:
+            raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
+        if not isinstance(self.group, str):
+            raise ConfigError(f"group must be a spec string, got {self.group!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config fields: {', '.join(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+
+def train_split(group_order: int, train_frac: float, seed: int) -> torch.Tensor:
+    """Boolean mask over the |G|² pairs (index x·|G| + y) of the training set, ``[|G|²]``."""
+    n = group_order * group_order
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[perm[: round(train_frac * n)]] = True
+    return mask
+
+
+class TrainingInterrupted(UserError):
+    """Ctrl-C during training: the run was checkpointed and can be resumed."""
+
+
+@dataclass
+class AdamState:
+    """Adam moments for every parameter, with the instance axis like the parameters."""
+
+    step: int
+    exp_avg: dict[str, torch.Tensor]
+    exp_avg_sq: dict[str, torch.Tensor]
+
+    @classmethod
+    def zeros_like(cls, model: GroupMLP) -> AdamState:
+        return cls(0, {n: torch.zeros_like(p) for n, p in model.named_parameters()},
+                   {n: torch.zeros_like(p) for n, p in model.named_parameters()})
+
+
+@torch.no_grad()
+def adam_step(model: GroupMLP, grads: dict[str, torch.Tensor], state: AdamState,
+              config: TrainConfig) -> None:
+    """One Adam step with coupled L2 weight decay, elementwise, hence independent per instance."""
+    state.step += 1
+    b1, b2 = config.beta1, config.beta2
+    bias1 = 1 - b1**state.step
+    bias2_sqrt = math.sqrt(1 - b2**state.step)
+    for name in PARAM_NAMES:
+        p, g = getattr(model, name), grads[name]
+        if name in WEIGHT_NAMES and config.weight_decay:
+            g = g.add(p, alpha=config.weight_decay)
+        m, v = state.exp_avg[name], state.exp_avg_sq[name]
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (v.sqrt() / bias2_sqrt).add_(config.eps)
+        p.addcdiv_(m, denom, value=-config.lr / bias1)
+
+
+@contextmanager
+def _deferred_sigint() -> Iterator[list[bool]]:
+    """Turn Ctrl-C into a flag checked between epochs, so a checkpoint is never half a step."""
+    flag = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' requested but CUDA is not available here")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"unsupported device {device!r}; use cpu or cuda")
+    return dev
+
+
+def _metrics_record(model: GroupMLP, grp: Group, mask: torch.Tensor, epoch: int,
+                    elapsed: float, dtype: torch.dtype) -> dict[str, Any]:
+    ev = evaluate(model, grp, dtype=dtype, keep_pairs=True)
+    assert ev.correct is not None and ev.pair_loss is not None
+    acc, loss = ev.correct.double(), ev.pair_loss
+
+    def r(t: torch.Tensor) -> list[float]:
+        return [float(f"{v:.6g}") for v in t.tolist()]
+
+    return {
+        "epoch": epoch,
+        "elapsed_s": round(elapsed, 3),
+        "train_loss": r(loss[:, mask].mean(1)),
+        "train_acc": r(acc[:, mask].mean(1)),
+        "test_loss": r(loss[:, ~mask].mean(1)) if (~mask).any() else None,
+        "test_acc": r(acc[:, ~mask].mean(1)) if (~mask).any() else None,
+        "loss": r(ev.loss),
+        "acc": r(ev.accuracy),
+    }
+
+
+def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "cpu",
+          resume: bool = False, progress: bool = True) -> tuple[GroupMLP, list[dict[str, Any]]]:
+    """Train ``config.n_instances`` models together; return the model and the metric records.
+
+    With ``out``, the run directory gets config.json, weights.safetensors, metrics.jsonl and
+    checkpoint.safetensors (every ``checkpoint_every`` epochs and at the end), all written
+    atomically. ``resume=True`` continues from the checkpoint in ``out`` and reaches exactly the
+    weights an uninterrupted run would have.
+    """
+    from rhoproof import run as run_io  # run IO lives beside training; imported late for clarity
+
+    dev = resolve_device(device)
+    dtype = _DTYPES[config.dtype]
+    grp = group(config.group)
+    mask = train_split(grp.order, config.train_frac, config.seed)
+    if not mask.any():
+        raise ConfigError(f"train_frac {config.train_frac} leaves no training pairs")
+    pairs = torch.nonzero(mask)[:, 0]
+    x = (pairs // grp.order).to(dev)
+    y = (pairs % grp.order).to(dev)
+    labels = grp.table[pairs // grp.order, pairs % grp.order].to(dev)  # [N]
+
+    model = GroupMLP(grp.order, config.n_instances, config.d_embed, config.d_hidden,
+                     config.seed).to(device=dev, dtype=dtype)
+    state = AdamState.zeros_like(model)
+    metrics: list[dict[str, Any]] = []
+    start, elapsed0 = 0, 0.0
+    if out is not None:
+        out = Path(out)
+        if resume:
+            start, metrics = run_io.load_checkpoint(out, config, model, state)
+            elapsed0 = metrics[-1]["elapsed_s"] if metrics else 0.0
+        else:
+            run_io.start_run(out, config, device=str(dev))
+    elif resume:
+        raise ConfigError("resume needs a run directory")
+
+    k = config.n_instances
+    step = FusedStep(model, x, y, labels)
+    bar = tqdm(total=config.epochs, initial=start, disable=not progress, unit="epoch",
+               desc=f"train {config.group} K={k}", dynamic_ncols=True)
+    t0 = time.perf_counter() - elapsed0
+
+    def save(epoch: int) -> None:
+        if out is not None:
+            run_io.save_checkpoint(out, model, state, epoch, metrics)
+
+    with _deferred_sigint() as interrupted:
+        epoch = start
+        while epoch < config.epochs:
+            _, grads = step(model, with_loss=False)  # each instance's gradient of its own mean loss
+            adam_step(model, grads, state, config)
+            epoch += 1
+            bar.update(1)
+            if epoch % config.eval_every == 0 or epoch == config.epochs:
+                rec = _metrics_record(model, grp, mask, epoch, time.perf_counter() - t0, dtype)
+                metrics.append(rec)
+                acc = torch.tensor(rec["acc"])
+                bar.set_postfix(loss=f"{sum(rec['train_loss']) / k:.4f}",
+                                acc=f"{acc.mean():.4f}", min_acc=f"{acc.min():.4f}")
+            if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+                save(epoch)
+            if interrupted[0]:
+                save(epoch)
+                bar.close()
+                raise TrainingInterrupted(
+                    f"interrupted at epoch {epoch}; checkpoint saved in {out}; continue with "
+                    f"--resume" if out is not None else f"interrupted at epoch {epoch}")
+    bar.close()
+    if out is not None and start == config.epochs:
+        save(config.epochs)
+    return model, metrics

@@ -1,0 +1,76 @@
+"""The command line: output, JSON, and one-line errors with exit code 2."""
+
+import json
+
+import pytest
+
+from rhoproof.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_groups_table(capsys):
+    code, out, _ = _run(capsys, "groups", "S4")
+    assert code == 0
+    assert "order 24, 5 conjugacy classes, 30 subgroups" in out
+    assert "3d-0" in out and "real" in out
+
+
+def test_groups_json(capsys):
+    code, out, _ = _run(capsys, "groups", "Q8", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["order"] == 8 and data["subgroups"] == 6
+    assert [r["type"] for r in data["irreps"]].count("quaternionic") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["groups", "S0"], "n must be at least 1"),
+    (["groups", "XYZ"], "unknown group spec"),
+    (["groups", "table:/nonexistent.json"], "not found"),
+    (["evaluate", "/nonexistent-run"], "does not exist"),
+    (["train", "--group", "S3", "--models", "0", "--out", "OUT"], "n_instances"),
+    (["train", "--group", "Z5", "--out", "OUT"], "unknown group spec"),
+    (["train", "--group", "S3", "--out", "OUT", "--resume"], "does not exist"),
+])
+def test_errors_are_one_line_with_exit_code_2(capsys, tmp_path, argv, message):
+    argv = [a.replace("OUT", str(tmp_path / "r")) for a in argv]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("rhoproof: error:") and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_unwritable_output(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = _run(capsys, "train", "--group", "S3", "--epochs", "1", "--out",
+                        str(blocker / "run"), "--quiet")
+    assert code == 2 and "cannot create directory" in err
+
+
+def test_train_then_evaluate(capsys, tmp_path):
+    out = tmp_path / "r"
+    code, text, _ = _run(capsys, "train", "--group", "C5", "--models", "2", "--epochs", "20",
+                         "--d-embed", "8", "--d-hidden", "16", "--eval-every", "10",
+                         "--out", str(out), "--quiet")
+    assert code == 0 and "2 models, epoch 20" in text
+    code, text, _ = _run(capsys, "evaluate", str(out), "--json")
+    data = json.loads(text)
+    assert code == 0 and data["instances"] == 2 and len(data["accuracy"]) == 2
+    code, text, _ = _run(capsys, "evaluate", str(out))
+    assert code == 0 and "mean accuracy" in text
+    # resuming with more epochs extends the same run
+    code, text, _ = _run(capsys, "train", "--out", str(out), "--resume", "--epochs", "30",
+                         "--quiet")
+    assert code == 0 and "epoch 30" in text
+
+
+def test_demo_small(capsys, tmp_path):
+    code, text, _ = _run(capsys, "demo", "--out", str(tmp_path / "d"), "--models", "1",
+                         "--epochs", "10", "--quiet")
+    assert code == 0 and "model 0: accuracy" in text

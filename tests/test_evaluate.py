@@ -1,0 +1,79 @@
+"""Exact evaluation against a naive per-pair loop."""
+
+import math
+
+import torch
+
+from rhoproof.evaluate import evaluate
+from rhoproof.groups import group
+from rhoproof.model import GroupMLP
+
+
+@torch.no_grad()
+def _naive(model, g):
+    acc, loss = [], []
+    for k in range(model.n_instances):
+        correct, total = 0, 0.0
+        for x in range(g.order):
+            for y in range(g.order):
+                logits = model(torch.tensor([x]), torch.tensor([y]))[k, 0].double()
+                z = g.mul(x, y)
+                others = torch.cat([logits[:z], logits[z + 1:]])
+                correct += bool(logits[z] > others.max())
+                total += float(torch.logsumexp(logits, 0) - logits[z])
+        acc.append(correct / g.order**2)
+        loss.append(total / g.order**2)
+    return acc, loss
+
+
+def test_matches_naive_loop():
+    g = group("S3")
+    model = GroupMLP(g.order, 3, 6, 8, seed=0).double()
+    with torch.no_grad():  # make one instance partly right so accuracy is not trivial
+        model.unembedding[0] *= 0
+        model.unembed_bias[0] = 0
+    ev = evaluate(model, g, keep_pairs=True)
+    acc, loss = _naive(model, g)
+    assert torch.allclose(ev.accuracy, torch.tensor(acc, dtype=torch.float64))
+    assert torch.allclose(ev.loss, torch.tensor(loss, dtype=torch.float64))
+    assert ev.correct.shape == (3, 36) and ev.pair_loss.shape == (3, 36)
+
+
+def test_chunking_does_not_change_results():
+    g = group("D5")
+    model = GroupMLP(g.order, 2, 4, 6, seed=1)
+    a = evaluate(model, g, keep_pairs=True)
+    b = evaluate(model, g, keep_pairs=True, chunk_bytes=1)
+    assert torch.equal(a.correct, b.correct) and torch.allclose(a.pair_loss, b.pair_loss)
+
+
+def test_ties_count_as_errors():
+    g = group("C5")
+    model = GroupMLP(g.order, 1, 4, 4, seed=0)
+    with torch.no_grad():
+        model.unembedding.zero_()
+        model.unembed_bias.zero_()
+    ev = evaluate(model, g)
+    assert ev.accuracy.item() == 0.0
+    assert math.isclose(ev.loss.item(), math.log(5))
+
+
+def test_a_perfect_lookup_model_scores_one():
+    g = group("S3")
+    n = g.order
+    model = GroupMLP(n, 1, n, n * n, seed=0).double()
+    with torch.no_grad():  # one hidden unit per pair (x, y), firing only for that pair
+        model.embedding_left[0] = torch.eye(n)
+        model.embedding_right[0] = torch.eye(n)
+        for x in range(n):
+            for y in range(n):
+                i = x * n + y
+                model.linear_left[0, :, i] = -1.0
+                model.linear_left[0, x, i] = 1.0
+                model.linear_right[0, :, i] = 0.0
+                model.linear_right[0, y, i] = 1.0
+                model.unembedding[0, i] = 0.0
+                model.unembedding[0, i, g.mul(x, y)] = 10.0
+        model.unembed_bias.zero_()
+    ev = evaluate(model, g)
+    assert ev.accuracy.item() == 1.0

@@ -1,0 +1,108 @@
+"""Loading a run directory: every kind of damage gives a RunError that says what is wrong."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from rhoproof.errors import RunError
+from rhoproof.run import load_run
+from rhoproof.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "good"
+    train(TrainConfig(group="S3", n_instances=2, d_embed=4, d_hidden=6, epochs=5,
+                      eval_every=5), out, progress=False)
+    return out
+
+
+def _copy(run_dir, tmp_path):
+    import shutil
+
+    dst = tmp_path / "copy"
+    shutil.copytree(run_dir, dst)
+    return dst
+
+
+def test_good_run_loads(run_dir):
+    run = load_run(run_dir)
+    assert run.group.spec == "S3" and run.model.n_instances == 2 and run.epoch == 5
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(RunError, match="does not exist"):
+        load_run(tmp_path / "nope")
+
+
+def test_not_a_run_directory(tmp_path):
+    with pytest.raises(RunError, match="config.json is missing"):
+        load_run(tmp_path)
+
+
+def test_corrupt_config(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    (d / "config.json").write_text("{ truncated")
+    with pytest.raises(RunError, match="corrupt"):
+        load_run(d)
+
+
+def test_config_with_bad_values(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    data = json.loads((d / "config.json").read_text())
+    data["config"]["lr"] = -1
+    (d / "config.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match="lr"):
+        load_run(d)
+
+
+def test_corrupt_weights(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    (d / "weights.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(RunError, match="corrupt"):
+        load_run(d)
+
+
+def test_missing_weights(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    (d / "weights.safetensors").unlink()
+    with pytest.raises(RunError, match="missing"):
+        load_run(d)
+
+
+def test_group_mismatch(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    data = json.loads((d / "config.json").read_text())
+    data["config"]["group"] = "S4"
+    (d / "config.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match="S4|shape"):
+        load_run(d)
+
+
+def test_nan_weights(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    tensors = load_file(str(d / "weights.safetensors"))
+    tensors["unembedding"][0, 0, 0] = float("nan")
+    save_file(tensors, str(d / "weights.safetensors"), metadata={"group": "S3", "epoch": "5"})
+    with pytest.raises(RunError, match="NaN"):
+        load_run(d)
+
+
+def test_missing_tensor_lists_what_was_expected(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    tensors = load_file(str(d / "weights.safetensors"))
+    del tensors["linear_left"]
+    save_file(tensors, str(d / "weights.safetensors"))
+    with pytest.raises(RunError, match=r"missing tensors linear_left; expected .*embedding_left"):
+        load_run(d)
+
+
+def test_weights_of_another_shape(run_dir, tmp_path):
+    d = _copy(run_dir, tmp_path)
+    tensors = load_file(str(d / "weights.safetensors"))
+    tensors["unembed_bias"] = torch.zeros(2, 7)
+    save_file(tensors, str(d / "weights.safetensors"))
+    with pytest.raises(RunError, match="unembed_bias has shape"):
+        load_run(d)

@@ -1,0 +1,181 @@
+"""Training: the seed recipe, determinism, exact resume, and what a run directory holds."""
+
+import importlib
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+from rhoproof.errors import ConfigError, RunError
+from rhoproof.model import PARAM_NAMES, GroupMLP
+from rhoproof.run import load_run, read_metrics
+from rhoproof.train import (
+    AdamState,
+    TrainConfig,
+    TrainingInterrupted,
+    adam_step,
+    train,
+    train_split,
+)
+
+train_mod = importlib.import_module("rhoproof.train")  # the module, not the function
+SMALL = dict(group="S3", n_instances=3, d_embed=8, d_hidden=16, epochs=40, eval_every=10,
+             checkpoint_every=10, train_frac=0.5)
+
+
+def _weights(model):
+    return {n: getattr(model, n).detach().clone() for n in PARAM_NAMES}
+
+
+def test_defaults_are_the_seed_recipe():
+    c = TrainConfig()
+    assert (c.group, c.train_frac, c.lr, c.beta1, c.beta2, c.weight_decay, c.d_embed,
+            c.d_hidden, c.dtype) == ("S5", 0.4, 1e-2, 0.9, 0.98, 2e-4, 128, 128, "float32")
+
+
+@pytest.mark.parametrize("field, value", [("n_instances", 0), ("epochs", -1), ("lr", -1.0),
+                                          ("train_frac", 0.0), ("train_frac", 1.5),
+                                          ("dtype", "float16"), ("beta2", 1.0), ("seed", -3),
+                                          ("lr", float("nan"))])
+def test_config_validates_itself(field, value):
+    with pytest.raises(ConfigError):
+        TrainConfig(**{field: value})
+
+
+def test_config_round_trips_and_rejects_unknown_fields():
+    c = TrainConfig(**SMALL)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    with pytest.raises(ConfigError, match="unknown"):
+        TrainConfig.from_dict({**c.to_dict(), "learning_rate": 1})
+
+
+def test_split_is_seeded_and_has_the_right_size():
+    a, b, c = train_split(120, 0.4, 0), train_split(120, 0.4, 0), train_split(120, 0.4, 1)
+    assert a.sum() == 5760 and torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_adam_step_matches_torch_adam_with_coupled_weight_decay():
+    cfg = TrainConfig(**SMALL)
+    ours = GroupMLP(6, 2, 4, 5, seed=0).double()
+    ref = GroupMLP(6, 2, 4, 5, seed=0).double()
+    decay = [getattr(ref, n) for n in PARAM_NAMES if n != "unembed_bias"]
+    opt = torch.optim.Adam([{"params": decay, "weight_decay": cfg.weight_decay},
+                            {"params": [ref.unembed_bias], "weight_decay": 0.0}],
+                           lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.eps)
+    state = AdamState.zeros_like(ours)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        grads = {n: torch.randn(getattr(ours, n).shape, generator=gen, dtype=torch.float64)
+                 for n in PARAM_NAMES}
+        adam_step(ours, grads, state, cfg)
+        for n in PARAM_NAMES:
+            getattr(ref, n).grad = grads[n].clone()
+        opt.step()
+    for n in PARAM_NAMES:
+        assert torch.allclose(getattr(ours, n), getattr(ref, n), rtol=1e-12, atol=1e-14), n
+
+
+def test_training_learns_a_small_group():
+    cfg = TrainConfig(group="C5", n_instances=2, d_embed=16, d_hidden=32, epochs=150,
+                      eval_every=150, train_frac=0.8, weight_decay=0.0)
+    _, metrics = train(cfg, progress=False)
+    assert metrics[-1]["train_acc"] == [1.0, 1.0]
+    assert max(metrics[-1]["train_loss"]) < 0.1
+
+
+def test_same_seed_same_weights(tmp_path):
+    cfg = TrainConfig(**SMALL)
+    a, _ = train(cfg, tmp_path / "a", progress=False)
+    b, _ = train(cfg, tmp_path / "b", progress=False)
+    c, _ = train(cfg.replace(seed=1), progress=False)
+    for n in PARAM_NAMES:
+        assert torch.equal(getattr(a, n), getattr(b, n))
+    assert not torch.equal(a.embedding_left, c.embedding_left)
+
+
+def test_run_directory_contents(tmp_path):
+    cfg = TrainConfig(**SMALL)
+    train(cfg, tmp_path / "r", progress=False)
+    info = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert info["config"] == cfg.to_dict()
+    assert {"torch", "numpy", "rhoproof", "python"} <= set(info["versions"])
+    metrics = read_metrics(tmp_path / "r")
+    assert [r["epoch"] for r in metrics] == [10, 20, 30, 40]
+    assert all(len(r["test_acc"]) == 3 for r in metrics)
+    run = load_run(tmp_path / "r")
+    assert run.epoch == 40 and run.n_instances == 3
+    assert not [p for p in (tmp_path / "r").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_refuses_to_overwrite_a_run(tmp_path):
+    cfg = TrainConfig(**SMALL)
+    train(cfg.replace(epochs=10), tmp_path / "r", progress=False)
+    with pytest.raises(RunError, match="already holds a run"):
+        train(cfg, tmp_path / "r", progress=False)
+
+
+def _crash_at(monkeypatch, step_no, action):
+    real = train_mod.adam_step
+
+    def patched(model, grads, state, config):
+        real(model, grads, state, config)
+        if state.step == step_no:
+            action()
+
+    monkeypatch.setattr(train_mod, "adam_step", patched)
+
+
+def test_resume_after_a_crash_reaches_the_uninterrupted_result(tmp_path, monkeypatch):
+    cfg = TrainConfig(**SMALL)
+    straight, straight_metrics = train(cfg, tmp_path / "a", progress=False)
+
+    def crash():
+        raise RuntimeError("simulated crash")
+
+    _crash_at(monkeypatch, 25, crash)  # dies after the checkpoint at epoch 20
+    with pytest.raises(RuntimeError):
+        train(cfg, tmp_path / "b", progress=False)
+    monkeypatch.undo()
+    resumed, resumed_metrics = train(cfg, tmp_path / "b", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
+    strip = [{k: v for k, v in r.items() if k != "elapsed_s"} for r in straight_metrics]
+    assert strip == [{k: v for k, v in r.items() if k != "elapsed_s"} for r in resumed_metrics]
+    on_disk = load_run(tmp_path / "b")
+    assert all(torch.equal(getattr(straight, n), getattr(on_disk.model, n)) for n in PARAM_NAMES)
+
+
+def test_ctrl_c_checkpoints_and_resume_matches(tmp_path, monkeypatch):
+    cfg = TrainConfig(**SMALL)
+    straight, _ = train(cfg, progress=False)
+    _crash_at(monkeypatch, 13, lambda: os.kill(os.getpid(), signal.SIGINT))
+    with pytest.raises(TrainingInterrupted, match="epoch 13"):
+        train(cfg, tmp_path / "b", progress=False)
+    monkeypatch.undo()
+    assert load_run(tmp_path / "b").epoch == 13
+    resumed, _ = train(cfg, tmp_path / "b", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
+
+
+def test_resume_can_extend_a_finished_run(tmp_path):
+    cfg = TrainConfig(**SMALL)
+    straight, _ = train(cfg, progress=False)
+    train(cfg.replace(epochs=20), tmp_path / "r", progress=False)
+    extended, metrics = train(cfg, tmp_path / "r", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(extended, n)) for n in PARAM_NAMES)
+    assert load_run(tmp_path / "r").config.epochs == 40
+
+
+def test_resume_rejects_a_different_config(tmp_path):
+    cfg = TrainConfig(**SMALL)
+    train(cfg.replace(epochs=10), tmp_path / "r", progress=False)
+    with pytest.raises(RunError, match="lr"):
+        train(cfg.replace(lr=0.5), tmp_path / "r", resume=True, progress=False)
+
+
+def test_cuda_unavailable_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ConfigError, match="CUDA"):
+        train(TrainConfig(**SMALL), device="cuda", progress=False)
