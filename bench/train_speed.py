@@ -1,8 +1,9 @@
 """Training throughput: rhoproof's vectorized trainer vs one plain nn.Module per model.
 
 Measures instance-epochs per second for S5 (d_e = m = 128, 40% split) at K = 1, 10, 100,
-for both in the same process, and writes bench/results/train_speed.json plus a markdown
-table. Usage: python bench/train_speed.py [--epochs 5] [--device cpu] [--ks 1 10 100]
+for both in the same process, in interleaved rounds (medians reported), and writes
+bench/results/train_speed_<device>.json plus a markdown table.
+Usage: python bench/train_speed.py [--epochs 5] [--rounds 3] [--device cpu] [--ks 1 10 100]
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -52,25 +54,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_vectorized(cfg: TrainConfig, k: int, epochs: int, device: torch.device) -> float:
+def vectorized_runner(cfg: TrainConfig, k: int, device: torch.device):
+    """A function that runs one epoch of rhoproof's trainer for K instances."""
     grp, x, y, labels = data(cfg, device)
     model = GroupMLP(grp.order, k, cfg.d_embed, cfg.d_hidden, cfg.seed).to(device)
     state = AdamState.zeros_like(model)
     fused = FusedStep(model, x, y, labels)
 
-    def step() -> None:
+    def epoch() -> None:
         adam_step(model, fused(model, with_loss=False)[1], state, cfg)
 
-    step()  # warm-up
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        step()
-    sync(device)
-    return time.perf_counter() - t0
+    return epoch
 
 
-def time_baseline(cfg: TrainConfig, k: int, epochs: int, device: torch.device) -> float:
+def baseline_runner(cfg: TrainConfig, k: int, device: torch.device):
+    """A function that runs one epoch of K plain models, one after another."""
     grp, x, y, labels = data(cfg, device)
     models, opts = [], []
     for i in range(k):
@@ -89,7 +87,10 @@ def time_baseline(cfg: TrainConfig, k: int, epochs: int, device: torch.device) -
             F.cross_entropy(mdl(x, y), labels).backward()
             opt.step()
 
-    epoch()  # warm-up
+    return epoch
+
+
+def seconds(epoch, epochs: int, device: torch.device) -> float:
     sync(device)
     t0 = time.perf_counter()
     for _ in range(epochs):
@@ -100,7 +101,8 @@ def time_baseline(cfg: TrainConfig, k: int, epochs: int, device: torch.device) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=5, help="epochs per timed round")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians kept")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--ks", type=int, nargs="+", default=[1, 10, 100])
     ap.add_argument("--out", default="bench/results")
@@ -109,12 +111,18 @@ def main() -> None:
     cfg = TrainConfig(group="S5")
     rows = []
     for k in args.ks:
-        tv = time_vectorized(cfg, k, args.epochs, device)
-        tb = time_baseline(cfg, k, args.epochs, device)
-        row = {"K": k, "epochs": args.epochs,
-               "vectorized_inst_epochs_per_s": k * args.epochs / tv,
-               "baseline_inst_epochs_per_s": k * args.epochs / tb,
-               "speedup": tb / tv}
+        vec, base = vectorized_runner(cfg, k, device), baseline_runner(cfg, k, device)
+        vec(), base()  # warm-up
+        tv, tb = [], []
+        for _ in range(args.rounds):  # interleaved, so drift on a shared machine hits both
+            tv.append(seconds(vec, args.epochs, device))
+            tb.append(seconds(base, args.epochs, device))
+        tv_med, tb_med = statistics.median(tv), statistics.median(tb)
+        row = {"K": k, "epochs_per_round": args.epochs, "rounds": args.rounds,
+               "vectorized_s": tv, "baseline_s": tb,
+               "vectorized_inst_epochs_per_s": k * args.epochs / tv_med,
+               "baseline_inst_epochs_per_s": k * args.epochs / tb_med,
+               "speedup": tb_med / tv_med}
         rows.append(row)
         print(f"K={k:4d}  vectorized {row['vectorized_inst_epochs_per_s']:8.1f} inst-epochs/s  "
               f"baseline {row['baseline_inst_epochs_per_s']:8.1f}  ratio {row['speedup']:.2f}x",

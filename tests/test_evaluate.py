@@ -3,6 +3,8 @@
 import math
 
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import group
@@ -77,3 +79,14 @@ def test_a_perfect_lookup_model_scores_one():
         model.unembed_bias.zero_()
     ev = evaluate(model, g)
     assert ev.accuracy.item() == 1.0
+
+
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 3), chunk=st.integers(1, 4096))
+def test_property_chunked_evaluation_equals_one_shot(seed, k, chunk):
+    g = group("D4")
+    model = GroupMLP(g.order, k, 5, 7, seed=seed)
+    a = evaluate(model, g, keep_pairs=True)
+    b = evaluate(model, g, keep_pairs=True, chunk_bytes=chunk)
+    assert torch.equal(a.correct, b.correct)
+    assert torch.allclose(a.pair_loss, b.pair_loss, rtol=1e-12)
+    assert torch.allclose(a.accuracy, a.correct.double().mean(1))

@@ -11,7 +11,7 @@ from typing import Any
 
 from rhoproof.errors import UserError
 
-DEMO_CONFIG = {"group": "S5", "n_instances": 4, "epochs": 1500, "seed": 0, "eval_every": 100,
+DEMO_CONFIG = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0, "eval_every": 100,
                "checkpoint_every": 500}
 
 

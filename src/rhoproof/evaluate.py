@@ -13,7 +13,8 @@ import torch
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP
 
-DEFAULT_CHUNK_BYTES = 256 * 2**20
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+"""Per-chunk working memory; small chunks reuse freed memory instead of faulting in new pages."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,12 @@ def evaluate(model: GroupMLP | Folded, group: Group, *, dtype: torch.dtype = tor
     loss_all = torch.empty(k, g, g, dtype=dtype, device=device)
     for x0 in range(0, g, rows):
         x1 = min(g, x0 + rows)
-        # [K, rows, |G|, m]: hidden activations for x in [x0, x1) and every y
+        rows_here = x1 - x0
+        # [K, rows·|G|, m]: hidden activations for x in [x0, x1) and every y
         hidden = torch.relu(folded.left[:, x0:x1, None, :] + folded.right[:, None, :, :])
-        logits = hidden @ folded.unembed[:, None] + folded.bias[:, None, None, :]
+        hidden = hidden.reshape(k, rows_here * g, -1)
+        logits = torch.baddbmm(folded.bias[:, None, :], hidden, folded.unembed)
+        logits = logits.view(k, rows_here, g, g)  # [K, rows, |G| (y), |G| (z)]
         labels = table[x0:x1].expand(k, -1, -1)  # [K, rows, |G|]
         correct_logit = logits.gather(-1, labels[..., None])[..., 0]
         others = logits.scatter(-1, labels[..., None], float("-inf"))

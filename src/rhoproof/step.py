@@ -81,7 +81,7 @@ class FusedStep:
             torch.index_select(left, 0, xs, out=pre)
             torch.index_select(right, 0, ys, out=tmp)
             hidden = pre.add_(tmp).relu_()  # [c, K, m]
-            torch.baddbmm(bias, hidden.transpose(0, 1), unembed, out=logits)  # [K, c, |G|]
+            torch.bmm(hidden.transpose(0, 1), unembed, out=logits).add_(bias)  # [K, c, |G|]
             labels = self.labels[i:j].view(1, c, 1).expand(k, c, 1)
             torch.ops.aten._softmax.out(logits, -1, False, out=probs)
             if with_loss:  # CE = −log p(correct); the clamp keeps it finite

@@ -108,6 +108,11 @@ class Group:
         return orders
 
     @cached_property
+    def generators(self) -> tuple[int, ...]:
+        """A small generating set (greedy: add the first element not yet generated)."""
+        return tuple(_magma_generators(self.table_np))
+
+    @cached_property
     def is_abelian(self) -> bool:
         return bool(np.array_equal(self.table_np, self.table_np.T))
 
