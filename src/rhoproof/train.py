@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from rhoproof import run as run_io
 from rhoproof.errors import ConfigError, UserError
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group, group
@@ -66,11 +67,12 @@ class TrainConfig:
             raise ConfigError(f"epochs must be a non-negative integer, got {self.epochs!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        for name, lo, hi in (("train_frac", 0.0, 1.0), ("beta1", 0.0, 1.0), ("beta2", 0.0, 1.0)):
+        if not isinstance(self.train_frac, (int, float)) or not 0 < self.train_frac <= 1:
+            raise ConfigError(f"train_frac must be in (0, 1], got {self.train_frac!r}")
+        for name in ("beta1", "beta2"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not (lo < v < hi or (name == "train_frac"
-                                                                       and v == hi)):
-                raise ConfigError(f"{name} must be in ({lo}, {hi}), got {v!r}")
+            if not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise ConfigError(f"{name} must be in [0, 1), got {v!r}")
         for name in ("lr", "eps", "weight_decay"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -212,8 +214,6 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
     atomically. ``resume=True`` continues from the checkpoint in ``out`` and reaches exactly the
     weights an uninterrupted run would have.
     """
-    from rhoproof import run as run_io  # run IO lives beside training; imported late for clarity
-
     dev = resolve_device(device)
     dtype = _DTYPES[config.dtype]
     grp = group(config.group)
@@ -250,8 +250,8 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
         if out is not None:
             run_io.save_checkpoint(out, model, state, epoch, metrics)
 
-    # Late in training Adam's second moments underflow to subnormal floats, which the CPU
-    # handles ~4x slower; flushing them to zero changes nothing a float32 run can resolve.
+    # Late in training Adam's second moments underflow to subnormal floats, which a CPU
+    # handles ~4x slower; they are flushed to zero (deterministically) while training.
     with _deferred_sigint() as interrupted, _flush_denormal():
         epoch = start
         while epoch < config.epochs:
@@ -274,6 +274,4 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
                     f"interrupted at epoch {epoch}; checkpoint saved in {out}; continue with "
                     f"--resume" if out is not None else f"interrupted at epoch {epoch}")
     bar.close()
-    if out is not None and start == config.epochs:
-        save(config.epochs)
     return model, metrics
