@@ -34,7 +34,8 @@ def test_groups_json(capsys):
     (["evaluate", "/nonexistent-run"], "does not exist"),
     (["train", "--group", "S3", "--models", "0", "--out", "OUT"], "n_instances"),
     (["train", "--group", "Z5", "--out", "OUT"], "unknown group spec"),
-    (["train", "--group", "S3", "--out", "OUT", "--resume"], "does not exist"),
+    (["train", "--out", "OUT", "--resume"], "does not exist"),
+    (["train", "--group", "S3", "--out", "OUT", "--resume"], "only --epochs may change"),
 ])
 def test_errors_are_one_line_with_exit_code_2(capsys, tmp_path, argv, message):
     argv = [a.replace("OUT", str(tmp_path / "r")) for a in argv]

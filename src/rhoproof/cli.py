@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rhoproof.errors import UserError
+from rhoproof.errors import ConfigError, UserError
 
 DEMO_CONFIG = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0, "eval_every": 100,
                "checkpoint_every": 500}
@@ -73,6 +73,12 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     if args.resume:
+        fixed = [f"--{k.replace('_', '-')}" for k in ("group", "models", "seed", "d_embed",
+                 "d_hidden", "train_frac", "lr", "weight_decay", "eval_every",
+                 "checkpoint_every", "dtype") if getattr(args, k) is not None]
+        if fixed:
+            raise ConfigError(f"with --resume the config comes from {out}; only --epochs may "
+                              f"change, not {', '.join(fixed)}")
         config = train_config_of(out)
         if args.epochs is not None:
             config = config.replace(epochs=args.epochs)

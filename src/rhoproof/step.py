@@ -16,6 +16,7 @@ For logits f = h W_U + β and loss (1/N) Σ_n CE(f_n, z_n), with p_n = softmax(f
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from rhoproof.model import GroupMLP
 
@@ -37,12 +38,12 @@ class FusedStep:
             chunk = WORKSPACE_BYTES.get(self.device.type, WORKSPACE_BYTES["cpu"]) // per_pair
         self.chunk = max(1, min(self.n, int(chunk)))
         self.x, self.y = x.to(self.device), y.to(self.device)
+        self.bags = torch.stack([self.x, self.y + g], dim=1)  # [N, 2] rows of the ℓ/r table
         # [K, N, 1]-shaped label views per chunk are made on the fly from this
         self.labels = labels.to(self.device)
         opts = {"device": self.device, "dtype": self.dtype}
         c = self.chunk
         # flat buffers, viewed per chunk so that every out= tensor is contiguous
-        self._pre = torch.empty(c * k * m, **opts)
         self._tmp = torch.empty(c * k * m, **opts)
         self._grad_h = torch.empty(c * k * m, **opts)
         self._logits = torch.empty(c * k * g, **opts)
@@ -60,27 +61,27 @@ class FusedStep:
         k, g, m = model.n_instances, model.group_order, model.d_hidden
         e_l, e_r = model.embedding_left, model.embedding_right
         w_l, w_r = model.linear_left, model.linear_right
-        left = (e_l @ w_l).transpose(0, 1).contiguous()  # pair-major ℓ: [|G|, K, m]
-        right = (e_r @ w_r).transpose(0, 1).contiguous()  # [|G|, K, m]
+        # pair-major ℓ and r stacked: rows 0..|G|-1 hold ℓ(x), rows |G|.. hold r(y): [2|G|, K, m]
+        left_right = torch.cat([(e_l @ w_l).transpose(0, 1), (e_r @ w_r).transpose(0, 1)])
+        table = left_right.view(2 * g, k * m)
         unembed = model.unembedding  # [K, m, |G|]
         bias = model.unembed_bias[:, None, :]  # [K, 1, |G|]
         unembed_t = unembed.transpose(1, 2)
-        grad_left, grad_right = torch.zeros_like(left), torch.zeros_like(right)
+        grad_left = torch.zeros(g, k, m, device=self.device, dtype=self.dtype)
+        grad_right = torch.zeros_like(grad_left)
         grad_unembed = torch.zeros_like(unembed)
         grad_bias = torch.zeros_like(model.unembed_bias)
         loss = torch.zeros(k, device=self.device, dtype=self.dtype)
         for i in range(0, self.n, self.chunk):
             j = min(self.n, i + self.chunk)
             c = j - i
-            pre = self._pre[: c * k * m].view(c, k, m)  # pair-major
             tmp = self._tmp[: c * k * m].view(c, k, m)
             grad_h = self._grad_h[: c * k * m].view(k, c, m)
             logits = self._logits[: c * k * g].view(k, c, g)
             probs = self._probs[: c * k * g].view(k, c, g)
             xs, ys = self.x[i:j], self.y[i:j]
-            torch.index_select(left, 0, xs, out=pre)
-            torch.index_select(right, 0, ys, out=tmp)
-            hidden = pre.add_(tmp).relu_()  # [c, K, m]
+            # ℓ(x) + r(y) in one gather-and-add pass, then ReLU: [c, K, m], pair-major
+            hidden = F.embedding_bag(self.bags[i:j], table, mode="sum").view(c, k, m).relu_()
             torch.bmm(hidden.transpose(0, 1), unembed, out=logits).add_(bias)  # [K, c, |G|]
             labels = self.labels[i:j].view(1, c, 1).expand(k, c, 1)
             torch.ops.aten._softmax.out(logits, -1, False, out=probs)

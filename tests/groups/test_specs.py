@@ -148,3 +148,18 @@ def test_missing_table_file(tmp_path):
 def test_group_validates_directly():
     with pytest.raises(GroupSpecError):
         Group("bad", np.array([[0, 1], [0, 1]]), ("a", "b"))
+
+
+def test_table_path_may_contain_spaces(tmp_path):
+    d = tmp_path / "my groups"
+    d.mkdir()
+    c3 = group("C3")
+    p = _write(d, {"elements": list(c3.labels), "table": c3.table_np.tolist()})
+    assert group(f"table:{p}").order == 3
+
+
+@pytest.mark.parametrize("spec", ["C1", "S1", "S2", "A2", "A3", "D1", "D2", "Dic1", "C2xC1"])
+def test_tiny_groups_have_irreps(spec):
+    g = group(spec)
+    assert sum(r.dim ** 2 / r.schur_dim for r in g.irreps) == g.order
+    assert len(g.subgroups) >= 1

@@ -54,9 +54,10 @@ def group(spec: str) -> Group:
     """
     if not isinstance(spec, str):
         raise GroupSpecError(f"a group spec must be a string, got {type(spec).__name__}")
+    spec = spec.strip()
+    if spec.startswith("table:"):  # the path keeps its inner spaces
+        return group_from_json(spec[len("table:"):].strip())
     spec = spec.replace(" ", "")
-    if spec.startswith("table:"):
-        return group_from_json(spec[len("table:"):])
     if not spec:
         raise GroupSpecError("empty group spec")
     return _group_cached(spec)
