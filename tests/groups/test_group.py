@@ -1,7 +1,5 @@
 """Group structure against facts and naive reference implementations."""
 
-from itertools import combinations
-
 import numpy as np
 import pytest
 
@@ -10,8 +8,6 @@ from rhoproof.groups import group
 
 CLASS_COUNTS = {"S3": 3, "S4": 5, "S5": 7, "A4": 4, "A5": 5, "D4": 5, "Q8": 5, "C7": 7,
                 "Dic3": 6, "C3xC3": 9}
-SUBGROUP_COUNTS = {"S3": 6, "S4": 30, "S5": 156, "A4": 10, "A5": 59, "D4": 10, "Q8": 6,
-                   "C7": 2, "C12": 6, "C2xC2xC2": 16, "D6": 16}
 
 
 @pytest.mark.parametrize("spec, count", CLASS_COUNTS.items())
@@ -34,21 +30,6 @@ def test_inverses_and_element_orders():
     assert all(g.mul(x, int(g.inverses[x])) == g.identity for x in range(g.order))
     counts = dict(zip(*np.unique(g.element_orders, return_counts=True)))
     assert counts == {1: 1, 2: 25, 3: 20, 4: 30, 5: 24, 6: 20}
-
-
-@pytest.mark.parametrize("spec, count", SUBGROUP_COUNTS.items())
-def test_subgroup_counts(spec, count):
-    g = group(spec)
-    assert len(g.subgroups) == count
-    assert all(g.is_subgroup(h) for h in g.subgroups)
-
-
-@pytest.mark.parametrize("spec", ["D4", "Q8", "C2xC2xC2", "S3"])
-def test_subgroups_match_brute_force_over_all_subsets(spec):
-    g = group(spec)
-    naive = {frozenset(s) for r in range(1, g.order + 1)
-             for s in combinations(range(g.order), r) if g.is_subgroup(s)}
-    assert naive == set(g.subgroups)
 
 
 def test_cosets_partition_the_group():
