@@ -66,6 +66,9 @@ class Folded:
         return Folded(*(t.to(device=device, dtype=dtype) for t in
                         (self.left, self.right, self.unembed, self.bias)))
 
+    def detach(self) -> Folded:
+        return Folded(*(t.detach() for t in (self.left, self.right, self.unembed, self.bias)))
+
     def logits(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Logits for the pairs (x[n], y[n]), ``[K, N, |G|]``."""
         hidden = torch.relu(self.left[:, x] + self.right[:, y])  # [K, N, m]
