@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from rhoproof.explain import DEAD, MIXED, coset_concentration, irrep_sparsity, subgroup_name
+from rhoproof.explain.factors import rank_one_factors
 from rhoproof.run import load_run, versions
 
 
@@ -33,6 +34,15 @@ def main() -> None:
     t1 = time.perf_counter()
     cc = coset_concentration(folded, grp)
     t2 = time.perf_counter()
+    f64 = folded.to(dtype=torch.float64)
+    a_var = []  # (model, irrep, neurons, a-variance) for every irrep of dimension > 1 in use
+    for i in range(k):
+        for j, rep in enumerate(grp.irreps):
+            idx = torch.nonzero(sp.assignment[i] == j)[:, 0]
+            if len(idx) and rep.dim > 1:
+                fac = rank_one_factors(f64.left[i], f64.right[i], f64.unembed[i], rep, idx)
+                a_var.append((i, rep.name, len(idx), fac.a_variance))
+    t3 = time.perf_counter()
     names = sp.irrep_names
     a = sp.assignment
     irreps = {}
@@ -41,9 +51,13 @@ def main() -> None:
         if per_model.any():
             irreps[name] = {"models_using": int((per_model > 0).sum()),
                             "neurons_total": int(per_model.sum())}
-    one_d = [j for j, r in enumerate(grp.irreps) if r.dim == 1]
-    bias_best = sp.bias[:, one_d].max(1).values
-    bias_irrep = Counter(names[one_d[int(i)]] for i in sp.bias[:, one_d].argmax(1))
+    # The trivial part of β (a constant shift of all logits) changes no prediction or loss and
+    # its gradient is zero (only Adam's per-coordinate scaling moves it): measure the rest.
+    one_d = [j for j, r in enumerate(grp.irreps) if r.dim == 1 and j != 0]
+    nontrivial = sp.bias[:, 1:].sum(1, keepdim=True).clamp_min(1e-300)
+    shares = sp.bias[:, one_d] / nontrivial  # [K, nontrivial 1-d irreps]
+    bias_best = shares.max(1).values
+    bias_irrep = Counter(names[one_d[int(i)]] for i in shares.argmax(1))
     live = a != DEAD
     concentrated = (cc.subgroup_order > 1) & live
     subgroups = Counter(subgroup_name(grp, grp.subgroups[int(i)])
@@ -63,7 +77,13 @@ def main() -> None:
         "coset_concentrated_live_neurons": int(concentrated.sum()),
         "live_neurons": int(live.sum()),
         "coset_subgroups_of_live_neurons": dict(subgroups.most_common()),
-        "seconds": {"irrep_sparsity": round(t1 - t0, 3), "coset_concentration": round(t2 - t1, 3)},
+        "a_variance": {"pairs": len(a_var),
+                       "below_1e-5": sum(v < 1e-5 for *_, v in a_var),
+                       "per_pair": [{"model": i, "irrep": n, "neurons": c, "a_variance": v}
+                                    for i, n, c, v in a_var]},
+        "seconds": {"irrep_sparsity": round(t1 - t0, 3),
+                    "coset_concentration": round(t2 - t1, 3),
+                    "rank_one_factors": round(t3 - t2, 3)},
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,14 +98,17 @@ def main() -> None:
     lines += ["", f"neurons: {n['single_irrep']} single-irrep, {n['mixed']} mixed, "
               f"{n['dead']} dead of {n['total']}; models with no mixed neuron: "
               f"{summary['models_with_no_mixed_neuron']}/{k}",
-              f"unembedding bias: largest 1-d irrep share mean "
+              f"unembedding bias without its (inert) trivial part: largest 1-d irrep share mean "
               f"{summary['bias_top_1d_fraction']['mean']:.4f}, min "
               f"{summary['bias_top_1d_fraction']['min']:.4f} (irrep: {dict(bias_irrep)})",
               f"coset concentration: {summary['coset_concentrated_live_neurons']} of "
               f"{summary['live_neurons']} live neurons on a nontrivial subgroup; subgroups: "
               f"{dict(subgroups.most_common())}",
+              f"shared a: a-variance below 1e-5 in {summary['a_variance']['below_1e-5']} of "
+              f"{len(a_var)} (model, irrep) pairs with irrep dimension > 1",
               f"time: irrep sparsity {summary['seconds']['irrep_sparsity']} s, coset "
-              f"concentration {summary['seconds']['coset_concentration']} s (CPU, "
+              f"concentration {summary['seconds']['coset_concentration']} s, rank-1 factors "
+              f"{summary['seconds']['rank_one_factors']} s (CPU, "
               f"{torch.get_num_threads()} threads)"]
     (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
