@@ -18,6 +18,7 @@ import torch
 
 from rhoproof.explain import DEAD, MIXED, coset_concentration, irrep_sparsity, subgroup_name
 from rhoproof.explain.factors import rank_one_factors
+from rhoproof.explain.rho_sets import fit_rho_sets
 from rhoproof.run import load_run, versions
 
 
@@ -36,12 +37,17 @@ def main() -> None:
     t2 = time.perf_counter()
     f64 = folded.to(dtype=torch.float64)
     a_var = []  # (model, irrep, neurons, a-variance) for every irrep of dimension > 1 in use
+    rho_sets = []  # (model, irrep, "B" or "C", fit cost, [(size, stabilizer name), ...])
     for i in range(k):
         for j, rep in enumerate(grp.irreps):
             idx = torch.nonzero(sp.assignment[i] == j)[:, 0]
             if len(idx) and rep.dim > 1:
                 fac = rank_one_factors(f64.left[i], f64.right[i], f64.unembed[i], rep, idx)
                 a_var.append((i, rep.name, len(idx), fac.a_variance))
+                for side, vecs in (("B", fac.b), ("C", fac.c)):
+                    fit = fit_rho_sets(vecs, rep, grp)
+                    rho_sets.append((i, rep.name, side, fit.cost, [
+                        (s.size, subgroup_name(grp, s.stabilizer)) for s in fit.rho_sets]))
     t3 = time.perf_counter()
     names = sp.irrep_names
     a = sp.assignment
@@ -81,9 +87,17 @@ def main() -> None:
                        "below_1e-5": sum(v < 1e-5 for *_, v in a_var),
                        "per_pair": [{"model": i, "irrep": n, "neurons": c, "a_variance": v}
                                     for i, n, c, v in a_var]},
+        "rho_sets": {
+            "fits_below_1e-3": sum(c < 1e-3 for *_, c, _ in rho_sets), "fits": len(rho_sets),
+            "shapes": dict(Counter(f"{rep}: " + " + ".join(f"{n}x{s}" for n, s in sets)
+                                   for _, rep, _, c, sets in rho_sets if c < 1e-3)
+                           .most_common()),
+            "per_fit": [{"model": i, "irrep": rep, "side": side, "cost": c,
+                         "rho_sets": [{"size": n, "stabilizer": s} for n, s in sets]}
+                        for i, rep, side, c, sets in rho_sets]},
         "seconds": {"irrep_sparsity": round(t1 - t0, 3),
                     "coset_concentration": round(t2 - t1, 3),
-                    "rank_one_factors": round(t3 - t2, 3)},
+                    "rank_one_factors_and_rho_sets": round(t3 - t2, 3)},
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -106,9 +120,13 @@ def main() -> None:
               f"{dict(subgroups.most_common())}",
               f"shared a: a-variance below 1e-5 in {summary['a_variance']['below_1e-5']} of "
               f"{len(a_var)} (model, irrep) pairs with irrep dimension > 1",
+              f"ρ-sets (orbit k-means, ≤3 per side, fit below 1e-3 in "
+              f"{summary['rho_sets']['fits_below_1e-3']} of {len(rho_sets)} fits): "
+              f"{summary['rho_sets']['shapes']}",
               f"time: irrep sparsity {summary['seconds']['irrep_sparsity']} s, coset "
-              f"concentration {summary['seconds']['coset_concentration']} s, rank-1 factors "
-              f"{summary['seconds']['rank_one_factors']} s (CPU, "
+              f"concentration {summary['seconds']['coset_concentration']} s, rank-1 factors and "
+              f"ρ-sets "
+              f"{summary['seconds']['rank_one_factors_and_rho_sets']} s (CPU, "
               f"{torch.get_num_threads()} threads)"]
     (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -54,3 +54,16 @@ def test_entry_coefficients_reconstruct_functions_in_the_irrep():
     f = torch.einsum("jk,gjk->g", coeff, rho)[:, None]
     fit = entry_coefficients(f, rep)[0]
     assert torch.allclose(torch.einsum("jk,gjk->g", fit, rho), f[:, 0], atol=1e-10)
+
+
+def test_split_by_a_separates_two_circuits():
+    from rhoproof.explain.factors import split_by_a
+
+    g = group("S4")
+    kappa = torch.ones(3, dtype=torch.float64)
+    _, _, _, l1, r1, u1 = _planted(g, "3d-0", 3, kappa, seed=1)
+    _, _, _, l2, r2, u2 = _planted(g, "3d-0", 2, kappa[:2], seed=2)
+    circuits = split_by_a(torch.cat([l1, l2], 1), torch.cat([r1, r2], 1),
+                          torch.cat([u1, u2], 0), g.irrep("3d-0"), torch.arange(5))
+    assert [c.neurons.tolist() for c in circuits] == [[0, 1, 2], [3, 4]]
+    assert all(c.a_variance < 1e-20 for c in circuits)

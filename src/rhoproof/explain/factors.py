@@ -8,8 +8,8 @@ with one vector a shared by the whole circuit. Writing each function on G in the
 matrix entries, f(g) = Σ_jk F_jk ρ(g)_jk, these say that the coefficient matrices are rank 1:
 L_i = b_i aᵀ, R_i = a c_iᵀ, U_i = κ_i b_i c_iᵀ. This module computes L_i, R_i, U_i by least
 squares, their best rank-1 factors, the shared a and how much it varies across neurons (the
-paper flags a circuit when this "a-variance" exceeds 1e-5), and κ_i. Clustering the b_i and c_i
-into ρ-sets is the next step (not built yet).
+paper flags a circuit when this "a-variance" exceeds 1e-5), and κ_i. Trained models often
+hold several circuits in one irrep, each with its own a; ``split_by_a`` separates them.
 """
 
 from __future__ import annotations
@@ -94,3 +94,29 @@ def rank_one_factors(left: torch.Tensor, right: torch.Tensor, unembed: torch.Ten
     kappa = (umat * outer).sum((1, 2)) / (outer**2).sum((1, 2)).clamp_min(1e-300)
     residual = torch.stack([res_l, res_r, res_u]).max(0).values
     return RankOneFactors(rep.name, idx, a, b, c, kappa, a_variance, residual)
+
+
+def split_by_a(left: torch.Tensor, right: torch.Tensor, unembed: torch.Tensor, rep: Irrep,
+               neurons: torch.Tensor, min_cos: float = 0.98) -> list[RankOneFactors]:
+    """Group an irrep's neurons into circuits that share a (up to sign), then factor each.
+
+    Each neuron's a is read off the right factor of its L_i; neurons join the first group whose
+    first member's a has |cos| ≥ ``min_cos`` with theirs (greedy, in neuron order). The groups
+    are returned largest first.
+    """
+    idx = neurons.to(torch.int64)
+    if idx.numel() == 0:
+        return []
+    _, _, a_est, _ = _top_pair(entry_coefficients(left[:, idx], rep))  # [n, d] unit
+    groups: list[list[int]] = []
+    anchors: list[torch.Tensor] = []
+    for i in range(idx.numel()):
+        for members, anchor in zip(groups, anchors):
+            if abs(float(a_est[i] @ anchor)) >= min_cos:
+                members.append(i)
+                break
+        else:
+            groups.append([i])
+            anchors.append(a_est[i])
+    groups.sort(key=len, reverse=True)
+    return [rank_one_factors(left, right, unembed, rep, idx[members]) for members in groups]
