@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from rhoproof.explain import DEAD, MIXED, coset_concentration, irrep_sparsity, subgroup_name
+from rhoproof.explain.circuits import find_circuits
 from rhoproof.explain.factors import rank_one_factors
 from rhoproof.explain.rho_sets import fit_rho_sets
 from rhoproof.run import load_run, versions
@@ -38,12 +39,18 @@ def main() -> None:
     f64 = folded.to(dtype=torch.float64)
     a_var = []  # (model, irrep, neurons, a-variance) for every irrep of dimension > 1 in use
     rho_sets = []  # (model, irrep, "B" or "C", fit cost, [(size, stabilizer name), ...])
+    circuits = []  # (model, irrep, neurons, |B|, |C|, missing pairs, duplicated, a-variance)
     for i in range(k):
         for j, rep in enumerate(grp.irreps):
             idx = torch.nonzero(sp.assignment[i] == j)[:, 0]
             if len(idx) and rep.dim > 1:
                 fac = rank_one_factors(f64.left[i], f64.right[i], f64.unembed[i], rep, idx)
                 a_var.append((i, rep.name, len(idx), fac.a_variance))
+                for circ in find_circuits(f64.left[i], f64.right[i], f64.unembed[i], rep, grp,
+                                          idx):
+                    circuits.append((i, rep.name, circ.neurons.numel(), circ.b_set.size,
+                                     circ.c_set.size, circ.missing, circ.duplicated,
+                                     circ.factors.a_variance))
                 for side, vecs in (("B", fac.b), ("C", fac.c)):
                     fit = fit_rho_sets(vecs, rep, grp)
                     rho_sets.append((i, rep.name, side, fit.cost, [
@@ -95,6 +102,16 @@ def main() -> None:
             "per_fit": [{"model": i, "irrep": rep, "side": side, "cost": c,
                          "rho_sets": [{"size": n, "stabilizer": s} for n, s in sets]}
                         for i, rep, side, c, sets in rho_sets]},
+        "circuits": {
+            "total": len(circuits),
+            "complete": sum(c[5] == 0 for c in circuits),
+            "complete_with_shared_a": sum(c[5] == 0 and c[7] < 1e-5 for c in circuits),
+            "models_whose_circuits_all_complete_with_shared_a": sum(
+                all(c[5] == 0 and c[7] < 1e-5 for c in circuits if c[0] == i)
+                and any(c[0] == i for c in circuits) for i in range(k)),
+            "per_circuit": [{"model": c[0], "irrep": c[1], "neurons": c[2], "B": c[3],
+                             "C": c[4], "missing_pairs": c[5], "duplicated_pairs": c[6],
+                             "a_variance": c[7]} for c in circuits]},
         "seconds": {"irrep_sparsity": round(t1 - t0, 3),
                     "coset_concentration": round(t2 - t1, 3),
                     "rank_one_factors_and_rho_sets": round(t3 - t2, 3)},
@@ -123,6 +140,13 @@ def main() -> None:
               f"ρ-sets (orbit k-means, ≤3 per side, fit below 1e-3 in "
               f"{summary['rho_sets']['fits_below_1e-3']} of {len(rho_sets)} fits): "
               f"{summary['rho_sets']['shapes']}",
+              f"circuits (neurons grouped by their (B, C) ρ-set pair): "
+              f"{summary['circuits']['total']}, of which complete double sums "
+              f"{summary['circuits']['complete']}, complete with a-variance < 1e-5 "
+              f"{summary['circuits']['complete_with_shared_a']}; models in which every "
+              f"circuit of an irrep of dim > 1 is complete with a shared a: "
+              f"{summary['circuits']['models_whose_circuits_all_complete_with_shared_a']}"
+              f"/{k} (sign circuits and mixed neurons not yet judged)",
               f"time: irrep sparsity {summary['seconds']['irrep_sparsity']} s, coset "
               f"concentration {summary['seconds']['coset_concentration']} s, rank-1 factors and "
               f"ρ-sets "

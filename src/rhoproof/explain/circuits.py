@@ -1,0 +1,79 @@
+"""ρ-set circuits inside one irrep: neurons grouped by their (B, C) ρ-set pair.
+
+A ρ-set circuit sums over all pairs (b, c) ∈ B × C with equal weight; that is what makes the
+idealized network bi-equivariant. This module finds the circuits of one irrep in one model —
+ρ-sets for the b_i and the c_i, then one circuit per (B, C) pair that holds neurons — and
+reports, for each, its own shared a (a-variance) and the coverage of the double sum: which
+(b, c) pairs are present, duplicated or missing. Idealizing the circuits is the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rhoproof.explain.factors import RankOneFactors, rank_one_factors
+from rhoproof.explain.rho_sets import RhoSet, fit_rho_sets
+from rhoproof.groups import Group, Irrep
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """Neurons of one irrep whose b_i lie on ρ-set B and c_i on ρ-set C.
+
+    ``coverage[p, q]`` counts the neurons whose (b, c) is (B.points[p], C.points[q]).
+    """
+
+    irrep: str
+    b_set: RhoSet
+    c_set: RhoSet
+    factors: RankOneFactors  # rank-1 factors of just these neurons (their own a)
+    coverage: torch.Tensor  # [|B|, |C|] int64
+
+    @property
+    def neurons(self) -> torch.Tensor:
+        return self.factors.neurons
+
+    @property
+    def complete(self) -> bool:
+        """Every pair of the double sum B × C has at least one neuron."""
+        return bool((self.coverage > 0).all())
+
+    @property
+    def missing(self) -> int:
+        return int((self.coverage == 0).sum())
+
+    @property
+    def duplicated(self) -> int:
+        """Pairs held by more than one neuron."""
+        return int((self.coverage > 1).sum())
+
+
+def find_circuits(left: torch.Tensor, right: torch.Tensor, unembed: torch.Tensor,
+                  rep: Irrep, group: Group, neurons: torch.Tensor, max_rho_sets: int = 3,
+                  seed: int = 0) -> list[Circuit]:
+    """The circuits of irrep ``rep`` among ``neurons`` of one model, largest first.
+
+    left, right: [|G|, m]; unembed: [m, |G|]. Neurons whose rank-1 factors are poor still get
+    a place; the circuit's a-variance and the factors' residuals show it.
+    """
+    idx = neurons.to(torch.int64)
+    if idx.numel() == 0:
+        return []
+    all_factors = rank_one_factors(left, right, unembed, rep, idx)
+    fit_b = fit_rho_sets(all_factors.b, rep, group, max_rho_sets, seed=seed)
+    fit_c = fit_rho_sets(all_factors.c, rep, group, max_rho_sets, seed=seed)
+    circuits = []
+    for kb, b_set in enumerate(fit_b.rho_sets):
+        for kc, c_set in enumerate(fit_c.rho_sets):
+            members = torch.nonzero((fit_b.cluster == kb) & (fit_c.cluster == kc))[:, 0]
+            if members.numel() == 0:
+                continue
+            coverage = torch.zeros(b_set.size, c_set.size, dtype=torch.int64)
+            coverage.index_put_((fit_b.point[members], fit_c.point[members]),
+                                torch.ones(members.numel(), dtype=torch.int64), accumulate=True)
+            factors = rank_one_factors(left, right, unembed, rep, idx[members])
+            circuits.append(Circuit(rep.name, b_set, c_set, factors, coverage))
+    circuits.sort(key=lambda c: c.neurons.numel(), reverse=True)
+    return circuits
