@@ -9,7 +9,7 @@ reports, for each, its own shared a (a-variance) and the coverage of the double 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -30,6 +30,8 @@ class Circuit:
     c_set: RhoSet
     factors: RankOneFactors  # rank-1 factors of just these neurons (their own a)
     coverage: torch.Tensor  # [|B|, |C|] int64
+    b_point: torch.Tensor  # [n] index into b_set.points of each neuron's b
+    c_point: torch.Tensor  # [n] index into c_set.points of each neuron's c
 
     @property
     def neurons(self) -> torch.Tensor:
@@ -73,7 +75,20 @@ def find_circuits(left: torch.Tensor, right: torch.Tensor, unembed: torch.Tensor
             coverage = torch.zeros(b_set.size, c_set.size, dtype=torch.int64)
             coverage.index_put_((fit_b.point[members], fit_c.point[members]),
                                 torch.ones(members.numel(), dtype=torch.int64), accumulate=True)
-            factors = rank_one_factors(left, right, unembed, rep, idx[members])
-            circuits.append(Circuit(rep.name, b_set, c_set, factors, coverage))
+            factors = _orient(rank_one_factors(left, right, unembed, rep, idx[members]),
+                              b_set.points[fit_b.point[members]])
+            circuits.append(Circuit(rep.name, b_set, c_set, factors, coverage,
+                                    fit_b.point[members], fit_c.point[members]))
     circuits.sort(key=lambda c: c.neurons.numel(), reverse=True)
     return circuits
+
+
+def _orient(factors: RankOneFactors, b_points: torch.Tensor) -> RankOneFactors:
+    """Flip (a, b, c) → (−a, −b, −c) if needed so the b_i point toward their ρ-set points.
+
+    ℓ = bᵀρa, r = aᵀρc and u = κ bᵀρc are all unchanged by the flip; the circuit's own a may
+    have the opposite sign of the one used to fit the ρ-sets.
+    """
+    if float((factors.b * b_points).sum()) >= 0:
+        return factors
+    return replace(factors, a=-factors.a, b=-factors.b, c=-factors.c)

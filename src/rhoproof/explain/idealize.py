@@ -1,0 +1,200 @@
+"""The idealized model: every complete ρ-set circuit made exact, everything else zeroed.
+
+For a circuit of a real irrep ρ (dim > 1) with shared unit vector a, ρ-sets B and C (unit
+points b̂_p, ĉ_q) and neurons i on pairs (p_i, q_i), the ideal neuron is
+
+    ℓ̂_i(x) = λ_i b̂ᵀρ(x)a,   r̂_i(y) = λ_i ρ_c aᵀρ(y)ĉ,   û_i(z) = (ω̂_i / λ_i) b̂ᵀρ(z)ĉ,
+
+with λ_i > 0 the neuron's fitted scale (ReLU is positively homogeneous), ρ_c = |c|/|b| the
+circuit's radius ratio, and weights ω̂_i rescaled so every pair (p, q) of B × C carries the
+same total weight. Summed over the complete double sum, such a circuit is bi-equivariant:
+ρ(g)ᵀ permutes B and ρ(g) permutes C. A 1-d irrep χ (values ±1) is a circuit on B = C = {±1};
+its total χ(z)(2W(χ(x), χ(y)) + β_χ) is bi-equivariant exactly when W(1,1) = W(−1,−1),
+W(1,−1) = W(−1,1) and β_χ = −(W(1,1) + W(1,−1)), which fixes the ideal bias. The trivial part
+of the bias (a constant logit shift) is kept. Neurons in no complete circuit, mixed neurons,
+and complex or quaternionic irreps are zeroed and listed in the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from rhoproof.explain.circuits import Circuit, find_circuits
+from rhoproof.explain.sparsity import irrep_sparsity
+from rhoproof.groups import Group, Irrep
+from rhoproof.model import Folded
+
+A_VARIANCE_MAX = 1e-5
+"""The seed paper's bound on a circuit's a-variance."""
+
+
+@dataclass
+class IdealizationReport:
+    """What was idealized in one model and why the rest was not."""
+
+    circuits: list[dict] = field(default_factory=list)
+    zeroed: dict[str, int] = field(default_factory=dict)  # reason -> neuron count
+    reasons: list[str] = field(default_factory=list)
+
+    def zero(self, reason: str, count: int) -> None:
+        if count:
+            self.zeroed[reason] = self.zeroed.get(reason, 0) + count
+
+
+def _ideal_circuit(circ: Circuit, rep: Irrep) -> tuple[torch.Tensor, ...] | None:
+    """Ideal (ℓ̂ [|G|, n], r̂ [|G|, n], û [n, |G|]) for a complete circuit, or None."""
+    rho = rep.tensor()
+    fac = circ.factors
+    b_hat = circ.b_set.points[circ.b_point]  # [n, d] unit
+    c_hat = circ.c_set.points[circ.c_point]
+    ratio = float((fac.c.norm(dim=1) / fac.b.norm(dim=1).clamp_min(1e-300)).median())
+    lam = ((fac.b * b_hat).sum(1) + ratio * (fac.c * c_hat).sum(1)) / (1 + ratio**2)
+    if (lam <= 0).any():
+        return None
+    omega = fac.kappa * lam**3 * ratio  # each neuron's weight on its (p, q) term
+    pair = circ.b_point * circ.c_set.size + circ.c_point
+    total = torch.zeros(circ.b_set.size * circ.c_set.size, dtype=torch.float64)
+    total.index_add_(0, pair, omega)
+    if (total == 0).any():
+        return None
+    target = total.mean()
+    omega_hat = omega * target / total[pair]
+    left = lam * torch.einsum("nd,gde,e->gn", b_hat, rho, fac.a)
+    right = lam * ratio * torch.einsum("d,gde,ne->gn", fac.a, rho, c_hat)
+    unembed = (omega_hat / lam)[:, None] * torch.einsum("nd,gde,ne->ng", b_hat, rho, c_hat)
+    return left, right, unembed
+
+
+def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+                   unembed: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+    """Ideal neurons and bias coefficient for a 1-d circuit, or None if it cannot be made
+    bi-equivariant (a pair class with neurons whose mirror class has none)."""
+    g = chi.numel()
+    alpha, gamma = chi @ left / g, chi @ right / g  # [n]
+    eta = unembed @ chi / g
+    b, c = torch.sign(alpha), torch.sign(gamma)
+    lam = (alpha.abs() + gamma.abs()) / 2
+    omega = eta * lam
+    classes = {}
+    for sb in (1.0, -1.0):
+        for sc in (1.0, -1.0):
+            members = (b == sb) & (c == sc)
+            classes[(sb, sc)] = (members, float(omega[members].sum()))
+    targets = {}
+    for key_a, key_b in (((1.0, 1.0), (-1.0, -1.0)), ((1.0, -1.0), (-1.0, 1.0))):
+        (ma, wa), (mb, wb) = classes[key_a], classes[key_b]
+        if bool(ma.any()) != bool(mb.any()) or (ma.any() and (wa == 0 or wb == 0)):
+            return None
+        targets[key_a] = targets[key_b] = (wa + wb) / 2
+    omega_hat = omega.clone()
+    for key, (members, w) in classes.items():
+        if members.any():
+            omega_hat[members] = omega[members] * targets[key] / w
+    if (lam <= 0).any():
+        return None
+    beta = -(targets[(1.0, 1.0)] + targets[(1.0, -1.0)])
+    new_left = (lam * b)[None, :] * chi[:, None]
+    new_right = (lam * c)[None, :] * chi[:, None]
+    new_unembed = (omega_hat / lam)[:, None] * chi[None, :]
+    return new_left, new_right, new_unembed, torch.tensor(beta, dtype=torch.float64)
+
+
+def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
+             ) -> tuple[Folded, IdealizationReport]:
+    """The idealized version of model ``k`` of ``folded`` (a one-instance Folded, float64)
+    and a report of what was kept, uniformized or zeroed."""
+    f = folded.to(dtype=torch.float64, device="cpu").detach()
+    left, right, unembed, bias = f.left[k], f.right[k], f.unembed[k], f.bias[k]
+    sp = irrep_sparsity(f.instance(k), group, threshold=threshold)
+    assign = sp.assignment[0]
+    report = IdealizationReport()
+    new_left, new_right = torch.zeros_like(left), torch.zeros_like(right)
+    new_unembed = torch.zeros_like(unembed)
+    chi0 = torch.from_numpy(group.irreps[0].character.copy())
+    new_bias = chi0 * (bias @ chi0) / group.order  # keep the trivial (constant) part
+    report.zero("dead", int((assign == -1).sum()))
+    report.zero("mixed", int((assign == -2).sum()))
+    for j, rep in enumerate(group.irreps):
+        idx = torch.nonzero(assign == j)[:, 0]
+        if idx.numel() == 0:
+            continue
+        if j == 0:
+            report.zero("trivial irrep (constant in z)", idx.numel())
+            continue
+        if rep.type != "real":
+            report.zero(f"{rep.type}-type irrep not covered", idx.numel())
+            report.reasons.append(f"{rep.name}: {rep.type}-type irreps are not covered yet")
+            continue
+        if rep.dim == 1:
+            chi = torch.from_numpy(rep.character.copy())
+            ideal = _ideal_one_dim(chi, left[:, idx], right[:, idx], unembed[idx])
+            if ideal is None:
+                report.zero(f"{rep.name}: incomplete sign circuit", idx.numel())
+                report.reasons.append(f"{rep.name}: 1-d circuit cannot be balanced")
+                continue
+            new_left[:, idx], new_right[:, idx], new_unembed[idx], beta = ideal
+            new_bias = new_bias + beta * chi
+            report.circuits.append({"irrep": rep.name, "neurons": idx.numel(), "B": 2, "C": 2})
+            continue
+        for circ in find_circuits(left, right, unembed, rep, group, idx):
+            info = {"irrep": rep.name, "neurons": circ.neurons.numel(), "B": circ.b_set.size,
+                    "C": circ.c_set.size, "missing_pairs": circ.missing,
+                    "a_variance": circ.factors.a_variance}
+            ideal = _ideal_circuit(circ, rep) if circ.complete else None
+            if ideal is None or circ.factors.a_variance > A_VARIANCE_MAX:
+                why = ("double sum incomplete" if not circ.complete else
+                       "a varies" if circ.factors.a_variance > A_VARIANCE_MAX else
+                       "weights cannot be made uniform")
+                report.zero(f"{rep.name}: {why}", circ.neurons.numel())
+                report.reasons.append(f"{rep.name} circuit of {circ.neurons.numel()} neurons: "
+                                      f"{why}")
+                continue
+            cl, cr, cu = ideal
+            new_left[:, circ.neurons], new_right[:, circ.neurons] = cl, cr
+            new_unembed[circ.neurons] = cu
+            report.circuits.append(info)
+    ideal_folded = Folded(new_left[None], new_right[None], new_unembed[None], new_bias[None])
+    return ideal_folded, report
+
+
+def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
+    """f(xy | x, y) for every pair, ``[K, |G|, |G|]`` (x, y), float64."""
+    f = folded.to(dtype=torch.float64).detach()
+    out = []
+    for x in range(group.order):
+        hidden = torch.relu(f.left[:, x, None, :] + f.right)  # [K, |G| (y), m]
+        logits = hidden @ f.unembed + f.bias[:, None, :]  # [K, |G|, |G| (z)]
+        z = group.table[x]
+        out.append(logits.gather(2, z.expand(logits.shape[0], -1)[..., None])[..., 0])
+    return torch.stack(out, dim=1)
+
+
+def bi_equivariance_score(folded: Folded, group: Group) -> torch.Tensor:
+    """The seed paper's score per model: mean over z of std/|mean| of the correct logit over
+    the |G| pairs with xy = z (0 for an exactly bi-equivariant model), ``[K]``."""
+    logits = correct_logits(folded, group)  # [K, x, y]
+    z_of = group.table.reshape(-1)  # pair -> z
+    flat = logits.reshape(logits.shape[0], -1)
+    order = torch.argsort(z_of, stable=True)
+    by_z = flat[:, order].reshape(logits.shape[0], group.order, group.order)  # [K, z, pairs]
+    return (by_z.std(dim=2) / by_z.mean(dim=2).abs().clamp_min(1e-300)).mean(dim=1)
+
+
+def assert_bi_equivariant(folded: Folded, group: Group, atol: float = 1e-9) -> None:
+    """Raise AssertionError unless f(z | x, y) = f(x⁻¹ z y⁻¹ | e, e) for all x, y, z."""
+    f = folded.to(dtype=torch.float64).detach()
+    t, inv, e = group.table_np, group.inverses, group.identity
+    hidden_e = torch.relu(f.left[:, e] + f.right[:, e])  # [K, m]
+    at_e = (hidden_e[:, None, :] @ f.unembed)[:, 0] + f.bias  # [K, |G|]
+    zs = torch.arange(group.order).numpy()
+    for x in range(group.order):
+        hidden = torch.relu(f.left[:, x, None, :] + f.right)  # [K, y, m]
+        logits = hidden @ f.unembed + f.bias[:, None, :]  # [K, y, z]
+        w = torch.from_numpy(t[t[inv[x], zs][None, :], inv[:, None]])  # [y, z]: x⁻¹ z y⁻¹
+        err = (logits - at_e[:, w]).abs().amax(dim=(0, 2))  # [y]
+        if float(err.max()) > atol:
+            y = int(err.argmax())
+            raise AssertionError(f"not bi-equivariant at x={x}, y={y}: error "
+                                 f"{float(err.max()):.3g}")
