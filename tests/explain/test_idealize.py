@@ -46,7 +46,8 @@ def test_an_exact_circuit_model_is_its_own_idealization():
     ideal, report = idealize(f, g)
     for name in ("left", "right", "unembed", "bias"):
         assert torch.allclose(getattr(ideal, name), getattr(f, name), atol=1e-9), name
-    assert report.reasons == [] and report.zeroed == {"dead": 3}
+    assert report.reasons() == [] and list(report.zeroed) == ["dead"]
+    assert report.zeroed["dead"]["neurons"] == 3
     assert sorted(c["irrep"] for c in report.circuits) == ["1d-1", "4d-0"]
 
 
@@ -65,8 +66,9 @@ def test_noisy_circuits_idealize_to_an_exactly_bi_equivariant_model():
 def test_incomplete_double_sum_is_zeroed_with_a_reason():
     g, f = _planted_model(drop=3)
     ideal, report = idealize(f, g)
-    assert any("double sum incomplete" in r for r in report.reasons)
-    assert report.zeroed.get("4d-0: double sum incomplete") == 22
+    assert any("double sum incomplete" in r for r in report.reasons())
+    entry = report.zeroed["4d-0: double sum incomplete"]
+    assert entry["neurons"] == 22 and 0.1 < entry["weight_share"] < 1
     assert_bi_equivariant(ideal, g)  # what is left (the sign circuit) is still exact
 
 
@@ -79,7 +81,8 @@ def test_degenerate_models_give_a_report_not_an_exception(spec):
     dead = Folded(*(torch.zeros_like(t) for t in (random.left, random.right, random.unembed,
                                                   random.bias)))
     ideal, report = idealize(dead, g)
-    assert report.zeroed == {"dead": 12} and float(ideal.unembed.abs().max()) == 0
+    assert report.zeroed == {"dead": {"neurons": 12, "weight_share": 0.0}}
+    assert report.reasons() == [] and float(ideal.unembed.abs().max()) == 0
 
 
 def test_complex_irreps_are_reported_not_dropped():
@@ -90,4 +93,4 @@ def test_complex_irreps_are_reported_not_dropped():
     f = Folded(left[None], left[None], left.T[None].clone(), torch.zeros(1, 5,
                dtype=torch.float64))
     _, report = idealize(f, g)
-    assert any("complex-type" in r for r in report.reasons)
+    assert any("complex-type" in r for r in report.reasons())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from rhoproof.explain.factors import RankOneFactors, rank_one_factors
+from rhoproof.explain.factors import RankOneFactors, rank_one_factors, split_by_a
 from rhoproof.explain.rho_sets import RhoSet, fit_rho_sets
 from rhoproof.groups import Group, Irrep
 
@@ -54,31 +54,35 @@ class Circuit:
 
 def find_circuits(left: torch.Tensor, right: torch.Tensor, unembed: torch.Tensor,
                   rep: Irrep, group: Group, neurons: torch.Tensor, max_rho_sets: int = 3,
-                  seed: int = 0) -> list[Circuit]:
+                  seed: int = 0, min_cos: float = 0.98) -> list[Circuit]:
     """The circuits of irrep ``rep`` among ``neurons`` of one model, largest first.
 
-    left, right: [|G|, m]; unembed: [m, |G|]. Neurons whose rank-1 factors are poor still get
-    a place; the circuit's a-variance and the factors' residuals show it.
+    left, right: [|G|, m]; unembed: [m, |G|]. Neurons are first split by their a (two circuits
+    of one irrep can share ρ-sets but not a; see ``split_by_a``), then each group's b_i and
+    c_i are fitted with ρ-sets and the neurons grouped by (B, C) ρ-set pair. Neurons whose
+    rank-1 factors are poor still get a place; a circuit's a-variance and the factors'
+    residuals show it.
     """
     idx = neurons.to(torch.int64)
-    if idx.numel() == 0:
-        return []
-    all_factors = rank_one_factors(left, right, unembed, rep, idx)
-    fit_b = fit_rho_sets(all_factors.b, rep, group, max_rho_sets, seed=seed)
-    fit_c = fit_rho_sets(all_factors.c, rep, group, max_rho_sets, seed=seed)
     circuits = []
-    for kb, b_set in enumerate(fit_b.rho_sets):
-        for kc, c_set in enumerate(fit_c.rho_sets):
-            members = torch.nonzero((fit_b.cluster == kb) & (fit_c.cluster == kc))[:, 0]
-            if members.numel() == 0:
-                continue
-            coverage = torch.zeros(b_set.size, c_set.size, dtype=torch.int64)
-            coverage.index_put_((fit_b.point[members], fit_c.point[members]),
-                                torch.ones(members.numel(), dtype=torch.int64), accumulate=True)
-            factors = _orient(rank_one_factors(left, right, unembed, rep, idx[members]),
-                              b_set.points[fit_b.point[members]])
-            circuits.append(Circuit(rep.name, b_set, c_set, factors, coverage,
-                                    fit_b.point[members], fit_c.point[members]))
+    for group_factors in split_by_a(left, right, unembed, rep, idx, min_cos=min_cos):
+        members_all = group_factors.neurons
+        fit_b = fit_rho_sets(group_factors.b, rep, group, max_rho_sets, seed=seed)
+        fit_c = fit_rho_sets(group_factors.c, rep, group, max_rho_sets, seed=seed)
+        for kb, b_set in enumerate(fit_b.rho_sets):
+            for kc, c_set in enumerate(fit_c.rho_sets):
+                members = torch.nonzero((fit_b.cluster == kb) & (fit_c.cluster == kc))[:, 0]
+                if members.numel() == 0:
+                    continue
+                coverage = torch.zeros(b_set.size, c_set.size, dtype=torch.int64)
+                coverage.index_put_((fit_b.point[members], fit_c.point[members]),
+                                    torch.ones(members.numel(), dtype=torch.int64),
+                                    accumulate=True)
+                factors = _orient(
+                    rank_one_factors(left, right, unembed, rep, members_all[members]),
+                    b_set.points[fit_b.point[members]])
+                circuits.append(Circuit(rep.name, b_set, c_set, factors, coverage,
+                                        fit_b.point[members], fit_c.point[members]))
     circuits.sort(key=lambda c: c.neurons.numel(), reverse=True)
     return circuits
 

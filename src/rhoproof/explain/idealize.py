@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from rhoproof.explain.circuits import Circuit, find_circuits
+from rhoproof.explain.cosets import subgroup_name
 from rhoproof.explain.sparsity import irrep_sparsity
 from rhoproof.groups import Group, Irrep
 from rhoproof.model import Folded
@@ -30,17 +31,35 @@ A_VARIANCE_MAX = 1e-5
 """The seed paper's bound on a circuit's a-variance."""
 
 
+NOT_REASONS = ("dead", "trivial irrep (constant in z)")
+"""Zeroed groups that do not count against an explanation: dead neurons carry no weight, and
+trivial-irrep neurons add the same amount to every logit, which changes no prediction."""
+
+
 @dataclass
 class IdealizationReport:
-    """What was idealized in one model and why the rest was not."""
+    """What was idealized in one model and why the rest was not.
+
+    ``zeroed`` maps a reason to {"neurons": count, "weight_share": share of Σ_i ‖u_i‖(‖ℓ_i‖ +
+    ‖r_i‖)}, the weight the idealization dropped for that reason.
+    """
 
     circuits: list[dict] = field(default_factory=list)
-    zeroed: dict[str, int] = field(default_factory=dict)  # reason -> neuron count
-    reasons: list[str] = field(default_factory=list)
+    zeroed: dict[str, dict] = field(default_factory=dict)
+    weights: torch.Tensor | None = None  # [m] per-neuron weight shares
 
-    def zero(self, reason: str, count: int) -> None:
-        if count:
-            self.zeroed[reason] = self.zeroed.get(reason, 0) + count
+    def zero(self, reason: str, neurons: torch.Tensor) -> None:
+        if neurons.numel():
+            entry = self.zeroed.setdefault(reason, {"neurons": 0, "weight_share": 0.0})
+            entry["neurons"] += int(neurons.numel())
+            if self.weights is not None:
+                entry["weight_share"] += float(self.weights[neurons].sum())
+
+    def reasons(self, min_share: float = 0.0) -> list[str]:
+        """Why the model is not fully explained: dropped groups above ``min_share``."""
+        return [f"{reason} ({v['neurons']} neurons, {v['weight_share']:.1%} of the weight)"
+                for reason, v in self.zeroed.items()
+                if reason not in NOT_REASONS and v["weight_share"] >= min_share]
 
 
 def _ideal_circuit(circ: Circuit, rep: Irrep) -> tuple[torch.Tensor, ...] | None:
@@ -109,52 +128,54 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
     left, right, unembed, bias = f.left[k], f.right[k], f.unembed[k], f.bias[k]
     sp = irrep_sparsity(f.instance(k), group, threshold=threshold)
     assign = sp.assignment[0]
-    report = IdealizationReport()
+    weight = unembed.norm(dim=1) * (left.norm(dim=0) + right.norm(dim=0))  # [m]
+    report = IdealizationReport(weights=weight / weight.sum().clamp_min(1e-300))
     new_left, new_right = torch.zeros_like(left), torch.zeros_like(right)
     new_unembed = torch.zeros_like(unembed)
     chi0 = torch.from_numpy(group.irreps[0].character.copy())
     new_bias = chi0 * (bias @ chi0) / group.order  # keep the trivial (constant) part
-    report.zero("dead", int((assign == -1).sum()))
-    report.zero("mixed", int((assign == -2).sum()))
+    report.zero("dead", torch.nonzero(assign == -1)[:, 0])
+    report.zero("mixed neurons", torch.nonzero(assign == -2)[:, 0])
     for j, rep in enumerate(group.irreps):
         idx = torch.nonzero(assign == j)[:, 0]
         if idx.numel() == 0:
             continue
         if j == 0:
-            report.zero("trivial irrep (constant in z)", idx.numel())
+            report.zero("trivial irrep (constant in z)", idx)
             continue
         if rep.type != "real":
-            report.zero(f"{rep.type}-type irrep not covered", idx.numel())
-            report.reasons.append(f"{rep.name}: {rep.type}-type irreps are not covered yet")
+            report.zero(f"{rep.name}: {rep.type}-type irrep not covered yet", idx)
             continue
         if rep.dim == 1:
             chi = torch.from_numpy(rep.character.copy())
             ideal = _ideal_one_dim(chi, left[:, idx], right[:, idx], unembed[idx])
             if ideal is None:
-                report.zero(f"{rep.name}: incomplete sign circuit", idx.numel())
-                report.reasons.append(f"{rep.name}: 1-d circuit cannot be balanced")
+                report.zero(f"{rep.name}: 1-d circuit cannot be balanced", idx)
                 continue
             new_left[:, idx], new_right[:, idx], new_unembed[idx], beta = ideal
             new_bias = new_bias + beta * chi
-            report.circuits.append({"irrep": rep.name, "neurons": idx.numel(), "B": 2, "C": 2})
+            report.circuits.append({"irrep": rep.name, "neurons": idx.numel(), "B": 2, "C": 2,
+                                    "status": "idealized"})
             continue
         for circ in find_circuits(left, right, unembed, rep, group, idx):
             info = {"irrep": rep.name, "neurons": circ.neurons.numel(), "B": circ.b_set.size,
-                    "C": circ.c_set.size, "missing_pairs": circ.missing,
+                    "C": circ.c_set.size,
+                    "B_stabilizer": subgroup_name(group, circ.b_set.stabilizer),
+                    "C_stabilizer": subgroup_name(group, circ.c_set.stabilizer),
+                    "missing_pairs": circ.missing, "duplicated_pairs": circ.duplicated,
                     "a_variance": circ.factors.a_variance}
             ideal = _ideal_circuit(circ, rep) if circ.complete else None
             if ideal is None or circ.factors.a_variance > A_VARIANCE_MAX:
                 why = ("double sum incomplete" if not circ.complete else
                        "a varies" if circ.factors.a_variance > A_VARIANCE_MAX else
                        "weights cannot be made uniform")
-                report.zero(f"{rep.name}: {why}", circ.neurons.numel())
-                report.reasons.append(f"{rep.name} circuit of {circ.neurons.numel()} neurons: "
-                                      f"{why}")
+                report.zero(f"{rep.name}: {why}", circ.neurons)
+                report.circuits.append({**info, "status": why})
                 continue
             cl, cr, cu = ideal
             new_left[:, circ.neurons], new_right[:, circ.neurons] = cl, cr
             new_unembed[circ.neurons] = cu
-            report.circuits.append(info)
+            report.circuits.append({**info, "status": "idealized"})
     ideal_folded = Folded(new_left[None], new_right[None], new_unembed[None], new_bias[None])
     return ideal_folded, report
 
