@@ -1,17 +1,20 @@
 """rhoproof: rho-set circuits and compact proofs for group-multiplication networks.
 
 The pipeline, one module per stage: ``groups`` (finite groups and real irreps) → ``model``
-(the seed paper's MLP, many instances at once) → ``train`` → ``evaluate`` (exact ground truth).
+(the seed paper's MLP, many instances at once) → ``train`` → ``evaluate`` (exact ground truth)
+→ ``explain`` (irrep sparsity, cosets, ρ-set circuits, the idealized model).
 """
 
 __version__ = "0.1.0"
 
 from rhoproof.errors import UserError  # noqa: E402
 from rhoproof.evaluate import Evaluation, evaluate  # noqa: E402
+from rhoproof.explain.explanation import Explanation, explain  # noqa: E402
 from rhoproof.groups import Group, Irrep, group  # noqa: E402
 from rhoproof.model import Folded, GroupMLP  # noqa: E402
 from rhoproof.run import Run, load_run  # noqa: E402
 from rhoproof.train import TrainConfig, train  # noqa: E402
 
-__all__ = ["Evaluation", "Folded", "Group", "GroupMLP", "Irrep", "Run", "TrainConfig",
-           "UserError", "__version__", "evaluate", "group", "load_run", "train"]
+__all__ = ["Evaluation", "Explanation", "Folded", "Group", "GroupMLP", "Irrep", "Run",
+           "TrainConfig", "UserError", "__version__", "evaluate", "explain", "group", "load_run",
+           "train"]

@@ -138,6 +138,80 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
           f"{seconds:.2f} s)")
 
 
+# --- explain -------------------------------------------------------------------------------
+
+
+def _print_explanation(e: Any) -> None:
+    counts = ", ".join(f"{n} ×{c}" for n, c in e.neuron_counts.items())
+    print(f"model {e.instance}: {e.verdict.upper()}")
+    print(f"  neurons: {counts}")
+    for c in e.circuits:
+        if c["B"] == 2 and "B_stabilizer" not in c:
+            print(f"  circuit {c['irrep']}: 1-d, {c['neurons']} neurons, ρ-sets {{±1}} "
+                  f"-> {c['status']}")
+            continue
+        print(f"  circuit {c['irrep']}: {c['neurons']} neurons, B = {c['B']} points "
+              f"(stabilizer {c['B_stabilizer']}), C = {c['C']} points (stabilizer "
+              f"{c['C_stabilizer']}), {c['missing_pairs']} of {c['B'] * c['C']} pairs missing, "
+              f"{c['duplicated_pairs']} duplicated, a-variance {c['a_variance']:.1e} "
+              f"-> {c['status']}")
+    for r in e.reasons:
+        print(f"  reason: {r}")
+    fa = e.faithfulness
+    r2 = ", ".join(f"{k} {v:.1e}" for k, v in fa["one_minus_r2"].items())
+    print(f"  bi-equivariance score: original {fa['bi_equivariance']['original']:.3g}, "
+          f"idealized {fa['bi_equivariance']['idealized']:.1e}")
+    print(f"  1 - R²: {r2}")
+    print(f"  accuracy: original {fa['accuracy']['original']:.5f}, idealized "
+          f"{fa['accuracy']['idealized']:.5f}; loss: original {fa['loss']['original']:.4g}, "
+          f"idealized {fa['loss']['idealized']:.4g}")
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    from rhoproof.explain.explanation import explain_models
+    from rhoproof.explain.idealize import bi_equivariance_score
+    from rhoproof.model import GroupMLP
+    from rhoproof.run import load_run
+
+    run = load_run(args.run_dir)
+    k = run.n_instances
+    if args.all:
+        instances = list(range(k))
+    else:
+        if not 0 <= args.instance < k:
+            raise ConfigError(f"--instance {args.instance} out of range: the run has {k} "
+                              f"models (0..{k - 1})")
+        instances = [args.instance]
+    t0 = time.perf_counter()
+    exps = explain_models(run.model.fold(), run.group, instances, threshold=args.threshold,
+                          progress=not args.json and len(instances) > 1)
+    seconds = time.perf_counter() - t0
+    n_expl = sum(e.verdict == "explained" for e in exps)
+    if args.json:
+        _print_json({"run": str(run.path), "group": run.group.spec, "seconds": round(seconds, 3),
+                     "explained": n_expl, "models": [e.to_dict() for e in exps]})
+    else:
+        for e in exps:
+            _print_explanation(e)
+        print(f"{run.group.spec}: {n_expl} of {len(exps)} models explained by ρ-set circuits "
+              f"({seconds:.1f} s)")
+    if args.plots:
+        from rhoproof.report.explain_plots import write_explain_plots
+
+        random = GroupMLP(run.group.order, min(k, 100), run.config.d_embed, run.config.d_hidden,
+                          seed=run.config.seed + 1).fold()
+        rho_sets, seen = [], set()
+        for e in exps:
+            for irrep, rs in e._rho_sets:
+                if rs.points.shape[1] in (2, 3) and irrep not in seen:
+                    seen.add(irrep)
+                    rho_sets.append((irrep, rs))
+        paths = write_explain_plots(exps, bi_equivariance_score(random, run.group), rho_sets,
+                                    run.group, args.plots)
+        if not args.json:
+            print("plots: " + ", ".join(str(p) for p in paths))
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 
@@ -208,6 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("explain", help="find ρ-set circuits, idealize, and judge each model")
+    x.add_argument("run_dir")
+    which = x.add_mutually_exclusive_group()
+    which.add_argument("--instance", type=int, default=0, help="model to explain (default 0)")
+    which.add_argument("--all", action="store_true", help="explain every model of the run")
+    x.add_argument("--json", action="store_true", help="machine-readable output")
+    x.add_argument("--plots", metavar="DIR", help="write figures (PNG) into DIR")
+    x.add_argument("--threshold", type=float, default=0.95,
+                   help="irrep-sparsity threshold for assigning a neuron (0.95)")
+    x.set_defaults(func=cmd_explain)
 
     d = sub.add_parser("demo", help="the main job on an embedded default (S5)")
     d.add_argument("--out", default="runs/demo-s5", help="run directory (default runs/demo-s5)")

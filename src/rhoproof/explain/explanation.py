@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from rhoproof.evaluate import evaluate
 from rhoproof.explain.idealize import bi_equivariance_score, idealize
+from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.explain.sparsity import irrep_sparsity
 from rhoproof.groups import Group
 from rhoproof.model import Folded
@@ -37,6 +38,7 @@ class Explanation:
     zeroed: dict[str, dict[str, float]]
     faithfulness: dict[str, Any] = field(default_factory=dict)
     _idealized: Folded | None = field(default=None, repr=False)
+    _rho_sets: list[tuple[str, RhoSet]] = field(default_factory=list, repr=False)
 
     def idealized_model(self) -> Folded:
         """The idealized model (one instance, float64), same shapes as the original."""
@@ -45,9 +47,8 @@ class Explanation:
         return self._idealized
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("_idealized")
-        return d
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if not f.name.startswith("_")}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -100,5 +101,16 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
             group=group.spec, instance=k,
             verdict="unexplained" if reasons else "explained", reasons=reasons,
             neuron_counts=sp.counts(k), bias_shares=bias, circuits=report.circuits,
-            zeroed=report.zeroed, faithfulness=faith, _idealized=ideal))
+            zeroed=report.zeroed, faithfulness=faith, _idealized=ideal,
+            _rho_sets=[(c.irrep, c.b_set) for c in report.found]))
     return out
+
+
+def explain(run: Any, instance: int = 0, **options: Any) -> Explanation:
+    """Explain one instance of a loaded run (``rhoproof.load_run``); options as in
+    ``explain_models``."""
+    if not 0 <= instance < run.n_instances:
+        from rhoproof.errors import UserError
+
+        raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
+    return explain_models(run.model.fold(), run.group, [instance], **options)[0]

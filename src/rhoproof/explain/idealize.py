@@ -47,6 +47,7 @@ class IdealizationReport:
     circuits: list[dict] = field(default_factory=list)
     zeroed: dict[str, dict] = field(default_factory=dict)
     weights: torch.Tensor | None = None  # [m] per-neuron weight shares
+    found: list[Circuit] = field(default_factory=list)  # every circuit of dim > 1 irreps
 
     def zero(self, reason: str, neurons: torch.Tensor) -> None:
         if neurons.numel():
@@ -158,10 +159,13 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
                                     "status": "idealized"})
             continue
         for circ in find_circuits(left, right, unembed, rep, group, idx):
+            report.found.append(circ)
             info = {"irrep": rep.name, "neurons": circ.neurons.numel(), "B": circ.b_set.size,
                     "C": circ.c_set.size,
                     "B_stabilizer": subgroup_name(group, circ.b_set.stabilizer),
                     "C_stabilizer": subgroup_name(group, circ.c_set.stabilizer),
+                    "B_stabilizer_order": len(circ.b_set.stabilizer),
+                    "C_stabilizer_order": len(circ.c_set.stabilizer),
                     "missing_pairs": circ.missing, "duplicated_pairs": circ.duplicated,
                     "a_variance": circ.factors.a_variance}
             ideal = _ideal_circuit(circ, rep) if circ.complete else None

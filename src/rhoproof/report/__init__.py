@@ -1,0 +1,1 @@
+"""Figures and reports: the only stage besides the CLI that writes files."""

@@ -1,0 +1,128 @@
+"""Figures for ``rhoproof explain --plots DIR``; each is written atomically as PNG."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from rhoproof._io import atomic_write_bytes, ensure_dir  # noqa: E402
+from rhoproof.explain.explanation import Explanation  # noqa: E402
+from rhoproof.explain.rho_sets import RhoSet  # noqa: E402
+from rhoproof.groups import Group  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
+    """Neurons per irrep (and mixed/dead), summed over models, split by verdict."""
+    labels = sorted({n for e in explanations for n in e.neuron_counts},
+                    key=lambda n: (n in ("mixed", "dead"), n))
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    bottom = torch.zeros(len(labels))
+    for verdict, color in (("explained", "tab:blue"), ("unexplained", "tab:orange")):
+        total = Counter()
+        for e in explanations:
+            if e.verdict == verdict:
+                total.update(e.neuron_counts)
+        vals = torch.tensor([float(total[n]) for n in labels])
+        ax.bar(labels, vals, bottom=bottom, color=color, label=f"{verdict} models")
+        bottom += vals
+    ax.set_xlabel("irrep of the neuron (real irreps; mixed = no irrep above threshold)")
+    ax.set_ylabel("neurons, all models")
+    ax.set_title(f"Irrep sparsity: neurons per irrep ({len(explanations)} models)")
+    ax.legend()
+    return _save(fig, path)
+
+
+def bi_equivariance_boxplot(explanations: list[Explanation], random_scores: torch.Tensor,
+                            path: Path) -> Path:
+    """The seed paper's bi-equivariance score for random, trained and idealized models."""
+    orig = [e.faithfulness["bi_equivariance"]["original"] for e in explanations]
+    ideal = [max(e.faithfulness["bi_equivariance"]["idealized"], 1e-18) for e in explanations]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.boxplot([random_scores.tolist(), orig, ideal], orientation="horizontal",
+               tick_labels=["random init", "trained", "idealized"])
+    ax.set_xscale("log")
+    ax.set_xlabel("mean over z of std/|mean| of the correct logit over pairs with xy = z")
+    ax.set_title("Bi-equivariance (0 = exactly bi-equivariant; idealized floored at 1e-18)")
+    return _save(fig, path)
+
+
+def r2_boxplot(explanations: list[Explanation], path: Path) -> Path:
+    """1 − R² between original and idealized folded weights, per block and verdict."""
+    blocks = ("left", "right", "unembed", "bias")
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for offset, verdict, color in ((-0.18, "explained", "tab:blue"),
+                                   (0.18, "unexplained", "tab:orange")):
+        data = [[max(e.faithfulness["one_minus_r2"][b], 1e-18) for e in explanations
+                 if e.verdict == verdict] for b in blocks]
+        if not any(data):
+            continue
+        pos = [i + offset for i in range(len(blocks))]
+        kept = [(p, d) for p, d in zip(pos, data) if d]
+        bp = ax.boxplot([d for _, d in kept], positions=[p for p, _ in kept], widths=0.3,
+                        patch_artist=True)
+        for box in bp["boxes"]:
+            box.set_facecolor(color)
+        ax.plot([], [], color=color, lw=6, label=f"{verdict} models")
+    ax.set_xticks(range(len(blocks)), ["ℓ (left)", "r (right)", "u (unembed)", "β (bias)"])
+    ax.set_yscale("log")
+    ax.set_ylabel("1 − R² = ‖θ − θ̂‖² / ‖θ‖²")
+    ax.set_title("Distance from the idealized model, per folded parameter block")
+    ax.legend()
+    return _save(fig, path)
+
+
+def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path) -> Path:
+    """A ρ-set of a 2-d or 3-d irrep drawn in the plane or in 3-d, with edges to nearest
+    neighbours (a tetrahedron for S4, an icosahedron for A5)."""
+    pts = rho_set.points
+    d = pts.shape[1]
+    dist = torch.cdist(pts, pts)
+    nearest = dist[dist > 1e-6].min() if pts.shape[0] > 1 else torch.tensor(0.0)
+    fig = plt.figure(figsize=(4.5, 4.5))
+    ax = fig.add_subplot(projection="3d" if d == 3 else None)
+    coords = [pts[:, i].tolist() for i in range(d)]
+    ax.scatter(*coords, s=40, color="tab:red", depthshade=False) if d == 3 else \
+        ax.scatter(*coords, s=40, color="tab:red")
+    for i in range(pts.shape[0]):
+        for j in range(i + 1, pts.shape[0]):
+            if dist[i, j] < nearest * 1.05:
+                ax.plot(*[[pts[i, c].item(), pts[j, c].item()] for c in range(d)],
+                        color="gray", lw=0.8)
+    ax.set_title(f"{group.spec} {irrep}: ρ-set of {rho_set.size} points\n"
+                 f"(stabilizer of order {len(rho_set.stabilizer)}; edges join nearest points)")
+    ax.set_xlabel("e1")
+    ax.set_ylabel("e2")
+    if d == 3:
+        ax.set_zlabel("e3")
+        ax.set_box_aspect((1, 1, 1))
+    else:
+        ax.set_aspect("equal")
+    return _save(fig, path)
+
+
+def write_explain_plots(explanations: list[Explanation], random_scores: torch.Tensor,
+                        rho_sets: list[tuple[str, RhoSet]], group: Group, out: str | Path
+                        ) -> list[Path]:
+    """All explain figures into ``out``; returns the paths written."""
+    out = ensure_dir(out)
+    paths = [irrep_histogram(explanations, out / "irreps.png"),
+             bi_equivariance_boxplot(explanations, random_scores, out / "bi_equivariance.png"),
+             r2_boxplot(explanations, out / "one_minus_r2.png")]
+    for irrep, rs in rho_sets:
+        paths.append(rho_set_figure(rs, group, irrep, out / f"rho_set_{irrep}.png"))
+    return paths

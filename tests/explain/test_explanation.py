@@ -1,0 +1,78 @@
+"""The explanation of real (small, quickly trained) models: structural invariants only."""
+
+import json
+
+import pytest
+
+from rhoproof.cli import main
+from rhoproof.explain.explanation import explain, explain_models
+from rhoproof.explain.idealize import assert_bi_equivariant
+from rhoproof.run import load_run
+from rhoproof.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def s4_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "s4"
+    train(TrainConfig(group="S4", n_instances=3, d_embed=32, d_hidden=48, epochs=1500,
+                      train_frac=0.8, eval_every=500, checkpoint_every=1500), out,
+          progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def c5_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "c5"
+    train(TrainConfig(group="C5", n_instances=2, d_embed=8, d_hidden=16, epochs=300,
+                      train_frac=0.8, eval_every=300), out, progress=False)
+    return out
+
+
+def test_explanations_of_trained_models_are_consistent(s4_run):
+    run = load_run(s4_run)
+    for e in explain_models(run.model.fold(), run.group):
+        assert e.verdict in ("explained", "unexplained")
+        assert (e.verdict == "explained") == (e.reasons == [])
+        names = {r.name for r in run.group.irreps}
+        assert set(e.neuron_counts) <= names | {"mixed", "dead"}
+        assert sum(e.neuron_counts.values()) == run.config.d_hidden
+        assert_bi_equivariant(e.idealized_model(), run.group, atol=1e-8)
+        assert e.faithfulness["bi_equivariance"]["idealized"] < 1e-8
+        for c in e.circuits:
+            if "B_stabilizer" in c:  # a ρ-set has |G| / |stabilizer| points
+                assert c["B"] * c["B_stabilizer_order"] == run.group.order
+                assert c["C"] * c["C_stabilizer_order"] == run.group.order
+        json.loads(e.to_json())
+
+
+def test_api_and_range_check(s4_run):
+    from rhoproof.errors import UserError
+
+    run = load_run(s4_run)
+    assert explain(run, 1).instance == 1
+    with pytest.raises(UserError):
+        explain(run, 3)
+
+
+def test_cyclic_group_gets_a_verdict_not_an_exception(c5_run):
+    run = load_run(c5_run)
+    e = explain(run, 0)
+    assert e.verdict == "unexplained"
+    assert any("complex-type" in r for r in e.reasons)
+
+
+def test_cli_json_text_and_plots(s4_run, tmp_path, capsys):
+    assert main(["explain", str(s4_run), "--all", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["models"]) == 3 and data["group"] == "S4"
+    assert main(["explain", str(s4_run), "--instance", "2", "--plots", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "model 2:" in out and "models explained" in out
+    pngs = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert {"irreps.png", "bi_equivariance.png", "one_minus_r2.png"} <= set(pngs)
+    assert all((tmp_path / "p" / n).read_bytes()[:4] == b"\x89PNG" for n in pngs)
+
+
+def test_cli_instance_out_of_range(s4_run, capsys):
+    assert main(["explain", str(s4_run), "--instance", "7"]) == 2
+    assert "out of range" in capsys.readouterr().err
