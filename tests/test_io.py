@@ -42,3 +42,11 @@ def test_unwritable_directory_is_a_run_error(tmp_path):
         _io.ensure_dir(blocker / "sub")
     with pytest.raises(RunError, match="cannot write"):
         _io.atomic_write_text(blocker / "x.txt", "data")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    p = tmp_path / "f.txt"
+    _io.atomic_write_text(p, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -145,6 +145,8 @@ def _print_explanation(e: Any) -> None:
     counts = ", ".join(f"{n} ×{c}" for n, c in e.neuron_counts.items())
     print(f"model {e.instance}: {e.verdict.upper()}")
     print(f"  neurons: {counts}")
+    cos = ", ".join(f"{n} ×{c}" for n, c in list(e.coset_subgroups.items())[:4])
+    print(f"  coset concentration (live neurons, largest subgroup): {cos}")
     for c in e.circuits:
         if c["B"] == 2 and "B_stabilizer" not in c:
             print(f"  circuit {c['irrep']}: 1-d, {c['neurons']} neurons, ρ-sets {{±1}} "
@@ -165,6 +167,9 @@ def _print_explanation(e: Any) -> None:
     print(f"  accuracy: original {fa['accuracy']['original']:.5f}, idealized "
           f"{fa['accuracy']['idealized']:.5f}; loss: original {fa['loss']['original']:.4g}, "
           f"idealized {fa['loss']['idealized']:.4g}")
+    swaps = [f"{k[len('swap_'):]} {v:.4g}" for k, v in fa["loss"].items() if k.startswith("swap_")]
+    if swaps:
+        print(f"  loss with one part idealized: {', '.join(swaps)}")
 
 
 def cmd_explain(args: argparse.Namespace) -> None:

@@ -94,3 +94,14 @@ def test_complex_irreps_are_reported_not_dropped():
                dtype=torch.float64))
     _, report = idealize(f, g)
     assert any("complex-type" in r for r in report.reasons())
+
+
+def test_hybrids_of_an_exact_model_change_nothing():
+    from rhoproof.explain.explanation import explain_models
+
+    g, f = _planted_model()
+    (e,) = explain_models(f, g)
+    assert e.verdict == "explained"
+    loss = e.faithfulness["loss"]
+    assert {"swap_irrep_4d-0", "swap_irrep_1d-1", "swap_bias"} <= set(loss)
+    assert all(v == pytest.approx(loss["original"], abs=1e-9) for v in loss.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -10,9 +11,10 @@ import torch
 from tqdm.auto import tqdm
 
 from rhoproof.evaluate import evaluate
+from rhoproof.explain.cosets import coset_concentration, subgroup_name
 from rhoproof.explain.idealize import bi_equivariance_score, idealize
 from rhoproof.explain.rho_sets import RhoSet
-from rhoproof.explain.sparsity import irrep_sparsity
+from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 
@@ -34,6 +36,7 @@ class Explanation:
     reasons: list[str]
     neuron_counts: dict[str, int]
     bias_shares: dict[str, float]
+    coset_subgroups: dict[str, int]  # live neurons per coset-concentration subgroup
     circuits: list[dict[str, Any]]
     zeroed: dict[str, dict[str, float]]
     faithfulness: dict[str, Any] = field(default_factory=dict)
@@ -67,40 +70,65 @@ def _stack(folds: list[Folded]) -> Folded:
     return Folded(*(torch.cat([getattr(f, n) for f in folds]) for n in BLOCKS))
 
 
+def _swap_irrep(orig: Folded, ideal: Folded, report: Any, irrep: str) -> Folded:
+    """The original model with one irrep's idealized circuits (and, for a 1-d irrep, its bias
+    component) swapped in."""
+    idx = torch.tensor(report.ideal_neurons[irrep], dtype=torch.int64)
+    left, right, unembed = orig.left.clone(), orig.right.clone(), orig.unembed.clone()
+    left[:, :, idx], right[:, :, idx] = ideal.left[:, :, idx], ideal.right[:, :, idx]
+    unembed[:, idx] = ideal.unembed[:, idx]
+    bias = orig.bias.clone()
+    if irrep in report.bias_parts:
+        old, new = report.bias_parts[irrep]
+        bias = bias - old + new
+    return Folded(left, right, unembed, bias)
+
+
 def explain_models(folded: Folded, group: Group, instances: list[int] | None = None,
                    threshold: float = 0.95, min_weight: float = 0.01,
                    progress: bool = False) -> list[Explanation]:
     """Explain the given instances (all by default) of a K-instance folded model.
 
     Faithfulness per model: bi-equivariance score of original and idealized; 1 − R² per block;
-    accuracy and loss of the original, the idealized model and the four hybrids that swap one
-    block for its idealized version (evaluated together, exactly, on all pairs).
+    accuracy and loss of the original, the idealized model, the four hybrids that swap one
+    block for its idealized version and, per irrep, the hybrid that swaps that irrep's
+    idealized circuits in (all evaluated together, exactly, on all pairs).
     """
     f = folded.to(dtype=torch.float64, device="cpu").detach()
     instances = list(range(f.n_instances)) if instances is None else instances
-    sp = irrep_sparsity(f, group, threshold=threshold)
+    chosen = Folded(*(getattr(f, n)[instances] for n in BLOCKS))
+    sp = irrep_sparsity(chosen, group, threshold=threshold)  # row i is instance instances[i]
+    cc = coset_concentration(chosen, group)
     out = []
-    for k in tqdm(instances, disable=not progress, desc="explain", unit="model"):
+    for row, k in enumerate(tqdm(instances, disable=not progress, desc="explain",
+                                 unit="model")):
         ideal, report = idealize(f, group, k, threshold=threshold)
         reasons = report.reasons(min_share=min_weight)
         orig = f.instance(k)
         hybrids = [Folded(*(getattr(ideal if n == swap else orig, n) for n in BLOCKS))
                    for swap in BLOCKS]
-        models = [orig, ideal, *hybrids]
+        irrep_hybrids = [_swap_irrep(orig, ideal, report, name)
+                         for name in report.ideal_neurons]
+        models = [orig, ideal, *hybrids, *irrep_hybrids]
         ev = evaluate(_stack(models), group)
         be = bi_equivariance_score(_stack([orig, ideal]), group)
-        names = ["original", "idealized", *[f"swap_{b}" for b in BLOCKS]]
+        names = ["original", "idealized", *[f"swap_{b}" for b in BLOCKS],
+                 *[f"swap_irrep_{n}" for n in report.ideal_neurons]]
+        live = sp.assignment[row] != DEAD
+        cosets = Counter(subgroup_name(group, group.subgroups[int(i)])
+                         for i in cc.left_subgroup[row][live])
         faith = {
             "bi_equivariance": {"original": float(be[0]), "idealized": float(be[1])},
             "one_minus_r2": _one_minus_r2(orig, ideal),
             "accuracy": dict(zip(names, ev.accuracy.tolist())),
             "loss": dict(zip(names, ev.loss.tolist())),
         }
-        bias = {name: float(sp.bias[k, j]) for j, name in enumerate(sp.irrep_names)}
+        bias = {name: float(sp.bias[row, j]) for j, name in enumerate(sp.irrep_names)}
         out.append(Explanation(
             group=group.spec, instance=k,
             verdict="unexplained" if reasons else "explained", reasons=reasons,
-            neuron_counts=sp.counts(k), bias_shares=bias, circuits=report.circuits,
+            neuron_counts=sp.counts(row), bias_shares=bias,
+            coset_subgroups=dict(cosets.most_common()), circuits=report.circuits,
             zeroed=report.zeroed, faithfulness=faith, _idealized=ideal,
             _rho_sets=[(c.irrep, c.b_set) for c in report.found]))
     return out

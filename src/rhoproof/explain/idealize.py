@@ -48,6 +48,9 @@ class IdealizationReport:
     zeroed: dict[str, dict] = field(default_factory=dict)
     weights: torch.Tensor | None = None  # [m] per-neuron weight shares
     found: list[Circuit] = field(default_factory=list)  # every circuit of dim > 1 irreps
+    ideal_neurons: dict[str, list[int]] = field(default_factory=dict)  # irrep -> idealized
+    bias_parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    # irrep -> (original, ideal) bias component, for 1-d irreps with an idealized circuit
 
     def zero(self, reason: str, neurons: torch.Tensor) -> None:
         if neurons.numel():
@@ -155,6 +158,8 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
                 continue
             new_left[:, idx], new_right[:, idx], new_unembed[idx], beta = ideal
             new_bias = new_bias + beta * chi
+            report.ideal_neurons[rep.name] = idx.tolist()
+            report.bias_parts[rep.name] = (chi * (bias @ chi) / group.order, beta * chi)
             report.circuits.append({"irrep": rep.name, "neurons": idx.numel(), "B": 2, "C": 2,
                                     "status": "idealized"})
             continue
@@ -180,6 +185,7 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
             new_left[:, circ.neurons], new_right[:, circ.neurons] = cl, cr
             new_unembed[circ.neurons] = cu
             report.circuits.append({**info, "status": "idealized"})
+            report.ideal_neurons.setdefault(rep.name, []).extend(circ.neurons.tolist())
     ideal_folded = Folded(new_left[None], new_right[None], new_unembed[None], new_bias[None])
     return ideal_folded, report
 
