@@ -188,7 +188,10 @@ def cmd_explain(args: argparse.Namespace) -> None:
                               f"models (0..{k - 1})")
         instances = [args.instance]
     t0 = time.perf_counter()
+    if not 0 < args.threshold <= 1 or not 0 <= args.min_weight <= 1:
+        raise ConfigError("--threshold must be in (0, 1] and --min-weight in [0, 1]")
     exps = explain_models(run.model.fold(), run.group, instances, threshold=args.threshold,
+                          min_weight=args.min_weight,
                           progress=not args.json and len(instances) > 1)
     seconds = time.perf_counter() - t0
     n_expl = sum(e.verdict == "explained" for e in exps)
@@ -297,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--plots", metavar="DIR", help="write figures (PNG) into DIR")
     x.add_argument("--threshold", type=float, default=0.95,
                    help="irrep-sparsity threshold for assigning a neuron (0.95)")
+    x.add_argument("--min-weight", type=float, default=0.01,
+                   help="share of the weight a dropped part must carry to count against "
+                        "the verdict (0.01)")
     x.set_defaults(func=cmd_explain)
 
     d = sub.add_parser("demo", help="the main job on an embedded default (S5)")
