@@ -8,27 +8,22 @@ subgroups; and the wall time. Usage: python bench/explain_baselines.py RUN_DIR
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import Counter
-from pathlib import Path
 
 import torch
+from _common import load_run_from_args
 
 from rhoproof.explain import DEAD, MIXED, coset_concentration, irrep_sparsity, subgroup_name
 from rhoproof.explain.circuits import find_circuits
 from rhoproof.explain.factors import rank_one_factors
 from rhoproof.explain.rho_sets import fit_rho_sets
-from rhoproof.run import load_run, versions
+from rhoproof.run import versions
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir")
-    ap.add_argument("--out", default="bench/results")
-    args = ap.parse_args()
-    run = load_run(args.run_dir)
+    run, out = load_run_from_args(__doc__)
     grp, folded = run.group, run.model.fold().detach()
     k, m = run.n_instances, run.config.d_hidden
     t0 = time.perf_counter()
@@ -116,8 +111,6 @@ def main() -> None:
                     "coset_concentration": round(t2 - t1, 3),
                     "rank_one_factors_and_rho_sets": round(t3 - t2, 3)},
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"explain_baselines_{grp.spec}"
     (out / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
     n = summary["neurons"]

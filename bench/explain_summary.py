@@ -8,26 +8,21 @@ Usage: python bench/explain_summary.py RUN_DIR
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections import Counter
-from pathlib import Path
 
 import torch
+from _common import load_run_from_args
 
 from rhoproof.explain.explanation import explain_models
 from rhoproof.explain.idealize import bi_equivariance_score
 from rhoproof.model import GroupMLP
-from rhoproof.run import load_run, versions
+from rhoproof.run import versions
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir")
-    ap.add_argument("--out", default="bench/results")
-    args = ap.parse_args()
-    run = load_run(args.run_dir)
+    run, out = load_run_from_args(__doc__)
     t0 = time.perf_counter()
     exps = explain_models(run.model.fold(), run.group, progress=True)
     seconds = time.perf_counter() - t0
@@ -61,8 +56,6 @@ def main() -> None:
         "idealized_accuracy_1": sum(f["accuracy"]["idealized"] == 1.0 for f in fa),
         "explanations": [e.to_dict() for e in exps],
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"explain_{run.group.spec}"
     (out / f"{stem}.json").write_text(json.dumps(summary, indent=1) + "\n")
     head = {key: v for key, v in summary.items() if key not in ("explanations", "versions")}

@@ -9,20 +9,14 @@ Usage: python bench/time_to_perfect.py RUN_DIR
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-from pathlib import Path
 
-from rhoproof.run import load_run
+from _common import load_run_from_args
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir")
-    ap.add_argument("--out", default="bench/results")
-    args = ap.parse_args()
-    run = load_run(args.run_dir)
+    run, out = load_run_from_args(__doc__)
     recs = run.metrics
     k = run.n_instances
     first: dict[int, tuple[int, float]] = {}
@@ -48,8 +42,6 @@ def main() -> None:
                         "mean_acc": sum(r["acc"]) / k, "min_acc": min(r["acc"]),
                         "n_at_100pct": sum(a == 1.0 for a in r["acc"])} for r in recs],
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     name = f"time_to_perfect_{run.group.spec}"
     (out / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [f"{run.group.spec}, {k} models, seed {run.config.seed}, device {summary['device']}",
