@@ -245,7 +245,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nexact evaluation of {out} ({grp.order}² = {grp.order ** 2} pairs per model):")
     for k, (a, lo) in enumerate(zip(ev.accuracy.tolist(), ev.loss.tolist())):
         print(f"  model {k}: accuracy {a:.5f}  loss {lo:.4g}")
-    print(f"next: rhoproof evaluate {out}")
+    from rhoproof.explain.explanation import explain_models
+
+    print(f"\nρ-set explanation of each model (rhoproof explain {out} --all for details):")
+    for e in explain_models(run.model.fold(), run.group):
+        kept = [c for c in e.circuits if c["status"] == "idealized"]
+        shapes = ", ".join(f"{c['irrep']} {c['B']}x{c['C']}" for c in kept) or "none"
+        acc = e.faithfulness["accuracy"]["idealized"]
+        print(f"  model {e.instance}: {e.verdict}; idealized circuits: {shapes}; idealized "
+              f"model accuracy {acc:.4f}" + (f"; {e.reasons[0]}" if e.reasons else ""))
+    print(f"next: rhoproof evaluate {out}; rhoproof explain {out} --all --plots plots/")
 
 
 # --- parser --------------------------------------------------------------------------------
