@@ -126,8 +126,8 @@ def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
 
 def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
              ) -> tuple[Folded, IdealizationReport]:
-    """The idealized version of model ``k`` of ``folded`` (a one-instance Folded, float64)
-    and a report of what was kept, uniformized or zeroed."""
+    """The idealized version of model ``k`` of ``folded`` — a one-instance float64 Folded with
+    the original's shapes — and a report of what was kept, uniformized or zeroed."""
     f = folded.to(dtype=torch.float64, device="cpu").detach()
     left, right, unembed, bias = f.left[k], f.right[k], f.unembed[k], f.bias[k]
     sp = irrep_sparsity(f.instance(k), group, threshold=threshold)
