@@ -17,7 +17,7 @@ and complex or quaternionic irreps are zeroed and listed in the report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -29,6 +29,28 @@ from rhoproof.model import Folded
 
 A_VARIANCE_MAX = 1e-5
 """The seed paper's bound on a circuit's a-variance."""
+
+
+@dataclass(frozen=True)
+class IdealCircuit:
+    """The parameters of one idealized circuit, enough to rebuild it exactly (for proofs).
+
+    Neuron i (an index into the hidden layer) is the term (points_b[p_i], points_c[q_i]) with
+    scale λ_i = ``scale[i]`` and weight ω̂_i = ``weight[i]``. For a 1-d irrep the points are
+    ±1, ``ratio`` is 1 and ``bias`` is the coefficient β_χ of χ in the ideal bias.
+    """
+
+    irrep: str
+    neurons: torch.Tensor  # [n] int64
+    points_b: torch.Tensor  # [|B|, d] unit
+    points_c: torch.Tensor  # [|C|, d] unit
+    a: torch.Tensor  # [d] unit
+    ratio: float
+    p: torch.Tensor  # [n] int64
+    q: torch.Tensor  # [n] int64
+    scale: torch.Tensor  # [n] λ_i > 0
+    weight: torch.Tensor  # [n] ω̂_i
+    bias: float = 0.0
 
 
 NOT_REASONS = ("dead", "trivial irrep (constant in z)")
@@ -48,6 +70,7 @@ class IdealizationReport:
     zeroed: dict[str, dict] = field(default_factory=dict)
     weights: torch.Tensor | None = None  # [m] per-neuron weight shares
     found: list[Circuit] = field(default_factory=list)  # every circuit of dim > 1 irreps
+    ideal: list[IdealCircuit] = field(default_factory=list)  # what was idealized
     ideal_neurons: dict[str, list[int]] = field(default_factory=dict)  # irrep -> idealized
     bias_parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     # irrep -> (original, ideal) bias component, for 1-d irreps with an idealized circuit
@@ -87,7 +110,9 @@ def _ideal_circuit(circ: Circuit, rep: Irrep) -> tuple[torch.Tensor, ...] | None
     left = lam * torch.einsum("nd,gde,e->gn", b_hat, rho, fac.a)
     right = lam * ratio * torch.einsum("d,gde,ne->gn", fac.a, rho, c_hat)
     unembed = (omega_hat / lam)[:, None] * torch.einsum("nd,gde,ne->ng", b_hat, rho, c_hat)
-    return left, right, unembed
+    params = IdealCircuit(rep.name, circ.neurons, circ.b_set.points, circ.c_set.points, fac.a,
+                          ratio, circ.b_point, circ.c_point, lam, omega_hat)
+    return left, right, unembed, params
 
 
 def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
@@ -118,10 +143,14 @@ def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
     if (lam <= 0).any():
         return None
     beta = -(targets[(1.0, 1.0)] + targets[(1.0, -1.0)])
+    signs = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    params = IdealCircuit("", torch.zeros(0, dtype=torch.int64), signs, signs,
+                          torch.ones(1, dtype=torch.float64), 1.0, (b < 0).long(),
+                          (c < 0).long(), lam, omega_hat, beta)
     new_left = (lam * b)[None, :] * chi[:, None]
     new_right = (lam * c)[None, :] * chi[:, None]
     new_unembed = (omega_hat / lam)[:, None] * chi[None, :]
-    return new_left, new_right, new_unembed, torch.tensor(beta, dtype=torch.float64)
+    return new_left, new_right, new_unembed, torch.tensor(beta, dtype=torch.float64), params
 
 
 def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
@@ -156,7 +185,8 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
             if ideal is None:
                 report.zero(f"{rep.name}: 1-d circuit cannot be balanced", idx)
                 continue
-            new_left[:, idx], new_right[:, idx], new_unembed[idx], beta = ideal
+            new_left[:, idx], new_right[:, idx], new_unembed[idx], beta, params = ideal
+            report.ideal.append(replace(params, irrep=rep.name, neurons=idx))
             new_bias = new_bias + beta * chi
             report.ideal_neurons[rep.name] = idx.tolist()
             report.bias_parts[rep.name] = (chi * (bias @ chi) / group.order, beta * chi)
@@ -181,7 +211,8 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
                 report.zero(f"{rep.name}: {why}", circ.neurons)
                 report.circuits.append({**info, "status": why})
                 continue
-            cl, cr, cu = ideal
+            cl, cr, cu, params = ideal
+            report.ideal.append(params)
             new_left[:, circ.neurons], new_right[:, circ.neurons] = cl, cr
             new_unembed[circ.neurons] = cu
             report.circuits.append({**info, "status": "idealized"})

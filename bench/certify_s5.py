@@ -1,0 +1,72 @@
+"""V_irrep (work in progress) against V_brute on every model of a run.
+
+Writes bench/results/certify_<group>.json and .md: per model the certified accuracy and CE
+bounds, the true ones, the explanation verdict, and wall times of both verifiers measured in
+the same process (the proof time excludes the explanation search, which is timed apart).
+Usage: python bench/certify_s5.py RUN_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+import torch
+from _common import load_run_from_args
+
+from rhoproof.explain.explanation import explain_models
+from rhoproof.explain.idealize import idealize
+from rhoproof.run import versions
+from rhoproof.verify import brute_bound, exact_ideal, irrep_bound
+
+
+def main() -> None:
+    run, out = load_run_from_args(__doc__)
+    f = run.model.fold().detach().to(dtype=torch.float64)
+    grp = run.group
+    t0 = time.perf_counter()
+    verdicts = {e.instance: e.verdict for e in explain_models(f, grp)}
+    search_s = time.perf_counter() - t0
+    rows = []
+    for k in range(run.n_instances):
+        t1 = time.perf_counter()
+        _, report = idealize(f, grp, k)
+        t2 = time.perf_counter()
+        ex = exact_ideal(grp, f.d_hidden, report.ideal, f.bias[k])
+        bound = irrep_bound(f.instance(k), ex, grp)
+        t3 = time.perf_counter()
+        truth = brute_bound(f.instance(k), grp)
+        t4 = time.perf_counter()
+        rows.append({"model": k, "verdict": verdicts[k], "bound": bound.accuracy,
+                     "ce_bound": bound.cross_entropy, "margin": bound.margin,
+                     "accuracy": truth.accuracy, "ce": truth.cross_entropy,
+                     "excluded": ex.excluded, "search_s": t2 - t1, "proof_s": t3 - t2,
+                     "brute_s": t4 - t3})
+        assert bound.accuracy <= truth.accuracy, f"UNSOUND on model {k}"
+    expl = [r for r in rows if r["verdict"] == "explained"]
+
+    def mean(xs: list[float]) -> float | None:
+        return sum(xs) / len(xs) if xs else None
+
+    summary = {
+        "run": str(run.path), "group": grp.spec, "models": len(rows), "versions": versions(),
+        "bound_ge_0.95": sum(r["bound"] >= 0.95 for r in rows),
+        "nonzero": sum(r["bound"] > 0 for r in rows),
+        "mean_bound_all": mean([r["bound"] for r in rows]),
+        "mean_bound_explained": mean([r["bound"] for r in expl]),
+        "explained": len(expl),
+        "ce_bound_mean_explained": mean([r["ce_bound"] for r in expl]),
+        "ce_true_mean": mean([r["ce"] for r in rows]),
+        "median_proof_over_brute": statistics.median(r["proof_s"] / r["brute_s"] for r in rows),
+        "explain_all_s": round(search_s, 2),
+        "rows": rows,
+    }
+    (out / f"certify_{grp.spec}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    head = {k: v for k, v in summary.items() if k not in ("rows", "versions")}
+    (out / f"certify_{grp.spec}.md").write_text("```\n" + json.dumps(head, indent=2) + "\n```\n")
+    print(json.dumps(head, indent=2))
+
+
+if __name__ == "__main__":
+    main()

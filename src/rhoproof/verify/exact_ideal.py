@@ -1,0 +1,197 @@
+"""The proof's idealized model f*: a real-number model that is *exactly* bi-equivariant, and
+its float64 tables f̂ with bounds on how far they are from f*.
+
+The explanation's idealized model evaluates ρ(g) in floats, so its bi-equivariance holds only
+up to rounding. A proof may not rely on that. Here ρ is used only to find the combinatorics,
+which are then checked exactly with integers:
+
+* act_B[g, p]: the index of the point ρ(g)b_p of the ρ-set B (likewise C). The proof checks,
+  with the Cayley table, that act is a group action (act[e] = id, act[sh] = act[s]∘act[h] for
+  every generator s and every h, every row a permutation). This check can fail: on a set that
+  is not a ρ-set the nearest points do not form an action.
+* f* is defined from stored floats by exact real arithmetic: tables α[p] (≈ b_p·a),
+  γ[q] (≈ ρ_c a·c_q) and K[p, q] (≈ b_p·c_q averaged over each orbit of the diagonal action,
+  one float per orbit, so K is exactly orbit-constant), per-neuron scales λ_i > 0, the pair
+  weight W and shares c_i = ω_i / Σ_{j on the pair} ω_j (so each pair's shares sum to 1):
+      ℓ*_i(x) = λ_i α[act_B[x⁻¹, p_i]],  r*_i(y) = λ_i γ[act_C[y, q_i]],
+      u*_i(z) = (c_i W / λ_i) K[p_i, act_C[z, q_i]].
+  By positive homogeneity each pair contributes exactly W K[p, act_C[z,q]] ReLU(α[act_B[x⁻¹,p]]
+  + γ[act_C[y,q]]), and relabeling the complete double sum by the action gives
+  f*(gz | gx, y) = f*(z | x, y) = f*(zg | x, yg).
+* One-dimensional circuits (χ = ±1, checked to be a homomorphism with the Cayley table) use
+  χ(z)(2W(χ(x), χ(y)) + β_χ) with W(1,1) = W(−1,−1) = W_s, W(1,−1) = W(−1,1) = W_d and
+  β_χ = −(W_s + W_d), exact in reals.
+* The stored tables f̂ = fl(f*) satisfy |ℓ̂ − ℓ*| ≤ ε_lr |ℓ̂| (same for r), |û − u*| ≤
+  ε_u |û| and |β̂ − β*| ≤ ε_β; ``irrep_bound`` carries these into the proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rhoproof.explain.idealize import IdealCircuit
+from rhoproof.groups import Group
+from rhoproof.model import Folded
+
+U = 2.0**-53
+POINT_TOL = 1e-6
+"""How close ρ(g)b_p must be to a point of B for the nearest-point map to be accepted."""
+
+
+class ProofCheckError(ValueError):
+    """A check the proof relies on failed; the circuit cannot be used."""
+
+
+def action_table(group: Group, rho: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """act[g, p] = index of ρ(g) points[p] among ``points``, checked to be a group action.
+
+    rho: [|G|, d, d], points: [n, d] → [|G|, n] int64. Raises ProofCheckError if some
+    ρ(g)b_p is farther than POINT_TOL from every point, or if the map is not an action.
+    """
+    images = torch.einsum("gde,pe->gpd", rho, points)  # [|G|, n, d]
+    dist = (images[:, :, None, :] - points[None, None]).norm(dim=3)  # [|G|, n, n]
+    best, act = dist.min(dim=2)
+    if float(best.max()) > POINT_TOL:
+        raise ProofCheckError(f"not a ρ-set: some ρ(g)b is {float(best.max()):.2e} from every "
+                              f"point")
+    n = points.shape[0]
+    ident = torch.arange(n)
+    if not torch.equal(act[group.identity], ident):
+        raise ProofCheckError("not a ρ-set: the identity does not fix every point")
+    table = group.table
+    for s in group.generators:
+        # act[s·h, p] must equal act[s, act[h, p]] for every h and p
+        if not torch.equal(act[table[s]], act[s][act]):
+            raise ProofCheckError("not a ρ-set: the nearest-point map is not a group action")
+    if not all(torch.equal(torch.sort(row).values, ident) for row in act):
+        raise ProofCheckError("not a ρ-set: some ρ(g) does not permute the points")
+    return act
+
+
+@dataclass
+class ExactIdeal:
+    """The float tables f̂ of the exactly bi-equivariant f* and their error bounds."""
+
+    folded: Folded  # one instance, float64: f̂
+    eps_lr: float  # |ℓ̂ − ℓ*| ≤ eps_lr |ℓ̂| and |r̂ − r*| ≤ eps_lr |r̂|, entrywise
+    eps_u: float  # |û − u*| ≤ eps_u |û|, entrywise
+    eps_bias: float  # |β̂ − β*| ≤ eps_bias, entrywise
+    circuits: list[str]
+    excluded: list[str]  # circuits dropped because a proof check failed, with the reason
+
+
+def _shares(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> tuple[torch.Tensor, int]:
+    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound)."""
+    totals = torch.zeros(n_pairs, dtype=torch.float64).index_add_(0, pair, weight)
+    if (totals == 0).any():
+        raise ProofCheckError("a pair of the double sum has zero total weight")
+    return weight / totals[pair], int(torch.bincount(pair, minlength=n_pairs).max())
+
+
+def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]) -> float:
+    """Fill the circuit's neurons; returns the relative error bound of its û entries."""
+    rho = group.irrep(c.irrep).tensor()
+    act_b = action_table(group, rho, c.points_b)
+    act_c = action_table(group, rho, c.points_c)
+    nb, nc = c.points_b.shape[0], c.points_c.shape[0]
+    pair = c.p * nc + c.q
+    if (torch.bincount(pair, minlength=nb * nc) == 0).any():
+        raise ProofCheckError("double sum incomplete")
+    share, max_pair = _shares(c.weight, pair, nb * nc)
+    w = float(torch.zeros(nb * nc, dtype=torch.float64).index_add_(0, pair, c.weight).mean())
+    alpha = c.points_b @ c.a  # [nb] stored: part of f*'s definition
+    gamma = c.ratio * (c.points_c @ c.a)  # [nc]
+    k = c.points_b @ c.points_c.T  # [nb, nc]
+    images = act_b[:, :, None] * nc + act_c[:, None, :]  # [|G|, nb, nc]: g·(p, q)
+    label = images.min(dim=0).values.reshape(-1)  # smallest pair index in the orbit
+    _, inverse = torch.unique(label, return_inverse=True)
+    sums = torch.zeros(int(inverse.max()) + 1, dtype=torch.float64).index_add_(
+        0, inverse, k.reshape(-1))
+    sizes = torch.bincount(inverse).to(torch.float64)
+    k_orbit = (sums / sizes)[inverse].reshape(nb, nc)  # one stored float per orbit
+    inv = torch.from_numpy(group.inverses.copy())
+    lam = c.scale
+    for j, neuron in enumerate(c.neurons.tolist()):
+        out["left"][:, neuron] = lam[j] * alpha[act_b[inv, c.p[j]]]
+        out["right"][:, neuron] = lam[j] * gamma[act_c[:, c.q[j]]]
+        out["unembed"][neuron] = (share[j] * w / lam[j]) * k_orbit[c.p[j], act_c[:, c.q[j]]]
+    # û = fl(fl(fl(c·W)/λ)·K) with c = fl(ω / fl(Σ_pair ω)): γ_{max_pair} + 5 roundings
+    return (max_pair + 8) * U * 1.01
+
+
+def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
+                    ) -> tuple[float, torch.Tensor, float]:
+    """Fill a 1-d circuit; returns (β_χ, χ as exact ±1, relative error bound of its û)."""
+    raw = torch.from_numpy(group.irrep(c.irrep).character.copy())
+    chi = torch.sign(raw)
+    if float((raw - chi).abs().max()) > 1e-9:
+        raise ProofCheckError(f"{c.irrep} is not a ±1 character")
+    table = group.table
+    if not torch.equal(chi[table], chi[:, None] * chi[None, :]):
+        raise ProofCheckError(f"{c.irrep}: χ(gh) ≠ χ(g)χ(h)")
+    b = 1.0 - 2.0 * c.p.to(torch.float64)  # ±1
+    cc = 1.0 - 2.0 * c.q.to(torch.float64)
+    same = b == cc
+    classes = {("s", 1.0): same & (b == 1), ("s", -1.0): same & (b == -1),
+               ("d", 1.0): ~same & (b == 1), ("d", -1.0): ~same & (b == -1)}
+    w_class = {}
+    for key in ("s", "d"):
+        plus, minus = classes[(key, 1.0)], classes[(key, -1.0)]
+        if bool(plus.any()) != bool(minus.any()):
+            raise ProofCheckError(f"{c.irrep}: mirrored classes not both present")
+        w_class[key] = float((c.weight[plus].sum() + c.weight[minus].sum()) / 2)
+    share = torch.zeros_like(c.weight)
+    for members in classes.values():
+        if members.any():
+            total = c.weight[members].sum()
+            if total == 0:
+                raise ProofCheckError(f"{c.irrep}: a class has zero total weight")
+            share[members] = c.weight[members] / total
+    lam = c.scale
+    for j, neuron in enumerate(c.neurons.tolist()):
+        wc = w_class["s"] if bool(same[j]) else w_class["d"]
+        out["left"][:, neuron] = lam[j] * b[j] * chi
+        out["right"][:, neuron] = lam[j] * cc[j] * chi
+        out["unembed"][neuron] = (share[j] * wc / lam[j]) * chi
+    largest = max(int(m.sum()) for m in classes.values())
+    return -(w_class["s"] + w_class["d"]), chi, (largest + 8) * U * 1.01
+
+
+def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor
+                ) -> ExactIdeal:
+    """The exactly bi-equivariant f* (as float tables f̂ with error bounds) from the
+    explanation's idealized circuits; the bias keeps the original's trivial part.
+
+    Circuits whose checks fail are left out (their neurons are zero) and listed.
+    """
+    g = group.order
+    out = {"left": torch.zeros(g, m, dtype=torch.float64),
+           "right": torch.zeros(g, m, dtype=torch.float64),
+           "unembed": torch.zeros(m, g, dtype=torch.float64)}
+    t0 = float(bias.to(torch.float64).mean())
+    bias_terms: list[tuple[float, torch.Tensor]] = []
+    eps_u = 4 * U
+    used, excluded = [], []
+    for c in circuits:
+        saved = {k: v.clone() for k, v in out.items()}
+        try:
+            if c.points_b.shape[1] == 1:
+                beta, chi, eps = _one_dim_tables(group, c, out)
+                bias_terms.append((beta, chi))
+                eps_u = max(eps_u, eps)
+            else:
+                eps_u = max(eps_u, _circuit_tables(group, c, out))
+            used.append(c.irrep)
+        except ProofCheckError as exc:
+            out = saved
+            excluded.append(f"{c.irrep}: {exc}")
+    bias_hat = torch.full((g,), t0, dtype=torch.float64)
+    for beta, chi in bias_terms:
+        bias_hat = bias_hat + beta * chi
+    # β* = t0 + Σ β_χ χ with β_χ = −(W_s + W_d) real: one rounding each, then the sum
+    magnitude = abs(t0) + sum(abs(beta) for beta, _ in bias_terms)
+    eps_bias = (2 * len(bias_terms) + 4) * U * 1.01 * magnitude + 1e-300
+    folded = Folded(out["left"][None], out["right"][None], out["unembed"][None], bias_hat[None])
+    return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded)

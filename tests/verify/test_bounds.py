@@ -1,0 +1,102 @@
+"""Soundness first: a certified accuracy never exceeds the true one, and a certified
+cross-entropy is never below the true one, for trained, planted, random and perturbed models."""
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rhoproof.explain.idealize import assert_bi_equivariant, idealize
+from rhoproof.groups import group
+from rhoproof.model import Folded, GroupMLP
+from rhoproof.run import load_run
+from rhoproof.train import TrainConfig, train
+from rhoproof.verify import ProofCheckError, action_table, brute_bound, exact_ideal, irrep_bound
+
+from ..explain.test_idealize import _planted_model
+
+
+def _certify(f, g, k=0):
+    _, report = idealize(f, g, k)
+    ex = exact_ideal(g, f.d_hidden, report.ideal, f.bias[k].double())
+    return ex, irrep_bound(f.instance(k), ex, g), brute_bound(f.instance(k), g)
+
+
+def _assert_sound(bound, truth):
+    assert bound.accuracy <= truth.accuracy
+    assert bound.cross_entropy >= truth.cross_entropy
+
+
+def test_action_check_can_fail():
+    g = group("S4")
+    rho = g.irrep("3d-0").tensor()
+    h = next(s for s in g.subgroups if len(s) == 6)
+    mu = rho[sorted(h)].mean(0) @ torch.tensor([1.0, 0.3, -0.2], dtype=torch.float64)
+    mu = mu / mu.norm()
+    reps = [min(c) for c in g.left_cosets(h)]
+    orbit = rho[reps] @ mu  # a true ρ-set: 4 points
+    assert action_table(g, rho, orbit).shape == (24, 4)
+    not_closed = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ProofCheckError):
+        action_table(g, rho, not_closed)
+    with pytest.raises(ProofCheckError):  # a proper subset of the orbit is not closed either
+        action_table(g, rho, orbit[:3])
+
+
+def test_planted_exact_model_is_certified_in_full():
+    g, f = _planted_model()
+    ex, bound, truth = _certify(f, g)
+    assert ex.excluded == [] and sorted(ex.circuits) == ["1d-1", "4d-0"]
+    assert_bi_equivariant(ex.folded, g, atol=1e-12)
+    _assert_sound(bound, truth)
+    assert truth.accuracy == 1.0 and bound.accuracy == 1.0
+
+
+@given(noise=st.floats(1e-4, 0.3), seed=st.integers(0, 10_000))
+def test_sound_on_noisy_planted_models(noise, seed):
+    g, f = _planted_model(noise=noise, seed=seed)
+    _, bound, truth = _certify(f, g)
+    _assert_sound(bound, truth)
+
+
+def test_adversarial_perturbation_lowers_the_bound():
+    g, f = _planted_model()
+    # make the inputs (x, y) with x = e wrong: boost one wrong logit through the bias of
+    # z = some w ≠ e ... by changing the left embedding of x = e instead (inputs (e, y) only)
+    bad = f.left.clone()
+    bad[0, g.identity] = -bad[0, g.identity]  # flips every ℓ_i(e)
+    broken = Folded(bad, f.right, f.unembed, f.bias)
+    _, bound, truth = _certify(broken, g)
+    _assert_sound(bound, truth)
+    assert truth.accuracy < 1.0
+    assert bound.accuracy <= truth.accuracy
+
+
+@pytest.fixture(scope="module")
+def s4_trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "s4"
+    train(TrainConfig(group="S4", n_instances=3, d_embed=32, d_hidden=48, epochs=1500,
+                      train_frac=0.8, eval_every=1500), out, progress=False)
+    return load_run(out)
+
+
+@given(k=st.integers(0, 2), noise=st.sampled_from([0.0, 1e-3, 1e-2, 0.1, 1.0]),
+       seed=st.integers(0, 1000))
+def test_sound_on_trained_and_perturbed_models(s4_trained, k, noise, seed):
+    f = s4_trained.model.fold().detach().to(dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    if noise:
+        f = Folded(*(t + noise * t.std() * torch.randn(t.shape, generator=gen,
+                                                       dtype=torch.float64)
+                     for t in (f.left, f.right, f.unembed, f.bias)))
+    _, bound, truth = _certify(f, s4_trained.group, k)
+    _assert_sound(bound, truth)
+
+
+@pytest.mark.parametrize("spec", ["S3", "C5", "D4"])
+def test_sound_on_random_models(spec):
+    g = group(spec)
+    f = GroupMLP(g.order, 2, 8, 12, seed=3).fold().detach().to(dtype=torch.float64)
+    for k in range(2):
+        _, bound, truth = _certify(f, g, k)
+        _assert_sound(bound, truth)
