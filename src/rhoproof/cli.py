@@ -220,6 +220,73 @@ def cmd_explain(args: argparse.Namespace) -> None:
             print("plots: " + ", ".join(str(p) for p in paths))
 
 
+# --- certify and check --------------------------------------------------------------------
+
+
+def cmd_certify(args: argparse.Namespace) -> None:
+    from rhoproof._io import atomic_write_json, ensure_dir
+    from rhoproof.explain.explanation import explain_models
+    from rhoproof.run import WEIGHTS, load_run, versions
+    from rhoproof.verify.certificate import certify_model, weights_digest
+
+    run = load_run(args.run_dir)
+    k = run.n_instances
+    if args.all:
+        instances = list(range(k))
+    elif not 0 <= args.instance < k:
+        raise ConfigError(f"--instance {args.instance} out of range: the run has {k} models")
+    else:
+        instances = [args.instance]
+    out = ensure_dir(Path(args.out) if args.out else run.path / "certificates")
+    folded = run.model.fold()
+    verdicts = {e.instance: e.verdict for e in explain_models(folded, run.group, instances)}
+    digest = weights_digest(run.path / WEIGHTS)
+    certs = []
+    for i in instances:
+        cert = certify_model(folded, run.group, i, args.method)
+        cert.update(run=str(run.path), weights_sha256=digest, versions=versions(),
+                    verdict=verdicts[i])
+        atomic_write_json(out / f"{args.method}_{i}.json", cert)
+        certs.append(cert)
+    if args.json:
+        _print_json([{k2: v for k2, v in c.items() if k2 != "circuits"} for c in certs])
+        return
+    print(f"{'model':>5}  {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
+          f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
+    for c in certs:
+        sec = c["seconds"]
+        print(f"{c['instance']:>5}  {c['verdict']:<11} {c['brute']['accuracy']:>8.5f} "
+              f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
+              f"{c['cross_entropy']:>9.4g} {sec['proof']:>8.4f} {c['brute']['seconds']:>8.4f} "
+              f"{sec['proof'] / max(c['brute']['seconds'], 1e-12):>6.2f}")
+    bounds = [c["accuracy"] for c in certs]
+    expl = [c["accuracy"] for c in certs if c["verdict"] == "explained"]
+    ratios = sorted(c["seconds"]["proof"] / max(c["brute"]["seconds"], 1e-12) for c in certs)
+    print(f"{run.group.spec} ({args.method}): {sum(b >= 0.95 for b in bounds)} of {len(certs)} "
+          f"models certified >= 95%; mean bound {sum(bounds) / len(bounds):.4f} (explained "
+          f"models: " + (f"{sum(expl) / len(expl):.4f}" if expl else "none") + "); median "
+          f"proof/brute time {ratios[len(ratios) // 2]:.2f}; certificates in {out}")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from rhoproof.run import WEIGHTS, load_run
+    from rhoproof.verify.certificate import (
+        CertificateError,
+        check_certificate,
+        load_certificate,
+        weights_digest,
+    )
+
+    cert = load_certificate(args.certificate)
+    run = load_run(args.run_dir)
+    if cert.get("weights_sha256") != weights_digest(run.path / WEIGHTS):
+        raise CertificateError("the certificate is for other weights (SHA-256 differs)")
+    res = check_certificate(cert, run.model.fold(), run.group)
+    print(f"OK: model {res['instance']} of {run.path}: {res['certified_inputs']} of "
+          f"{run.group.order ** 2} inputs certified (accuracy >= {res['accuracy']:.5f}), "
+          f"cross-entropy <= {res['cross_entropy']:.4g} ({cert['method']})")
+
+
 # --- demo ----------------------------------------------------------------------------------
 
 
@@ -313,6 +380,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the weight a dropped part must carry to count against "
                         "the verdict (0.01)")
     x.set_defaults(func=cmd_explain)
+
+    c = sub.add_parser("certify", help="certified accuracy and loss bounds, as certificates")
+    c.add_argument("run_dir")
+    which_c = c.add_mutually_exclusive_group()
+    which_c.add_argument("--instance", type=int, default=0)
+    which_c.add_argument("--all", action="store_true")
+    c.add_argument("--method", choices=["irrep", "brute"], default="irrep")
+    c.add_argument("--out", help="folder for the certificates (default RUN_DIR/certificates)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_certify)
+
+    k = sub.add_parser("check", help="re-verify a certificate against a run")
+    k.add_argument("certificate")
+    k.add_argument("run_dir")
+    k.set_defaults(func=cmd_check)
 
     d = sub.add_parser("demo", help="the main job on an embedded default (S5)")
     d.add_argument("--out", default="runs/demo-s5", help="run directory (default runs/demo-s5)")
