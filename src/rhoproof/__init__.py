@@ -2,7 +2,8 @@
 
 The pipeline, one module per stage: ``groups`` (finite groups and real irreps) → ``model``
 (the seed paper's MLP, many instances at once) → ``train`` → ``evaluate`` (exact ground truth)
-→ ``explain`` (irrep sparsity, cosets, ρ-set circuits, the idealized model).
+→ ``explain`` (irrep sparsity, cosets, ρ-set circuits, the idealized model) → ``verify``
+(certified bounds and certificates).
 """
 
 __version__ = "0.1.0"
@@ -14,7 +15,8 @@ from rhoproof.groups import Group, Irrep, group  # noqa: E402
 from rhoproof.model import Folded, GroupMLP  # noqa: E402
 from rhoproof.run import Run, load_run  # noqa: E402
 from rhoproof.train import TrainConfig, train  # noqa: E402
+from rhoproof.verify.certificate import certify  # noqa: E402
 
 __all__ = ["Evaluation", "Explanation", "Folded", "Group", "GroupMLP", "Irrep", "Run",
-           "TrainConfig", "UserError", "__version__", "evaluate", "explain", "group", "load_run",
-           "train"]
+           "TrainConfig", "UserError", "__version__", "certify", "evaluate", "explain", "group",
+           "load_run", "train"]

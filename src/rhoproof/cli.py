@@ -242,7 +242,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     verdicts = {e.instance: e.verdict for e in explain_models(folded, run.group, instances)}
     digest = weights_digest(run.path / WEIGHTS)
     certs = []
-    for i in instances:
+    for i in instances:  # the same certificate as rhoproof.certify(run, i, method)
         cert = certify_model(folded, run.group, i, args.method)
         cert.update(run=str(run.path), weights_sha256=digest, versions=versions(),
                     verdict=verdicts[i])

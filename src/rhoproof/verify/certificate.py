@@ -121,6 +121,21 @@ def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[
             "cross_entropy": ce}
 
 
+def certify(run: Any, instance: int = 0, method: str = "irrep") -> dict[str, Any]:
+    """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
+    weights file."""
+    from rhoproof.run import WEIGHTS, versions
+
+    if not 0 <= instance < run.n_instances:
+        raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
+    if method not in ("irrep", "brute"):
+        raise UserError(f"unknown method {method!r}; use irrep or brute")
+    cert = certify_model(run.model.fold(), run.group, instance, method)
+    cert.update(run=str(run.path), weights_sha256=weights_digest(run.path / WEIGHTS),
+                versions=versions())
+    return cert
+
+
 def load_certificate(path: str | Path) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text())
@@ -130,5 +145,5 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
         raise CertificateError(f"{path}: not a readable JSON certificate: {exc}") from None
 
 
-__all__ = ["CertificateError", "certify_model", "check_certificate", "load_certificate",
+__all__ = ["CertificateError", "certify", "certify_model", "check_certificate", "load_certificate",
            "weights_digest"]
