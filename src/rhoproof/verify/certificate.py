@@ -77,7 +77,14 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
     bound = irrep_bound(f.instance(k), ideal, grp)
     t3 = time.perf_counter()
     assert bound.certified is not None
-    cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy,
+    n, m = grp.order, f.d_hidden
+    ops = {  # multiply-adds, to leading order
+        "brute": 2 * n**3 * m,  # hidden layer of all |G|² pairs, then |G| logits each
+        "proof_global": 6 * n**2 * m,  # D, N and the correct logit per input
+        "proof_per_output": 4 * n**3,  # the max over z, where it is computed
+        "ideal": sum(len(c.neurons) * 3 * n for c in report.ideal),  # tables of f̂
+    }
+    cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,
                 cross_entropy=bound.cross_entropy, margin=bound.margin,
                 circuits=[_circuit_to_json(c) for c in report.ideal],
                 excluded=ideal.excluded,
