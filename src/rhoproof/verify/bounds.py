@@ -43,6 +43,17 @@ PER_OUTPUT_ALL = 2 * 10**7
 """Up to this |G|³, the per-output bound is computed for every input (S5: 1.7e6)."""
 
 
+def _up(value: torch.Tensor | float, scale: torch.Tensor | float) -> torch.Tensor | float:
+    """An upper bound on the exact result of a last addition that produced ``value``: the
+    rounding error of a few final operations is at most 4u times the magnitudes involved."""
+    return value + 4 * U * scale + 1e-300
+
+
+def _down(value: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """A lower bound, likewise."""
+    return value - 4 * U * scale - 1e-300
+
+
 def _widen(n: int) -> float:
     """Relative widening for an n-term float64 sum (≥ γ_{n+2} for n u < 0.01)."""
     return (n + 8) * U * 1.01
@@ -86,7 +97,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
     f_err = (table_err + wide * (terms.abs().sum(0) + bh.abs())) * (1 + wide) + tiny
     wrong = torch.ones(g, dtype=torch.bool)
     wrong[e] = False
-    u_wrong = float((big_f + f_err)[wrong].max())
+    u_wrong = float(_up(big_f + f_err, big_f.abs() + f_err)[wrong].max())
     margin = float(big_f[e] - f_err[e]) - u_wrong
 
     # 2. per-output norms (upper bounds), original against f*: [G] each
@@ -94,7 +105,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
     col_b = ((u - uh).norm(dim=0) + eps_u * uh.norm(dim=0)) * (1 + wide) + tiny  # ‖u(z) − u*(z)‖
     col_c = ((b - bh).abs() + eps_b) * (1 + wide) + tiny  # |β(z) − β*(z)|
     big_a, big_b, big_c = float(col_a.max()), float(col_b.max()), float(col_c.max())
-    f_up = big_f + f_err  # F*(w) ≤ f_up[w]
+    f_up = _up(big_f + f_err, big_f.abs() + f_err)  # F*(w) ≤ f_up[w]
     f_up_wrong = f_up.clone()
     f_up_wrong[e] = -math.inf  # w = e is the correct output
     inv = torch.from_numpy(group.inverses.copy())
@@ -121,10 +132,12 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
         z = table[xs]  # [c, y]
         contrib = hid * u.T[z]  # [c, y, m]: h_i u_i(xy)
         correct = contrib.sum(2) + b[z]
-        l_low = correct - (wide * (contrib.abs().sum(2) + b[z].abs()) + tiny)
+        c_err = wide * (contrib.abs().sum(2) + b[z].abs()) + tiny
+        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
         # the paper's bound with global norms, O(|G|² m): every wrong z has
         # f(z) ≤ max_{w≠e} F*(w) + max‖u‖ D + max‖Δu‖ N + max|Δβ|
-        delta = l_low - (u_wrong + (big_a * d + big_b * n + big_c) * (1 + 4 * U) + tiny)
+        spread = (big_a * d + big_b * n + big_c) * (1 + 8 * U) + tiny
+        delta = l_low - _up(u_wrong + spread, abs(u_wrong) + spread)
         # per output, tighter, O(|G|) per input: for every input while |G|³ is small (it also
         # tightens the CE bound), else only where the global bound fails
         todo = torch.nonzero(delta <= 0) if g**3 > PER_OUTPUT_ALL else \
@@ -132,11 +145,14 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
         if todo.numel():
             ci, yi = todo[:, 0], todo[:, 1]
             w = table[table[inv[xs[ci]]], inv[yi][:, None]]  # [t, z]: x⁻¹ z y⁻¹
-            wrong_up = f_up_wrong[w] + ((col_a * d[ci, yi][:, None] + col_b * n[ci, yi][:, None]
-                                         + col_c) * (1 + 4 * U) + tiny)  # [t, z]
+            spread = (col_a * d[ci, yi][:, None] + col_b * n[ci, yi][:, None] + col_c) \
+                * (1 + 8 * U) + tiny  # [t, z]
+            wrong_up = _up(f_up_wrong[w] + spread, f_up_wrong[w].abs() + spread)
+            wrong_up = torch.where(torch.isinf(f_up_wrong[w]), f_up_wrong[w], wrong_up)
             delta[ci, yi] = torch.maximum(delta[ci, yi], l_low[ci, yi] - wrong_up.max(1).values)
         certified[xs] = delta > 0
-        ce[xs] = torch.log1p((g - 1) * torch.exp(-delta))
+        # delta's own subtraction may round up: lower it before the CE bound
+        ce[xs] = torch.log1p((g - 1) * torch.exp(-(delta - 2 * U * delta.abs() - tiny)))
     accuracy = float(certified.double().mean())
     # CE: exp, log1p and the product are within a few ulps each; the mean of |G|² terms adds
     # γ_{|G|²}; widen by both
