@@ -26,6 +26,9 @@ def test_certificate_round_trip_and_tampering():
         lambda c: c.update(group="S4"),
         lambda c: c.update(instance=5),
         lambda c: c.pop("circuits"),
+        lambda c: c.pop("accuracy"),
+        lambda c: c.update(cross_entropy="small"),
+        lambda c: c.update(format="other"),
     ):
         bad = copy.deepcopy(cert)
         tamper(bad)
@@ -61,3 +64,6 @@ def test_cli_certify_and_check(tmp_path, capsys):
     assert main(["check", str(path), str(run)]) == 2
     assert "other weights" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "missing.json"), str(run)]) == 2
+    path.write_text("[1, 2]")
+    assert main(["check", str(path), str(run)]) == 2
+    assert "JSON object" in capsys.readouterr().err

@@ -96,9 +96,14 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
 def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[str, Any]:
     """Recompute a certificate's claims on the given model; raise CertificateError unless the
     recomputed certified-input count and cross-entropy bound equal the claimed ones."""
+    if not isinstance(cert, dict) or cert.get("format") != FORMAT:
+        raise CertificateError(f"not a {FORMAT} certificate")
+    claimed = {key: cert.get(key) for key in ("certified_inputs", "accuracy", "cross_entropy")}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+               for v in claimed.values()):
+        raise CertificateError("malformed certificate: certified_inputs, accuracy and "
+                               "cross_entropy must be numbers")
     try:
-        if cert.get("format") != FORMAT:
-            raise CertificateError(f"not a {FORMAT} certificate")
         if cert["group"] != grp.spec:
             raise CertificateError(f"certificate is for {cert['group']}, run is {grp.spec}")
         k = int(cert["instance"])
@@ -118,11 +123,11 @@ def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[
             raise CertificateError(f"unknown method {cert['method']!r}")
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
-    if count != cert["certified_inputs"] or cert["accuracy"] != count / grp.order**2:
-        raise CertificateError(f"claimed {cert['certified_inputs']} certified inputs, "
+    if count != claimed["certified_inputs"] or claimed["accuracy"] != count / grp.order**2:
+        raise CertificateError(f"claimed {claimed['certified_inputs']} certified inputs, "
                                f"recomputed {count}")
-    if not abs(ce - cert["cross_entropy"]) <= 1e-9 * max(1.0, abs(ce)):
-        raise CertificateError(f"claimed cross-entropy bound {cert['cross_entropy']}, "
+    if not abs(ce - claimed["cross_entropy"]) <= 1e-9 * max(1.0, abs(ce)):
+        raise CertificateError(f"claimed cross-entropy bound {claimed['cross_entropy']}, "
                                f"recomputed {ce}")
     return {"instance": k, "certified_inputs": count, "accuracy": count / grp.order**2,
             "cross_entropy": ce}
@@ -145,11 +150,15 @@ def certify(run: Any, instance: int = 0, method: str = "irrep") -> dict[str, Any
 
 def load_certificate(path: str | Path) -> dict[str, Any]:
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise CertificateError(f"{path}: file not found") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CertificateError(f"{path}: not a readable JSON certificate: {exc}") from None
+    if not isinstance(data, dict):
+        raise CertificateError(f"{path}: a certificate is a JSON object, got "
+                               f"{type(data).__name__}")
+    return data
 
 
 __all__ = ["CertificateError", "certify", "certify_model", "check_certificate", "load_certificate",
