@@ -172,6 +172,16 @@ def _print_explanation(e: Any) -> None:
         print(f"  loss with one part idealized: {', '.join(swaps)}")
 
 
+def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
+    """--all, or the one --instance checked against the run's K models."""
+    if args.all:
+        return list(range(k))
+    if not 0 <= args.instance < k:
+        raise ConfigError(f"--instance {args.instance} out of range: the run has {k} models "
+                          f"(0..{k - 1})")
+    return [args.instance]
+
+
 def cmd_explain(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import explain_models
     from rhoproof.explain.idealize import bi_equivariance_score
@@ -180,16 +190,10 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
     run = load_run(args.run_dir)
     k = run.n_instances
-    if args.all:
-        instances = list(range(k))
-    else:
-        if not 0 <= args.instance < k:
-            raise ConfigError(f"--instance {args.instance} out of range: the run has {k} "
-                              f"models (0..{k - 1})")
-        instances = [args.instance]
-    t0 = time.perf_counter()
+    instances = _select_instances(args, k)
     if not 0 < args.threshold <= 1 or not 0 <= args.min_weight <= 1:
         raise ConfigError("--threshold must be in (0, 1] and --min-weight in [0, 1]")
+    t0 = time.perf_counter()
     exps = explain_models(run.model.fold(), run.group, instances, threshold=args.threshold,
                           min_weight=args.min_weight,
                           progress=not args.json and len(instances) > 1)
@@ -225,31 +229,22 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof._io import atomic_write_json, ensure_dir
-    from rhoproof.explain.explanation import explain_models
-    from rhoproof.run import WEIGHTS, load_run, versions
-    from rhoproof.verify.certificate import certify_model, weights_digest
+    from rhoproof.run import WEIGHTS, load_run
+    from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
 
     run = load_run(args.run_dir)
-    k = run.n_instances
-    if args.all:
-        instances = list(range(k))
-    elif not 0 <= args.instance < k:
-        raise ConfigError(f"--instance {args.instance} out of range: the run has {k} models")
-    else:
-        instances = [args.instance]
+    instances = _select_instances(args, run.n_instances)
     out = ensure_dir(Path(args.out) if args.out else run.path / "certificates")
     folded = run.model.fold()
-    verdicts = {e.instance: e.verdict for e in explain_models(folded, run.group, instances)}
     digest = weights_digest(run.path / WEIGHTS)
     methods = ["irrep", "brute"] if args.method == "all" else [args.method]
     certs = []
     for method in methods:
         for i in instances:  # the same certificate as rhoproof.certify(run, i, method)
-            cert = certify_model(folded, run.group, i, method)
-            cert.update(run=str(run.path), weights_sha256=digest, versions=versions(),
-                        verdict=verdicts[i])
+            cert = bind_to_run(certify_model(folded, run.group, i, method), run, digest)
             atomic_write_json(out / f"{method}_{i}.json", cert)
             certs.append(cert)
+    verdicts = {c["instance"]: c["verdict"] for c in certs if "verdict" in c}
     if args.json:
         _print_json([{k2: v for k2, v in c.items() if k2 != "circuits"} for c in certs])
         return
@@ -257,14 +252,15 @@ def cmd_certify(args: argparse.Namespace) -> None:
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
         sec = c["seconds"]
-        print(f"{c['instance']:>5}  {c['verdict']:<11} {c['brute']['accuracy']:>8.5f} "
+        verdict = verdicts.get(c["instance"], "-")
+        print(f"{c['instance']:>5}  {verdict:<11} {c['brute']['accuracy']:>8.5f} "
               f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
               f"{c['cross_entropy']:>9.4g} {sec['proof']:>8.4f} {c['brute']['seconds']:>8.4f} "
               f"{sec['proof'] / max(c['brute']['seconds'], 1e-12):>6.2f}")
     for method in methods:
         mine = [c for c in certs if c["method"] == method]
         bounds = [c["accuracy"] for c in mine]
-        expl = [c["accuracy"] for c in mine if c["verdict"] == "explained"]
+        expl = [c["accuracy"] for c in mine if verdicts.get(c["instance"]) == "explained"]
         ratios = sorted(c["seconds"]["proof"] / max(c["brute"]["seconds"], 1e-12) for c in mine)
         print(f"{run.group.spec} ({method}): {sum(b >= 0.95 for b in bounds)} of {len(mine)} "
               f"models certified >= 95%; mean bound {sum(bounds) / len(bounds):.4f} "

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from rhoproof.evaluate import evaluate
 from rhoproof.explain.cosets import coset_concentration, subgroup_name
-from rhoproof.explain.idealize import bi_equivariance_score, idealize
+from rhoproof.explain.idealize import MIN_WEIGHT, bi_equivariance_score, idealize
 from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
@@ -85,7 +85,7 @@ def _swap_irrep(orig: Folded, ideal: Folded, report: Any, irrep: str) -> Folded:
 
 
 def explain_models(folded: Folded, group: Group, instances: list[int] | None = None,
-                   threshold: float = 0.95, min_weight: float = 0.01,
+                   threshold: float = 0.95, min_weight: float = MIN_WEIGHT,
                    progress: bool = False) -> list[Explanation]:
     """Explain the given instances (all by default) of a K-instance folded model.
 
@@ -126,7 +126,7 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
         bias = {name: float(sp.bias[row, j]) for j, name in enumerate(sp.irrep_names)}
         out.append(Explanation(
             group=group.spec, instance=k,
-            verdict="unexplained" if reasons else "explained", reasons=reasons,
+            verdict=report.verdict(min_weight), reasons=reasons,
             neuron_counts=sp.counts(row), bias_shares=bias,
             coset_subgroups=dict(cosets.most_common()), circuits=report.circuits,
             zeroed=report.zeroed, faithfulness=faith, _idealized=ideal,

@@ -29,6 +29,8 @@ from rhoproof.model import Folded
 
 A_VARIANCE_MAX = 1e-5
 """The seed paper's bound on a circuit's a-variance."""
+MIN_WEIGHT = 0.01
+"""Share of the weight a dropped part must carry to count against the verdict."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class IdealizationReport:
             entry["neurons"] += int(neurons.numel())
             if self.weights is not None:
                 entry["weight_share"] += float(self.weights[neurons].sum())
+
+    def verdict(self, min_share: float = MIN_WEIGHT) -> str:
+        return "unexplained" if self.reasons(min_share) else "explained"
 
     def reasons(self, min_share: float = 0.0) -> list[str]:
         """Why the model is not fully explained: dropped groups above ``min_share``."""

@@ -36,9 +36,8 @@ import torch
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.exact_ideal import ExactIdeal
+from rhoproof.verify.exact_ideal import ExactIdeal, U
 
-U = 2.0**-53
 PER_OUTPUT_ALL = 2 * 10**7
 """Up to this |G|³, the per-output bound is computed for every input (S5: 1.7e6)."""
 
@@ -147,8 +146,8 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
             w = table[table[inv[xs[ci]]], inv[yi][:, None]]  # [t, z]: x⁻¹ z y⁻¹
             spread = (col_a * d[ci, yi][:, None] + col_b * n[ci, yi][:, None] + col_c) \
                 * (1 + 8 * U) + tiny  # [t, z]
-            wrong_up = _up(f_up_wrong[w] + spread, f_up_wrong[w].abs() + spread)
-            wrong_up = torch.where(torch.isinf(f_up_wrong[w]), f_up_wrong[w], wrong_up)
+            f_w = f_up_wrong[w]  # [t, z]; −inf at the correct output
+            wrong_up = torch.where(torch.isinf(f_w), f_w, _up(f_w + spread, f_w.abs() + spread))
             delta[ci, yi] = torch.maximum(delta[ci, yi], l_low[ci, yi] - wrong_up.max(1).values)
         certified[xs] = delta > 0
         # delta's own subtraction may round up: lower it before the CE bound

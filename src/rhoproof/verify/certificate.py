@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from rhoproof.errors import UserError
-from rhoproof.explain.idealize import IdealCircuit, idealize
+from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.bounds import brute_bound, irrep_bound
@@ -84,6 +84,7 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
         "proof_per_output": 4 * n**3,  # the max over z, where it is computed
         "ideal": sum(len(c.neurons) * 3 * n for c in report.ideal),  # tables of f̂
     }
+    cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT))
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,
                 cross_entropy=bound.cross_entropy, margin=bound.margin,
                 circuits=[_circuit_to_json(c) for c in report.ideal],
@@ -136,15 +137,20 @@ def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[
 def certify(run: Any, instance: int = 0, method: str = "irrep") -> dict[str, Any]:
     """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
     weights file."""
-    from rhoproof.run import WEIGHTS, versions
-
     if not 0 <= instance < run.n_instances:
         raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
     if method not in ("irrep", "brute"):
         raise UserError(f"unknown method {method!r}; use irrep or brute")
-    cert = certify_model(run.model.fold(), run.group, instance, method)
-    cert.update(run=str(run.path), weights_sha256=weights_digest(run.path / WEIGHTS),
-                versions=versions())
+    return bind_to_run(certify_model(run.model.fold(), run.group, instance, method), run)
+
+
+def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> dict[str, Any]:
+    """Record the run, the SHA-256 of its weights file (``digest`` if already known) and the
+    package versions in ``cert``; ``check`` refuses a certificate for other weights."""
+    from rhoproof.run import WEIGHTS, versions
+
+    cert.update(run=str(run.path), versions=versions(),
+                weights_sha256=digest or weights_digest(run.path / WEIGHTS))
     return cert
 
 
@@ -161,5 +167,5 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["CertificateError", "certify", "certify_model", "check_certificate", "load_certificate",
-           "weights_digest"]
+__all__ = ["CertificateError", "bind_to_run", "certify", "certify_model", "check_certificate",
+           "load_certificate", "weights_digest"]
