@@ -21,11 +21,17 @@ def test_certificate_round_trip_and_tampering():
         lambda c: c.update(certified_inputs=c["certified_inputs"] + 1),
         lambda c: c.update(accuracy=c["accuracy"] - 0.25),
         lambda c: c.update(cross_entropy=c["cross_entropy"] * 0.5),
-        lambda c: c["circuits"][-1]["points_b"][0].__setitem__(0, 0.123),
-        lambda c: c["circuits"][-1]["weight"].__setitem__(0, 7.0),
+        lambda c: _rho(c)["alpha"].__setitem__(0, 0.123),  # changes f*: the count moves
+        lambda c: _rho(c).update(w=_rho(c)["w"] * 1.5),  # the pair weight scales f*
+        lambda c: _rho(c)["scale"].__setitem__(0, -1.0),  # ReLU is not negatively homogeneous
+        lambda c: _rho(c)["act_b"][5].reverse(),  # no longer a group action
+        lambda c: _rho(c)["k"][0].__setitem__(1, 9.0),  # K no longer constant on orbits
+        lambda c: _rho(c)["p"].__setitem__(0, (_rho(c)["p"][0] + 1) % 5),  # a pair left empty
+        lambda c: _rho(c)["neurons"].__setitem__(0, _rho(c)["neurons"][1]),
+        lambda c: c.update(t0=c["t0"] + 1.0),
         lambda c: c.update(group="S4"),
         lambda c: c.update(instance=5),
-        lambda c: c.pop("circuits"),
+        lambda c: c.pop("proof"),
         lambda c: c.pop("accuracy"),
         lambda c: c.update(cross_entropy="small"),
         lambda c: c.update(format="other"),
@@ -34,6 +40,10 @@ def test_certificate_round_trip_and_tampering():
         tamper(bad)
         with pytest.raises(CertificateError):
             check_certificate(bad, f, g)
+
+
+def _rho(cert):
+    return next(c for c in cert["proof"] if c["kind"] == "rho_set")
 
 
 def test_brute_certificate():
@@ -47,11 +57,13 @@ def test_cli_certify_and_check(tmp_path, capsys):
     run = tmp_path / "r"
     train(TrainConfig(group="S4", n_instances=2, d_embed=32, d_hidden=48, epochs=1200,
                       train_frac=0.8, eval_every=1200), run, progress=False)
-    assert main(["certify", str(run), "--all", "--out", str(tmp_path / "c")]) == 0
+    out = str(tmp_path / "c")
+    assert main(["certify", str(run), "--all", "--method", "all", "--out", out]) == 0
     assert "models certified >= 95%" in capsys.readouterr().out
     for i in range(2):
-        assert main(["check", str(tmp_path / "c" / f"irrep_{i}.json"), str(run)]) == 0
-        assert capsys.readouterr().out.startswith("OK")
+        for method in ("irrep", "coset", "brute"):
+            assert main(["check", str(tmp_path / "c" / f"{method}_{i}.json"), str(run)]) == 0
+            assert capsys.readouterr().out.startswith("OK")
     path = tmp_path / "c" / "irrep_0.json"
     cert = json.loads(path.read_text())
     cert["certified_inputs"] += 1
@@ -67,3 +79,36 @@ def test_cli_certify_and_check(tmp_path, capsys):
     path.write_text("[1, 2]")
     assert main(["check", str(path), str(run)]) == 2
     assert "JSON object" in capsys.readouterr().err
+
+
+def test_coset_certificate_round_trip_and_tampering():
+    from .test_coset import _constant_output_model
+
+    g, f = _constant_output_model()
+    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset")))
+    assert cert["certified_inputs"] == g.order  # the |G| inputs with xy = z0
+    assert check_certificate(cert, f, g)["certified_inputs"] == g.order
+    for tamper in (
+        lambda c: c.update(certified_inputs=c["certified_inputs"] + 1),
+        lambda c: c["coset"].update(subgroups=[[0, 1, 2, 3]]),  # 4 does not divide 6
+        lambda c: c["coset"].update(left=c["coset"]["left"][:-1]),
+        lambda c: c.pop("coset"),
+    ):
+        bad = copy.deepcopy(cert)
+        tamper(bad)
+        with pytest.raises(CertificateError):
+            check_certificate(bad, f, g)
+
+
+def test_checker_shares_no_code_with_the_prover():
+    import ast
+    from pathlib import Path
+
+    from rhoproof.verify import checker
+
+    tree = ast.parse(Path(checker.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= {"__future__", "math", "typing", "numpy"}

@@ -69,6 +69,63 @@ class Bound:
     certified: torch.Tensor | None = None  # [|G|, |G|] bool, V_irrep only
 
 
+class InputTerms:
+    """The per-input quantities every idealization proof needs, in slabs over x:
+    D ≥ ‖(ℓ − ℓ*)(x) + (r − r*)(y)‖, N ≥ ‖h*(x, y)‖ and L ≤ f(xy | x, y), plus ĥ(x, y).
+
+    ``f`` and ``fh`` are one-instance float64 models (the original and the stored tables of
+    the ideal f*, with |ℓ̂ − ℓ*| ≤ eps_lr |ℓ̂| and likewise r̂). O(|G|² m) in all.
+    """
+
+    def __init__(self, f: Folded, fh: Folded, eps_lr: float, table: torch.Tensor) -> None:
+        self.left, self.right, self.u, self.b = f.left[0], f.right[0], f.unembed[0], f.bias[0]
+        self.lh, self.rh = fh.left[0], fh.right[0]
+        self.g, self.m = self.left.shape
+        self.eps_lr, self._table = eps_lr, table  # table: [G, G] Cayley table
+        self.wide = _widen(self.m + 2)
+        self.dl, self.dr = self.left - self.lh, self.right - self.rh  # one rounding each
+        self.dl_norm, self.dr_norm = self.dl.norm(dim=1), self.dr.norm(dim=1)  # [G]
+        self.lh_norm, self.rh_norm = self.lh.norm(dim=1), self.rh.norm(dim=1)
+
+    def slabs(self):
+        """x values per slab, bounding memory to a few [c, |G|, m] tensors."""
+        rows = max(1, (1 << 22) // (self.g * max(self.m, self.g)))
+        for x0 in range(0, self.g, rows):
+            yield torch.arange(x0, min(self.g, x0 + rows))
+
+    def __call__(self, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(D, N, L, ĥ) for the inputs xs × G: [c, G], [c, G], [c, G], [c, G, m]."""
+        wide, tiny, eps = self.wide, 1e-300, self.eps_lr
+        # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
+        # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
+        size = self.lh_norm[xs][:, None] + self.rh_norm[None]  # [c, G]
+        d = ((self.dl[xs][:, None, :] + self.dr[None]).norm(dim=2)
+             + 3 * U * (self.dl_norm[xs][:, None] + self.dr_norm[None])
+             + eps * size) * (1 + wide) + tiny
+        hid_hat = torch.relu(self.lh[xs][:, None, :] + self.rh[None])  # [c, G, m]
+        n = (hid_hat.norm(dim=2) + (U + eps) * size) * (1 + wide) + tiny
+        hid = torch.relu(self.left[xs][:, None, :] + self.right[None])  # [c, G, m]
+        z = self._table[xs]  # [c, G]
+        contrib = hid * self.u.T[z]  # [c, G, m]: h_i u_i(xy)
+        correct = contrib.sum(2) + self.b[z]
+        c_err = wide * (contrib.abs().sum(2) + self.b[z].abs()) + tiny
+        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
+        return d, n, l_low, hid_hat
+
+
+def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:
+    """log(1 + (|G| − 1) e^{−δ}) per input, δ first lowered for its own subtraction's
+    rounding."""
+    return torch.log1p((g - 1) * torch.exp(-(delta - 2 * U * delta.abs() - 1e-300)))
+
+
+def ce_mean(ce: torch.Tensor) -> float:
+    """An upper bound on the exact mean of the CE terms: exp, log1p and the product are within
+    a few ulps each and the mean of n terms adds γ_n; widen by both."""
+    bound = float(ce.mean()) * (1 + _widen(ce.numel()) + 1e-13) + 1e-300
+    return bound if math.isfinite(bound) else math.inf
+
+
 def brute_bound(folded: Folded, group: Group) -> Bound:
     """V_brute: exact accuracy and cross-entropy over all |G|² pairs (float64)."""
     ev = evaluate(folded, group)
@@ -79,9 +136,9 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
     """V_irrep for one model (one-instance Folded) given its exact idealization f*."""
     f = folded.to(dtype=torch.float64).detach()
     h_ = ideal.folded
-    left, right, u, b = f.left[0], f.right[0], f.unembed[0], f.bias[0]  # [G,m] [G,m] [m,G] [G]
+    u, b = f.unembed[0], f.bias[0]  # [m, G] [G]
     lh, rh, uh, bh = h_.left[0], h_.right[0], h_.unembed[0], h_.bias[0]
-    g, m = left.shape
+    g, m = lh.shape
     e = group.identity
     wide = _widen(m + 2)
     tiny = 1e-300
@@ -108,31 +165,12 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
     f_up_wrong = f_up.clone()
     f_up_wrong[e] = -math.inf  # w = e is the correct output
     inv = torch.from_numpy(group.inverses.copy())
-
-    # per input: D ≥ ‖Δℓ(x) + Δr(y)‖, N ≥ ‖h*(x, y)‖, L ≤ f(xy | x, y), in slabs over x
-    dl, dr = left - lh, right - rh  # [G, m], each entry one rounding of an exact difference
-    dl_norm, dr_norm = dl.norm(dim=1), dr.norm(dim=1)  # [G]
-    lh_norm, rh_norm = lh.norm(dim=1), rh.norm(dim=1)
     table = group.table
+    terms_of = InputTerms(f, h_, eps_lr, table)
     certified = torch.zeros(g, g, dtype=torch.bool)
     ce = torch.zeros(g, g, dtype=torch.float64)
-    rows = max(1, (1 << 22) // (g * max(m, g)))  # x values per slab: bounded memory
-    for x0 in range(0, g, rows):
-        xs = torch.arange(x0, min(g, x0 + rows))  # [c]
-        # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
-        # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
-        d = ((dl[xs][:, None, :] + dr[None]).norm(dim=2)
-             + 3 * U * (dl_norm[xs][:, None] + dr_norm[None])
-             + eps_lr * (lh_norm[xs][:, None] + rh_norm[None])) * (1 + wide) + tiny  # [c, y]
-        hid_hat = torch.relu(lh[xs][:, None, :] + rh[None])  # [c, y, m]
-        n = (hid_hat.norm(dim=2) + (U + eps_lr) * (lh_norm[xs][:, None] + rh_norm[None])) \
-            * (1 + wide) + tiny  # [c, y]
-        hid = torch.relu(left[xs][:, None, :] + right[None])  # [c, y, m]
-        z = table[xs]  # [c, y]
-        contrib = hid * u.T[z]  # [c, y, m]: h_i u_i(xy)
-        correct = contrib.sum(2) + b[z]
-        c_err = wide * (contrib.abs().sum(2) + b[z].abs()) + tiny
-        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
+    for xs in terms_of.slabs():
+        d, n, l_low, _ = terms_of(xs)
         # the paper's bound with global norms, O(|G|² m): every wrong z has
         # f(z) ≤ max_{w≠e} F*(w) + max‖u‖ D + max‖Δu‖ N + max|Δβ|
         spread = (big_a * d + big_b * n + big_c) * (1 + 8 * U) + tiny
@@ -150,12 +188,5 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group) -> Bound:
             wrong_up = torch.where(torch.isinf(f_w), f_w, _up(f_w + spread, f_w.abs() + spread))
             delta[ci, yi] = torch.maximum(delta[ci, yi], l_low[ci, yi] - wrong_up.max(1).values)
         certified[xs] = delta > 0
-        # delta's own subtraction may round up: lower it before the CE bound
-        ce[xs] = torch.log1p((g - 1) * torch.exp(-(delta - 2 * U * delta.abs() - tiny)))
-    accuracy = float(certified.double().mean())
-    # CE: exp, log1p and the product are within a few ulps each; the mean of |G|² terms adds
-    # γ_{|G|²}; widen by both
-    ce_bound = float(ce.mean()) * (1 + _widen(g * g) + 1e-13) + tiny
-    if not math.isfinite(ce_bound):
-        ce_bound = math.inf
-    return Bound("irrep", accuracy, ce_bound, margin, certified)
+        ce[xs] = ce_terms(delta, g)
+    return Bound("irrep", float(certified.double().mean()), ce_mean(ce), margin, certified)

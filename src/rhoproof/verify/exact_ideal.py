@@ -27,6 +27,7 @@ which are then checked exactly with integers:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -80,18 +81,38 @@ class ExactIdeal:
     eps_bias: float  # |β̂ − β*| ≤ eps_bias, entrywise
     circuits: list[str]
     excluded: list[str]  # circuits dropped because a proof check failed, with the reason
+    proof: list[dict]  # per used circuit, the tables that define f* (JSON-ready)
+    t0: float  # the bias's constant part
 
 
 def _shares(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> tuple[torch.Tensor, int]:
-    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound)."""
-    totals = torch.zeros(n_pairs, dtype=torch.float64).index_add_(0, pair, weight)
+    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound).
+
+    Totals are correctly rounded sums (math.fsum), so a checker gets the same floats in any
+    summation order."""
+    totals = torch.tensor([math.fsum(weight[pair == j].tolist()) for j in range(n_pairs)],
+                          dtype=torch.float64)
     if (totals == 0).any():
         raise ProofCheckError("a pair of the double sum has zero total weight")
     return weight / totals[pair], int(torch.bincount(pair, minlength=n_pairs).max())
 
 
-def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]) -> float:
-    """Fill the circuit's neurons; returns the relative error bound of its û entries."""
+def _check_neurons(c: IdealCircuit, m: int, taken: set[int]) -> None:
+    """Neurons in range, used once, with positive scales (ReLU is only positively
+    homogeneous)."""
+    neurons = c.neurons.tolist()
+    if any(not 0 <= i < m for i in neurons) or len(set(neurons)) != len(neurons):
+        raise ProofCheckError("neuron indices out of range or repeated")
+    if taken.intersection(neurons):
+        raise ProofCheckError("a neuron is claimed by two circuits")
+    if not bool((c.scale > 0).all()):
+        raise ProofCheckError("a neuron scale is not positive")
+
+
+def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
+                    ) -> tuple[float, dict]:
+    """Fill the circuit's neurons; returns the relative error bound of its û entries and the
+    tables that define f* (what a checker needs)."""
     rho = group.irrep(c.irrep).tensor()
     act_b = action_table(group, rho, c.points_b)
     act_c = action_table(group, rho, c.points_c)
@@ -117,13 +138,18 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor])
         out["left"][:, neuron] = lam[j] * alpha[act_b[inv, c.p[j]]]
         out["right"][:, neuron] = lam[j] * gamma[act_c[:, c.q[j]]]
         out["unembed"][neuron] = (share[j] * w / lam[j]) * k_orbit[c.p[j], act_c[:, c.q[j]]]
+    tables = {"kind": "rho_set", "irrep": c.irrep, "neurons": c.neurons.tolist(),
+              "act_b": act_b.tolist(), "act_c": act_c.tolist(), "alpha": alpha.tolist(),
+              "gamma": gamma.tolist(), "k": k_orbit.tolist(), "w": w, "p": c.p.tolist(),
+              "q": c.q.tolist(), "scale": lam.tolist(), "weight": c.weight.tolist()}
     # û = fl(fl(fl(c·W)/λ)·K) with c = fl(ω / fl(Σ_pair ω)): γ_{max_pair} + 5 roundings
-    return (max_pair + 8) * U * 1.01
+    return (max_pair + 8) * U * 1.01, tables
 
 
 def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
-                    ) -> tuple[float, torch.Tensor, float]:
-    """Fill a 1-d circuit; returns (β_χ, χ as exact ±1, relative error bound of its û)."""
+                    ) -> tuple[float, torch.Tensor, float, dict]:
+    """Fill a 1-d circuit; returns (β_χ, χ as exact ±1, relative error bound of its û, the
+    tables that define it)."""
     raw = torch.from_numpy(group.irrep(c.irrep).character.copy())
     chi = torch.sign(raw)
     if float((raw - chi).abs().max()) > 1e-9:
@@ -145,7 +171,7 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     share = torch.zeros_like(c.weight)
     for members in classes.values():
         if members.any():
-            total = c.weight[members].sum()
+            total = math.fsum(c.weight[members].tolist())
             if total == 0:
                 raise ProofCheckError(f"{c.irrep}: a class has zero total weight")
             share[members] = c.weight[members] / total
@@ -156,7 +182,11 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
         out["right"][:, neuron] = lam[j] * cc[j] * chi
         out["unembed"][neuron] = (share[j] * wc / lam[j]) * chi
     largest = max(int(m.sum()) for m in classes.values())
-    return -(w_class["s"] + w_class["d"]), chi, (largest + 8) * U * 1.01
+    tables = {"kind": "sign", "irrep": c.irrep, "neurons": c.neurons.tolist(),
+              "chi": chi.to(torch.int64).tolist(), "p": c.p.tolist(), "q": c.q.tolist(),
+              "scale": lam.tolist(), "weight": c.weight.tolist(),
+              "w_same": w_class["s"], "w_diff": w_class["d"]}
+    return -(w_class["s"] + w_class["d"]), chi, (largest + 8) * U * 1.01, tables
 
 
 def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor
@@ -173,16 +203,20 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
     t0 = float(bias.to(torch.float64).mean())
     bias_terms: list[tuple[float, torch.Tensor]] = []
     eps_u = 4 * U
-    used, excluded = [], []
+    used, excluded, proof = [], [], []
+    taken: set[int] = set()
     for c in circuits:
         saved = {k: v.clone() for k, v in out.items()}
         try:
+            _check_neurons(c, m, taken)
             if c.points_b.shape[1] == 1:
-                beta, chi, eps = _one_dim_tables(group, c, out)
+                beta, chi, eps, tables = _one_dim_tables(group, c, out)
                 bias_terms.append((beta, chi))
-                eps_u = max(eps_u, eps)
             else:
-                eps_u = max(eps_u, _circuit_tables(group, c, out))
+                eps, tables = _circuit_tables(group, c, out)
+            eps_u = max(eps_u, eps)
+            taken.update(c.neurons.tolist())
+            proof.append(tables)
             used.append(c.irrep)
         except ProofCheckError as exc:
             out = saved
@@ -194,4 +228,4 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
     magnitude = abs(t0) + sum(abs(beta) for beta, _ in bias_terms)
     eps_bias = (2 * len(bias_terms) + 4) * U * 1.01 * magnitude + 1e-300
     folded = Folded(out["left"][None], out["right"][None], out["unembed"][None], bias_hat[None])
-    return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded)
+    return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded, proof, t0)
