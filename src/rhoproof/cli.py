@@ -241,7 +241,8 @@ def cmd_certify(args: argparse.Namespace) -> None:
     certs = []
     for method in methods:
         for i in instances:  # the same certificate as rhoproof.certify(run, i, method)
-            cert = bind_to_run(certify_model(folded, run.group, i, method), run, digest)
+            cert = bind_to_run(certify_model(folded, run.group, i, method, args.per_output),
+                               run, digest)
             atomic_write_json(out / f"{method}_{i}.json", cert)
             certs.append(cert)
     # "explained" is the ρ-set explanation's verdict, whichever method is printed
@@ -392,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
                         "brute (exact), or all of them")
+    c.add_argument("--per-output", choices=["auto", "all", "needed"], default="auto",
+                   help="V_irrep's per-output terms: for every input (all: tightest CE bound), "
+                        "only where needed (same accuracy bound, faster), or auto (all while "
+                        "|G|^3 <= 2e7)")
     c.add_argument("--out", help="folder for the certificates (default RUN_DIR/certificates)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_certify)

@@ -1,6 +1,7 @@
 """Soundness first: a certified accuracy never exceeds the true one, and a certified
 cross-entropy is never below the true one, for trained, planted, random and perturbed models."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -100,3 +101,57 @@ def test_sound_on_random_models(spec):
     for k in range(2):
         _, bound, truth = _certify(f, g, k)
         _assert_sound(bound, truth)
+
+
+def test_distance_bound_covers_the_exact_norm():
+    from rhoproof.verify.irrep import distance_bound
+
+    gen = torch.Generator().manual_seed(0)
+    dl = torch.randn(7, 33, dtype=torch.float64, generator=gen)
+    dr = torch.cat([-dl[:3] + 1e-9 * torch.randn(3, 33, dtype=torch.float64, generator=gen),
+                    torch.randn(4, 33, dtype=torch.float64, generator=gen)])  # cancellations
+    bound = distance_bound(dl, dr).numpy()
+    exact = np.linalg.norm(dl.numpy().astype(np.longdouble)[:, None, :]
+                           + dr.numpy().astype(np.longdouble)[None], axis=2)
+    assert (bound >= exact).all()
+    far = exact > 1e-3
+    assert (bound[far] <= exact[far] * (1 + 1e-6)).all()  # and tight away from cancellation
+
+
+def test_structured_hidden_norm_matches_the_tables():
+    from rhoproof.verify.irrep import hidden_norm_bound
+
+    g, f = _planted_model(noise=0.05, seed=1)
+    ex, _, _ = _certify(f, g)
+    fh = ex.folded
+    direct = torch.relu(fh.left[0][:, None, :] + fh.right[0][None]).norm(dim=2)  # ‖ĥ‖
+    n = hidden_norm_bound(ex.proof, g, f.d_hidden)
+    assert (n >= direct * (1 - 1e-12)).all() and (n <= direct * (1 + 1e-9) + 1e-12).all()
+
+
+def test_more_per_output_terms_never_loosen_the_bound():
+    g, f = _planted_model(noise=0.003, seed=4)  # partly certified
+    _, report = idealize(f, g)
+    ex = exact_ideal(g, f.d_hidden, report.ideal, f.bias[0])
+    counts = [int(irrep_bound(f, ex, g, top_k=k).certified.sum()) for k in (1, 8, g.order - 1)]
+    assert counts == sorted(counts) and counts[-1] > 0
+    assert irrep_bound(f, ex, g, top_k=g.order - 1).accuracy <= brute_bound(f, g).accuracy
+
+
+def test_needed_only_per_output_terms_keep_the_accuracy_bound():
+    # "needed" (the default above |G|³ = 2e7, S6 and up), here on the planted S5 model
+    import json
+
+    from rhoproof.verify.certificate import certify_model, check_certificate
+
+    g, f = _planted_model(noise=0.003, seed=4)
+    ex, full, truth = _certify(f, g)
+    needed = irrep_bound(f, ex, g, per_output="needed")
+    _assert_sound(needed, truth)
+    assert needed.accuracy == full.accuracy  # pruning never changes what is certified
+    assert needed.cross_entropy >= full.cross_entropy
+    cert = json.loads(json.dumps(certify_model(f, g, 0, per_output="needed")))
+    assert cert["per_output"] == "needed"
+    assert check_certificate(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    with pytest.raises(ValueError, match="per_output"):
+        irrep_bound(f, ex, g, per_output="some")

@@ -1,8 +1,13 @@
-"""Verifiers: certified bounds on a model's accuracy and loss (work in progress: V_brute and
-V_irrep's core; certificates, the independent checker, V_coset and the CLI are not built)."""
+"""Verifiers: certified bounds on a model's accuracy and loss.
 
-from rhoproof.verify.bounds import Bound, brute_bound, irrep_bound
+V_brute (exact evaluation), V_irrep (the ρ-set proof: ``irrep``), V_coset (the coset baseline:
+``coset``), JSON certificates (``certificate``) and an independent checker (``checker``).
+"""
+
+from rhoproof.verify.bounds import Bound, brute_bound
+from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import ExactIdeal, ProofCheckError, action_table, exact_ideal
+from rhoproof.verify.irrep import irrep_bound
 
 __all__ = ["Bound", "ExactIdeal", "ProofCheckError", "action_table", "brute_bound",
-           "exact_ideal", "irrep_bound"]
+           "coset_bound", "coset_ideal", "exact_ideal", "irrep_bound"]

@@ -27,9 +27,10 @@ from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify import checker
-from rhoproof.verify.bounds import brute_bound, irrep_bound
+from rhoproof.verify.bounds import brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal
+from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
 
 FORMAT = "rhoproof-certificate-2"
 METHODS = ("irrep", "coset", "brute")
@@ -51,10 +52,10 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
             "weight": c.weight.tolist(), "bias": c.bias}
 
 
-def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
-                  ) -> dict[str, Any]:
+def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
+                  per_output: str = "auto") -> dict[str, Any]:
     """A certificate (a JSON-ready dict) for model ``k``; timings split search / proof /
-    brute force."""
+    brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``."""
     f = folded.to(dtype=torch.float64).detach()
     g2 = grp.order**2
     t0 = time.perf_counter()
@@ -93,7 +94,8 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
         _, report = idealize(f, grp, k)
         t2 = time.perf_counter()
         ideal = exact_ideal(grp, f.d_hidden, report.ideal, f.bias[k])
-        bound = irrep_bound(f.instance(k), ideal, grp)
+        mode = per_output_mode(grp, per_output)
+        bound = irrep_bound(f.instance(k), ideal, grp, TOP_K, mode)
         t3 = time.perf_counter()
         ops = {  # multiply-adds, to leading order
             "brute": 2 * n**3 * m,  # hidden layer of all |G|² pairs, then |G| logits each
@@ -103,7 +105,8 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep"
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
                     circuits=[_circuit_to_json(c) for c in report.ideal],
-                    excluded=ideal.excluded, proof=ideal.proof, t0=ideal.t0)
+                    excluded=ideal.excluded, proof=ideal.proof, t0=ideal.t0, top_k=TOP_K,
+                    per_output=mode)
     assert bound.certified is not None
     ce = bound.cross_entropy * (1 + CE_SLACK) if math.isfinite(bound.cross_entropy) \
         else math.inf
@@ -153,14 +156,18 @@ def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[
             "cross_entropy": ce}
 
 
-def certify(run: Any, instance: int = 0, method: str = "irrep") -> dict[str, Any]:
+def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str = "auto"
+            ) -> dict[str, Any]:
     """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
     weights file."""
     if not 0 <= instance < run.n_instances:
         raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    return bind_to_run(certify_model(run.model.fold(), run.group, instance, method), run)
+    if per_output not in ("auto", "all", "needed"):
+        raise UserError(f"per_output must be auto, all or needed, not {per_output!r}")
+    return bind_to_run(certify_model(run.model.fold(), run.group, instance, method,
+                                     per_output), run)
 
 
 def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> dict[str, Any]:

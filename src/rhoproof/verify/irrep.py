@@ -1,0 +1,200 @@
+"""V_irrep, the ρ-set proof: a certified accuracy and cross-entropy bound from the exactly
+bi-equivariant idealization f* (``exact_ideal``), in O(|G|² m) cheap operations plus
+O(|G|² k) for the per-output terms, without the brute force's O(|G|³ m).
+
+For an input (x, y) with answer z₀ = xy and any z (docs/soundness.md §2):
+
+    |f(z | x, y) − f*(z | x, y)| ≤ s_z(x, y) := ‖u(z)‖ D + ‖u(z) − u*(z)‖ N + |β(z) − β*(z)|
+    D ≥ ‖(ℓ − ℓ*)(x) + (r − r*)(y)‖,  N ≥ ‖h*(x, y)‖
+
+(Cauchy–Schwarz, and ReLU is 1-Lipschitz), and f*(z | x, y) = F(x⁻¹zy⁻¹) exactly. So every
+wrong logit is at most max_{w ≠ e} F(w) + s_{xwy}(x, y), and the input is certified when that
+is below L(x, y), the original's exact correct logit (lower-rounded). Then
+CE ≤ log(1 + (|G| − 1)e^{−δ}) with δ = L − that maximum, for any δ.
+
+* The maximum: the paper's global version (largest F times largest spread) for every input;
+  the per-output one over the k = TOP_K largest F(w), the rest bounded together by
+  F_(k+1) + max_z s_z. Per-output terms are computed for every input ("all", the default
+  while |G|³ ≤ PER_OUTPUT_ALL) or only where the global bound fails and the input is not
+  hopeless ("needed": the same accuracy bound, a looser CE bound, less time).
+* D comes from one matrix product: ‖a + b‖² = ‖a‖² + ‖b‖² + 2a·b.
+* N is ‖h*‖ from the circuits' tables (a ρ-set circuit's hidden vector is a relabeling of
+  λ_i ReLU(α_p + γ_q)), O(|G|² n_c) rather than O(|G|² m).
+* L is one batched product per x over the outputs z = xy.
+
+Every computed quantity is widened for float64 rounding (docs/soundness.md §3).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rhoproof.groups import Group
+from rhoproof.model import Folded
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
+from rhoproof.verify.exact_ideal import ExactIdeal
+
+TOP_K = 24
+"""How many of the largest wrong values F(w) get their own per-output term."""
+
+TINY = 1e-300
+PER_OUTPUT_ALL = 2 * 10**7
+"""Up to this |G|³ (S5: 1.7e6), the per-output bound is computed for every input."""
+
+
+def distance_bound(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
+    """An upper bound on ‖dl(x) + dr(y)‖ (exact sum of the floats) for every (x, y): [G, G].
+
+    dl, dr: [G, m]. ‖a + b‖² = A + B + 2C with A = ‖a‖², B = ‖b‖², C = a·b; the computed Â, B̂,
+    Ĉ are within γ_m of A, B and of Σ|a_i b_i| ≤ √(AB) ≤ (A + B)/2, so the exact square is at
+    most Ŝ + 2γ(Â + B̂)(1 + 2γ) + 4u(Â + B̂ + 2|Ĉ|) (the last for the three-term sum).
+    """
+    m = dl.shape[1]
+    wide = _widen(m + 2)
+    a = (dl * dl).sum(1)  # [G]
+    b = (dr * dr).sum(1)
+    c = dl @ dr.T  # [G, G]
+    s = a[:, None] + b[None] + 2 * c
+    ab = a[:, None] + b[None]
+    s_up = s + 2 * wide * ab * (1 + 2 * wide) + 4 * U * (ab + 2 * c.abs())
+    return torch.sqrt(s_up.clamp_min(0)) * (1 + 4 * U) + TINY
+
+
+def hidden_norm_bound(proof: list[dict], group: Group, m: int) -> torch.Tensor:
+    """An upper bound on ‖h*(x, y)‖ for every (x, y), from the circuits' tables: [G, G].
+
+    ρ-set circuit: h*_i(x, y) = λ_i R[act_B[x⁻¹, p_i], act_C[y, q_i]] with R = ReLU(α_p + γ_q)
+    (λ_i > 0), so Σ_i h*_i² = Σ_q A_x[q, act_C[y, q]] with A_x[q, q'] = Σ_{i: q_i = q} λ_i²
+    R²[act_B[x⁻¹, p_i], q']. Sign circuit: h*_i = 2λ_i when b_iχ(x) = c_iχ(y) = 1, else 0.
+    All terms are nonnegative, each within a few ulps, summed over at most m neurons.
+    """
+    g = group.order
+    inv = torch.from_numpy(group.inverses.copy())
+    total = torch.zeros(g, g, dtype=torch.float64)
+    for c in proof:
+        lam2 = torch.tensor(c["scale"], dtype=torch.float64) ** 2  # [n]
+        p, q = torch.tensor(c["p"]), torch.tensor(c["q"])
+        if c["kind"] == "sign":
+            chi = torch.tensor(c["chi"])  # [G] ±1
+            b, cc = 1 - 2 * p, 1 - 2 * q  # ±1
+            on_x = (b[None] * chi[:, None]) == 1  # [G, n]: b_i χ(x) = 1
+            on_y = ((cc[None] * chi[:, None]) == 1).to(torch.float64)
+            total += (on_x.to(torch.float64) * (4 * lam2)) @ on_y.T
+            continue
+        act_b, act_c = torch.tensor(c["act_b"]), torch.tensor(c["act_c"])  # [G, nb], [G, nc]
+        alpha = torch.tensor(c["alpha"], dtype=torch.float64)
+        gamma = torch.tensor(c["gamma"], dtype=torch.float64)
+        r2 = torch.relu(alpha[:, None] + gamma[None]) ** 2  # [nb, nc]
+        nc = gamma.shape[0]
+        rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
+        a_x = torch.zeros(g, nc, nc, dtype=torch.float64).index_add_(1, q, rx)  # [G, q, q']
+        total += a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
+    return torch.sqrt(total * (1 + _widen(m + 8))) * (1 + 4 * U) + TINY
+
+
+def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
+    """Lower bounds on the exact correct logits f(xy | x, y) of every input: [G_x, G_y].
+
+    Output-major: for each x and z, h(x, x⁻¹z) · [u(z), |u(z)|] is one batched product, so the
+    value and its rounding bound (γ_m times Σ h_i |u_i(z)|, h ≥ 0) come together.
+    """
+    left, right, u, b = folded.left[0], folded.right[0], folded.unembed[0], folded.bias[0]
+    g, m = left.shape
+    wide = _widen(m + 2)
+    inv = torch.from_numpy(group.inverses.copy())
+    y_of = group.table[inv]  # [x, z]: y = x⁻¹z
+    pair = torch.stack([u, u.abs()], 2)  # [m, z, 2]
+    out = torch.empty(g, g, dtype=torch.float64)
+    rows = max(1, (1 << 22) // (g * m))
+    for x0 in range(0, g, rows):
+        xs = torch.arange(x0, min(g, x0 + rows))
+        hid = torch.relu(left[xs][:, None, :] + right[y_of[xs]])  # [c, z, m]
+        res = torch.einsum("xzm,mzk->xzk", hid, pair)  # [c, z, 2]
+        val = res[..., 0] + b[None]
+        err = wide * (res[..., 1] + b.abs()[None]) + TINY
+        out[xs[:, None], y_of[xs]] = _down(val - err, val.abs() + err)  # to (x, y)
+    return out
+
+
+def per_output_mode(group: Group, per_output: str = "auto") -> str:
+    """"all" (per-output terms for every input: the tightest CE bound) or "needed" (only
+    where the global bound fails and the input is not hopeless: same accuracy bound, faster);
+    "auto" is "all" while |G|³ ≤ PER_OUTPUT_ALL."""
+    if per_output == "auto":
+        return "all" if group.order**3 <= PER_OUTPUT_ALL else "needed"
+    if per_output not in ("all", "needed"):
+        raise ValueError(f"per_output must be auto, all or needed, not {per_output!r}")
+    return per_output
+
+
+def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
+                per_output: str = "auto") -> Bound:
+    """V_irrep for one model (one-instance Folded) given its exact idealization f*;
+    ``per_output`` as in ``per_output_mode``."""
+    f = folded.to(dtype=torch.float64).detach()
+    fh = ideal.folded
+    u, b = f.unembed[0], f.bias[0]  # [m, G], [G]
+    lh, rh, uh, bh = fh.left[0], fh.right[0], fh.unembed[0], fh.bias[0]
+    g, m = lh.shape
+    e = group.identity
+    wide = _widen(m + 2)
+    eps_lr, eps_u, eps_b = ideal.eps_lr, ideal.eps_u, ideal.eps_bias
+    table = group.table
+
+    # F*(w) = f*(w | e, e), enclosed: table errors of f̂ plus rounding of this evaluation
+    size_e = lh[e].abs() + rh[e].abs()  # [m]
+    terms = uh * torch.relu(lh[e] + rh[e])[:, None]  # [m, G]
+    big_f = terms.sum(0) + bh
+    table_err = (uh.abs() * size_e[:, None]).sum(0) * (U + eps_lr + 1.01 * eps_u) + eps_b
+    f_err = (table_err + wide * (terms.abs().sum(0) + bh.abs())) * (1 + wide) + TINY
+    f_up = _up(big_f + f_err, big_f.abs() + f_err)  # F*(w) ≤ f_up[w]
+    f_low_e = float(_down(big_f[e] - f_err[e], big_f[e].abs() + f_err[e]))  # ≤ F*(e)
+    wrong_w = torch.cat([torch.arange(e), torch.arange(e + 1, g)])
+    order = wrong_w[torch.argsort(f_up[wrong_w], descending=True, stable=True)]  # largest first
+    k = min(top_k, g - 1)
+    top, rest = order[:k], (float(f_up[order[k]]) if g - 1 > k else -torch.inf)
+    margin = f_low_e - float(f_up[order[0]]) if g > 1 else torch.inf
+
+    # per-output spreads s_z = col_a[z] D + col_b[z] N + col_c[z]
+    col_a = u.norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u(z)‖
+    col_b = ((u - uh).norm(dim=0) + eps_u * uh.norm(dim=0)) * (1 + wide) + TINY
+    col_c = ((b - bh).abs() + eps_b) * (1 + wide) + TINY
+    dl, dr = f.left[0] - lh, f.right[0] - rh  # one rounding of an exact difference each
+    d = (distance_bound(dl, dr)
+         + 2 * U * (dl.norm(dim=1)[:, None] + dr.norm(dim=1)[None])
+         + eps_lr * (lh.norm(dim=1)[:, None] + rh.norm(dim=1)[None])) * (1 + wide) + TINY
+    n = hidden_norm_bound(ideal.proof, group, m)  # [G, G]
+
+    # every wrong logit, globally: the largest F*(w) plus the largest spread
+    s_max = (float(col_a.max()) * d + float(col_b.max()) * n + float(col_c.max())) \
+        * (1 + 8 * U) + TINY  # [G, G]
+    top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
+    l_low = correct_logits(f, group)  # [G, G]
+    delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
+    # per output, tighter: for every input ("all": it also tightens the CE bound), or only
+    # where the global bound fails and could still succeed ("needed"). Hopeless: even the
+    # smallest spread on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
+    if per_output_mode(group, per_output) == "all":
+        xi, yi = torch.nonzero(torch.ones(g, g, dtype=torch.bool), as_tuple=True)
+    else:
+        s_min = float(col_a.min()) * d + float(col_b.min()) * n + float(col_c.min())
+        xi, yi = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)
+    rows = max(1, (1 << 22) // max(1, k))
+    for i0 in range(0, len(xi), rows):
+        x, y = xi[i0:i0 + rows], yi[i0:i0 + rows]  # [t]
+        z = table[table[x][:, top], y[:, None]]  # [t, k]: x·w·y
+        dd, nn = d[x, y][:, None], n[x, y][:, None]
+        s_z = (col_a[z] * dd + col_b[z] * nn + col_c[z]) * (1 + 8 * U) + TINY
+        f_top = f_up[top][None]
+        wrong = _up(f_top + s_z, f_top.abs() + s_z).max(1).values  # [t]
+        if g - 1 > k:  # the other outputs together
+            sm = s_max[x, y]
+            wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+        delta[x, y] = torch.maximum(delta[x, y], l_low[x, y] - wrong)
+    certified = delta > 0
+    return Bound("irrep", float(certified.double().mean()), ce_mean(ce_terms(delta, g)),
+                 margin, certified)
+
+
+__all__ = ["TOP_K", "correct_logits", "distance_bound", "hidden_norm_bound", "irrep_bound",
+           "per_output_mode"]
