@@ -12,7 +12,15 @@ from rhoproof.groups import group
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.run import load_run
 from rhoproof.train import TrainConfig, train
-from rhoproof.verify import ProofCheckError, action_table, brute_bound, exact_ideal, irrep_bound
+from rhoproof.verify import (
+    ProofCheckError,
+    action_table,
+    brute_bound,
+    coset_bound,
+    coset_ideal,
+    exact_ideal,
+    irrep_bound,
+)
 
 from ..explain.test_idealize import _planted_model
 
@@ -92,6 +100,8 @@ def test_sound_on_trained_and_perturbed_models(s4_trained, k, noise, seed):
                      for t in (f.left, f.right, f.unembed, f.bias)))
     _, bound, truth = _certify(f, s4_trained.group, k)
     _assert_sound(bound, truth)
+    fk = f.instance(k)
+    _assert_sound(coset_bound(fk, coset_ideal(fk, s4_trained.group), s4_trained.group), truth)
 
 
 @pytest.mark.parametrize("spec", ["S3", "C5", "D4"])

@@ -103,15 +103,19 @@ def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
     wide = _widen(m + 2)
     inv = torch.from_numpy(group.inverses.copy())
     y_of = group.table[inv]  # [x, z]: y = x⁻¹z
-    pair = torch.stack([u, u.abs()], 2)  # [m, z, 2]
+    pair = torch.stack([u.T, u.T.abs()], 2)  # [z, m, 2]
     out = torch.empty(g, g, dtype=torch.float64)
     rows = max(1, (1 << 22) // (g * m))
+    buf = torch.empty(g * rows * m, dtype=torch.float64)
     for x0 in range(0, g, rows):
         xs = torch.arange(x0, min(g, x0 + rows))
-        hid = torch.relu(left[xs][:, None, :] + right[y_of[xs]])  # [c, z, m]
-        res = torch.einsum("xzm,mzk->xzk", hid, pair)  # [c, z, 2]
-        val = res[..., 0] + b[None]
-        err = wide * (res[..., 1] + b.abs()[None]) + TINY
+        c = len(xs)
+        hid = buf[:g * c * m].view(g, c, m)  # [z, x, m]: h(x, x⁻¹z), built in place
+        torch.index_select(right, 0, y_of[xs].T.reshape(-1), out=hid.view(g * c, m))
+        hid.add_(left[xs][None]).relu_()
+        res = torch.bmm(hid, pair)  # [z, x, 2]
+        val = res[..., 0].T + b[None]  # [x, z]
+        err = wide * (res[..., 1].T + b.abs()[None]) + TINY
         out[xs[:, None], y_of[xs]] = _down(val - err, val.abs() + err)  # to (x, y)
     return out
 
@@ -174,22 +178,25 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # per output, tighter: for every input ("all": it also tightens the CE bound), or only
     # where the global bound fails and could still succeed ("needed"). Hopeless: even the
     # smallest spread on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
-    if per_output_mode(group, per_output) == "all":
-        xi, yi = torch.nonzero(torch.ones(g, g, dtype=torch.bool), as_tuple=True)
+    if per_output_mode(group, per_output) == "all":  # the whole grid, by broadcasting
+        x, y = torch.arange(g)[:, None], torch.arange(g)[None, :]
     else:
         s_min = float(col_a.min()) * d + float(col_b.min()) * n + float(col_c.min())
-        xi, yi = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)
-    rows = max(1, (1 << 22) // max(1, k))
-    for i0 in range(0, len(xi), rows):
-        x, y = xi[i0:i0 + rows], yi[i0:i0 + rows]  # [t]
-        z = table[table[x][:, top], y[:, None]]  # [t, k]: x·w·y
-        dd, nn = d[x, y][:, None], n[x, y][:, None]
-        s_z = (col_a[z] * dd + col_b[z] * nn + col_c[z]) * (1 + 8 * U) + TINY
-        f_top = f_up[top][None]
-        wrong = _up(f_top + s_z, f_top.abs() + s_z).max(1).values  # [t]
-        if g - 1 > k:  # the other outputs together
-            sm = s_max[x, y]
-            wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+        x, y = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)  # [t]
+    dd, nn = d[x, y], n[x, y]
+    wrong = torch.full(dd.shape, -torch.inf, dtype=torch.float64)
+    step = max(1, (1 << 21) // max(1, dd.numel()))  # outputs per pass: bounded memory
+    for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
+        w = top[j:j + step]
+        z = table[table[x[..., None], w], y[..., None]]  # [..., kc]
+        s_z = (col_a[z] * dd[..., None] + col_b[z] * nn[..., None] + col_c[z]) \
+            * (1 + 8 * U) + TINY
+        fw = f_up[w]
+        wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
+    if g - 1 > k:  # the other outputs together
+        sm = s_max[x, y]
+        wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+    if wrong.numel():
         delta[x, y] = torch.maximum(delta[x, y], l_low[x, y] - wrong)
     certified = delta > 0
     return Bound("irrep", float(certified.double().mean()), ce_mean(ce_terms(delta, g)),
