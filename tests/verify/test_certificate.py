@@ -112,3 +112,25 @@ def test_checker_shares_no_code_with_the_prover():
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
     assert imported <= {"__future__", "math", "typing", "numpy"}
+
+
+def test_virtual_neurons_complete_a_circuit_soundly():
+    from rhoproof.verify.bounds import brute_bound
+    from rhoproof.verify.certificate import with_virtual_neurons
+
+    g, f = _planted_model(noise=1e-3, seed=2, drop=2)  # two pairs of the 4d-0 circuit missing
+    truth = brute_bound(f, g)
+    ext = with_virtual_neurons(f, 2)
+    assert ext.d_hidden == f.d_hidden + 2 and brute_bound(ext, g) == truth  # same function
+    cert = json.loads(json.dumps(certify_model(f, g, 0)))
+    assert cert["virtual_neurons"] == 2 and cert["verdict"] == "unexplained"
+    assert cert["certified_inputs"] > 0  # the zeroed circuit alone certifies nothing
+    assert cert["accuracy"] <= truth.accuracy and cert["cross_entropy"] >= truth.cross_entropy
+    assert check_certificate(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    for tamper in (lambda c: c.update(virtual_neurons=1),
+                   lambda c: c.update(virtual_neurons=True),
+                   lambda c: _rho(c)["neurons"].__setitem__(-1, f.d_hidden + 5)):
+        bad = copy.deepcopy(cert)
+        tamper(bad)
+        with pytest.raises(CertificateError):
+            check_certificate(bad, f, g)

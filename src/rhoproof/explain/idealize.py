@@ -53,6 +53,12 @@ class IdealCircuit:
     scale: torch.Tensor  # [n] λ_i > 0
     weight: torch.Tensor  # [n] ω̂_i
     bias: float = 0.0
+    virtual: int = 0  # the last ``virtual`` neurons complete missing pairs (proofs only)
+
+    @property
+    def missing_share(self) -> float:
+        """The share of the double sum B × C that virtual neurons fill."""
+        return self.virtual / (self.points_b.shape[0] * self.points_c.shape[0])
 
 
 NOT_REASONS = ("dead", "trivial irrep (constant in z)")
@@ -76,6 +82,7 @@ class IdealizationReport:
     ideal_neurons: dict[str, list[int]] = field(default_factory=dict)  # irrep -> idealized
     bias_parts: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     # irrep -> (original, ideal) bias component, for 1-d irreps with an idealized circuit
+    virtual: int = 0  # virtual neurons added to complete circuits (``idealize(virtual=True)``)
 
     def zero(self, reason: str, neurons: torch.Tensor) -> None:
         if neurons.numel():
@@ -94,8 +101,13 @@ class IdealizationReport:
                 if reason not in NOT_REASONS and v["weight_share"] >= min_share]
 
 
-def _ideal_circuit(circ: Circuit, rep: Irrep) -> tuple[torch.Tensor, ...] | None:
-    """Ideal (ℓ̂ [|G|, n], r̂ [|G|, n], û [n, |G|]) for a complete circuit, or None."""
+def _ideal_circuit(circ: Circuit, rep: Irrep, virtual_start: int | None = None
+                   ) -> tuple[torch.Tensor, ...] | None:
+    """Ideal (ℓ̂ [|G|, n], r̂ [|G|, n], û [n, |G|]) and parameters for a complete circuit, or
+    None. With ``virtual_start``, an incomplete circuit gets one virtual neuron per missing
+    pair, numbered from there: a neuron the model does not have (its weights are zero), which
+    lets the proof use the complete double sum and charge the missing terms to its error
+    bound."""
     rho = rep.tensor()
     fac = circ.factors
     b_hat = circ.b_set.points[circ.b_point]  # [n, d] unit
@@ -105,18 +117,30 @@ def _ideal_circuit(circ: Circuit, rep: Irrep) -> tuple[torch.Tensor, ...] | None
     if (lam <= 0).any():
         return None
     omega = fac.kappa * lam**3 * ratio  # each neuron's weight on its (p, q) term
+    n_pairs = circ.b_set.size * circ.c_set.size
     pair = circ.b_point * circ.c_set.size + circ.c_point
-    total = torch.zeros(circ.b_set.size * circ.c_set.size, dtype=torch.float64)
+    total = torch.zeros(n_pairs, dtype=torch.float64)
     total.index_add_(0, pair, omega)
-    if (total == 0).any():
+    present = torch.bincount(pair, minlength=n_pairs) > 0
+    if (total[present] == 0).any() or not present.all() and virtual_start is None:
         return None
-    target = total.mean()
+    target = total[present].mean()
     omega_hat = omega * target / total[pair]
+    neurons, p, q = circ.neurons, circ.b_point, circ.c_point
+    if not present.all():  # virtual neurons: mean scale, the pair's whole weight
+        missing = torch.nonzero(~present)[:, 0]
+        v = missing.numel()
+        neurons = torch.cat([neurons, torch.arange(virtual_start, virtual_start + v)])
+        p = torch.cat([p, missing // circ.c_set.size])
+        q = torch.cat([q, missing % circ.c_set.size])
+        lam = torch.cat([lam, lam.mean().expand(v)])
+        omega_hat = torch.cat([omega_hat, target.expand(v)])
+        b_hat, c_hat = circ.b_set.points[p], circ.c_set.points[q]
     left = lam * torch.einsum("nd,gde,e->gn", b_hat, rho, fac.a)
     right = lam * ratio * torch.einsum("d,gde,ne->gn", fac.a, rho, c_hat)
     unembed = (omega_hat / lam)[:, None] * torch.einsum("nd,gde,ne->ng", b_hat, rho, c_hat)
-    params = IdealCircuit(rep.name, circ.neurons, circ.b_set.points, circ.c_set.points, fac.a,
-                          ratio, circ.b_point, circ.c_point, lam, omega_hat)
+    params = IdealCircuit(rep.name, neurons, circ.b_set.points, circ.c_set.points, fac.a,
+                          ratio, p, q, lam, omega_hat, virtual=int((~present).sum()))
     return left, right, unembed, params
 
 
@@ -158,16 +182,21 @@ def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
     return new_left, new_right, new_unembed, torch.tensor(beta, dtype=torch.float64), params
 
 
-def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
-             ) -> tuple[Folded, IdealizationReport]:
+def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
+             virtual: bool = False) -> tuple[Folded, IdealizationReport]:
     """The idealized version of model ``k`` of ``folded`` — a one-instance float64 Folded with
-    the original's shapes — and a report of what was kept, uniformized or zeroed."""
+    the original's shapes — and a report of what was kept, uniformized or zeroed.
+
+    ``virtual`` (for proofs): incomplete circuits are also completed with virtual neurons
+    (indices from m on) in ``report.ideal``; the returned model and the verdict are unchanged
+    (such circuits still count as incomplete)."""
     f = folded.to(dtype=torch.float64, device="cpu").detach()
     left, right, unembed, bias = f.left[k], f.right[k], f.unembed[k], f.bias[k]
     sp = irrep_sparsity(f.instance(k), group, threshold=threshold)
     assign = sp.assignment[0]
     weight = unembed.norm(dim=1) * (left.norm(dim=0) + right.norm(dim=0))  # [m]
     report = IdealizationReport(weights=weight / weight.sum().clamp_min(1e-300))
+    m = left.shape[1]
     new_left, new_right = torch.zeros_like(left), torch.zeros_like(right)
     new_unembed = torch.zeros_like(unembed)
     chi0 = torch.from_numpy(group.irreps[0].character.copy())
@@ -209,6 +238,10 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95
                     "missing_pairs": circ.missing, "duplicated_pairs": circ.duplicated,
                     "a_variance": circ.factors.a_variance}
             ideal = _ideal_circuit(circ, rep) if circ.complete else None
+            if (virtual and not circ.complete and circ.factors.a_variance <= A_VARIANCE_MAX
+                    and (done := _ideal_circuit(circ, rep, m + report.virtual)) is not None):
+                report.ideal.append(done[3])
+                report.virtual += len(done[3].neurons) - circ.neurons.numel()
             if ideal is None or circ.factors.a_variance > A_VARIANCE_MAX:
                 why = ("double sum incomplete" if not circ.complete else
                        "a varies" if circ.factors.a_variance > A_VARIANCE_MAX else

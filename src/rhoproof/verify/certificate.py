@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
 FORMAT = "rhoproof-certificate-2"
 METHODS = ("irrep", "coset", "brute")
 CE_SLACK = 2e-9
+MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
+"""The proof search completes circuits missing at most this share of their double sum with
+virtual neurons, tries each, and keeps the best bound (any choice is sound)."""
 
 
 class CertificateError(UserError):
@@ -49,7 +53,7 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
     return {"irrep": c.irrep, "neurons": c.neurons.tolist(), "points_b": c.points_b.tolist(),
             "points_c": c.points_c.tolist(), "a": c.a.tolist(), "ratio": c.ratio,
             "p": c.p.tolist(), "q": c.q.tolist(), "scale": c.scale.tolist(),
-            "weight": c.weight.tolist(), "bias": c.bias}
+            "weight": c.weight.tolist(), "bias": c.bias, "virtual": c.virtual}
 
 
 def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
@@ -91,22 +95,34 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
         ops = {"brute": 2 * n**3 * m, "proof_global": 8 * n**2 * m,
                "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
     else:
-        _, report = idealize(f, grp, k)
-        t2 = time.perf_counter()
-        ideal = exact_ideal(grp, f.d_hidden, report.ideal, f.bias[k])
+        _, report = idealize(f, grp, k, virtual=True)
         mode = per_output_mode(grp, per_output)
-        bound = irrep_bound(f.instance(k), ideal, grp, TOP_K, mode)
-        t3 = time.perf_counter()
+        # search: the bound with circuits completed up to each missing share; keep the best
+        tried: list[tuple] = []
+        for share in MISSING_SHARES:
+            circuits = _renumber([c for c in report.ideal if c.missing_share <= share], m)
+            if tried and len(circuits) == len(tried[-1][1]):
+                continue
+            ts = time.perf_counter()
+            v = sum(c.virtual for c in circuits)
+            model = with_virtual_neurons(f.instance(k), v)
+            ideal = exact_ideal(grp, model.d_hidden, circuits, f.bias[k])
+            bound = irrep_bound(model, ideal, grp, TOP_K, mode, v)
+            tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
+        best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy))
+        proof_s, circuits, ideal, bound, v, share = best
+        t2 = t1 + (time.perf_counter() - t1 - proof_s)  # search = everything but the proof
+        t3 = t2 + proof_s
         ops = {  # multiply-adds, to leading order
             "brute": 2 * n**3 * m,  # hidden layer of all |G|² pairs, then |G| logits each
             "proof_global": 6 * n**2 * m,  # D, N and the correct logit per input
             "proof_per_output": 4 * n**3,  # the max over z, where it is computed
-            "ideal": sum(len(c.neurons) * 3 * n for c in report.ideal),  # tables of f̂
+            "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
-                    circuits=[_circuit_to_json(c) for c in report.ideal],
+                    circuits=[_circuit_to_json(c) for c in circuits],
                     excluded=ideal.excluded, proof=ideal.proof, t0=ideal.t0, top_k=TOP_K,
-                    per_output=mode)
+                    per_output=mode, virtual_neurons=v, missing_share_allowed=share)
     assert bound.certified is not None
     ce = bound.cross_entropy * (1 + CE_SLACK) if math.isfinite(bound.cross_entropy) \
         else math.inf
@@ -115,6 +131,30 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
     return cert
+
+
+def _renumber(circuits: list[IdealCircuit], m: int) -> list[IdealCircuit]:
+    """The circuits with their virtual neurons numbered m, m + 1, … in order."""
+    out, nxt = [], m
+    for c in circuits:
+        if c.virtual:
+            real = c.neurons[:len(c.neurons) - c.virtual]
+            c = replace(c, neurons=torch.cat([real, torch.arange(nxt, nxt + c.virtual)]))
+            nxt += c.virtual
+        out.append(c)
+    return out
+
+
+def with_virtual_neurons(folded: Folded, v: int) -> Folded:
+    """The same one-instance model with v more hidden neurons whose weights are all zero: it
+    computes exactly the same function (ReLU(0 + 0) · 0 = 0), and the proof may pair the new
+    neurons with the missing terms of a circuit's double sum."""
+    if v == 0:
+        return folded
+    g = folded.left.shape[1]
+    zeros = torch.zeros(1, g, v, dtype=folded.left.dtype)
+    return Folded(torch.cat([folded.left, zeros], 2), torch.cat([folded.right, zeros], 2),
+                  torch.cat([folded.unembed, zeros.transpose(1, 2)], 1), folded.bias)
 
 
 def _coset_representatives(grp: Group, ideal: Any) -> list[int]:

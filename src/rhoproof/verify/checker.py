@@ -232,29 +232,37 @@ def _distance(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(s_up, 0)) * (1 + 4 * U) + TINY
 
 
-def _hidden_norm(proof: list, table: np.ndarray, inv: np.ndarray, m: int) -> np.ndarray:
-    """≥ ‖h*(x, y)‖ for all (x, y), from the circuit tables (all terms nonnegative)."""
+def _hidden_norm(proof: list, table: np.ndarray, inv: np.ndarray, m: int, split: int
+                 ) -> np.ndarray:
+    """≥ ‖h*(x, y)‖ over the neurons below ``split`` and from it on, for all (x, y), from the
+    circuit tables (all terms nonnegative): [2, G, G]."""
     g = table.shape[0]
-    total = np.zeros((g, g))
+    total = np.zeros((2, g, g))
     for c in proof:
-        lam2 = np.asarray(c["scale"], dtype=np.float64) ** 2
-        p, q = np.asarray(c["p"], np.int64), np.asarray(c["q"], np.int64)
-        if c["kind"] == "sign":
-            chi = np.asarray(c["chi"], np.int64)
-            on_x = ((1 - 2 * p)[None] * chi[:, None]) == 1  # [G, n]
-            on_y = ((1 - 2 * q)[None] * chi[:, None]) == 1
-            total += (on_x * (4 * lam2)) @ on_y.T.astype(np.float64)
-            continue
-        act_b, act_c = np.asarray(c["act_b"], np.int64), np.asarray(c["act_c"], np.int64)
-        alpha, gamma = np.asarray(c["alpha"], np.float64), np.asarray(c["gamma"], np.float64)
-        r2 = np.maximum(alpha[:, None] + gamma[None], 0.0) ** 2  # [nb, nc]
-        nc = len(gamma)
-        rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
-        a_x = np.zeros((g, nc, nc))
-        for j in range(len(q)):
-            a_x[:, q[j], :] += rx[:, j, :]
-        total += a_x[:, np.arange(nc)[None, :], act_c].sum(-1)
+        low = np.asarray(c["neurons"], np.int64) < split
+        for part, keep in ((0, low), (1, ~low)):
+            if keep.any():
+                total[part] += _circuit_norm_sq(c, inv, keep, g)
     return np.sqrt(total * (1 + _widen(m + 8))) * (1 + 4 * U) + TINY
+
+
+def _circuit_norm_sq(c: dict, inv: np.ndarray, keep: np.ndarray, g: int) -> np.ndarray:
+    lam2 = np.asarray(c["scale"], dtype=np.float64)[keep] ** 2
+    p, q = np.asarray(c["p"], np.int64)[keep], np.asarray(c["q"], np.int64)[keep]
+    if c["kind"] == "sign":  # h*_i = 2λ_i when b_i χ(x) = c_i χ(y) = 1
+        chi = np.asarray(c["chi"], np.int64)
+        on_x = ((1 - 2 * p)[None] * chi[:, None]) == 1  # [G, n]
+        on_y = ((1 - 2 * q)[None] * chi[:, None]) == 1
+        return (on_x * (4 * lam2)) @ on_y.T.astype(np.float64)
+    act_b, act_c = np.asarray(c["act_b"], np.int64), np.asarray(c["act_c"], np.int64)
+    alpha, gamma = np.asarray(c["alpha"], np.float64), np.asarray(c["gamma"], np.float64)
+    r2 = np.maximum(alpha[:, None] + gamma[None], 0.0) ** 2  # [nb, nc]
+    nc = len(gamma)
+    rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]: λ_i² R²[act_B[x⁻¹, p_i]]
+    a_x = np.zeros((g, nc, nc))
+    for j in range(len(q)):
+        a_x[:, q[j], :] += rx[:, j, :]
+    return a_x[:, np.arange(nc)[None, :], act_c].sum(-1)
 
 
 def _correct(w: dict, table: np.ndarray, inv: np.ndarray) -> np.ndarray:
@@ -290,17 +298,29 @@ def _irrep_bound(w: dict, ih: dict, eps: tuple[float, float, float], cert: dict,
     order = wrong_w[np.argsort(-f_up[wrong_w], kind="stable")]
     k = min(int(cert["top_k"]), g - 1)
     _require(k >= 1 or g == 1, "top_k must be positive")
-    col_a = np.linalg.norm(u, axis=0) * (1 + wide) + TINY
-    col_b = (np.linalg.norm(u - uh, axis=0) + eps_u * np.linalg.norm(uh, axis=0)) \
+    v = cert.get("virtual_neurons", 0)
+    r = m - v  # real neurons first; the virtual ones (zero weights) are charged apart
+    col_a = np.linalg.norm(u[:r], axis=0) * (1 + wide) + TINY
+    col_b = (np.linalg.norm(u[:r] - uh[:r], axis=0) + eps_u * np.linalg.norm(uh[:r], axis=0)) \
         * (1 + wide) + TINY
     col_c = (np.abs(b - bh) + eps_b) * (1 + wide) + TINY
-    dl, dr = w["left"] - lh, w["right"] - rh
+    dl, dr = w["left"][:, :r] - lh[:, :r], w["right"][:, :r] - rh[:, :r]
     d = (_distance(dl, dr)
          + 2 * U * (np.linalg.norm(dl, axis=1)[:, None] + np.linalg.norm(dr, axis=1)[None])
-         + eps_lr * (np.linalg.norm(lh, axis=1)[:, None] + np.linalg.norm(rh, axis=1)[None])) \
-        * (1 + wide) + TINY
-    n = _hidden_norm(cert["proof"], table, inv, m)
-    s_max = (col_a.max() * d + col_b.max() * n + col_c.max()) * (1 + 8 * U) + TINY
+         + eps_lr * (np.linalg.norm(lh[:, :r], axis=1)[:, None]
+                     + np.linalg.norm(rh[:, :r], axis=1)[None])) * (1 + wide) + TINY
+    n, n_v = _hidden_norm(cert["proof"], table, inv, m, r)
+    parts = [(col_a, d), (col_b, n)]
+    if v:  # ‖u*_V(z)‖ ‖h*_V(x, y)‖
+        parts.append((np.linalg.norm(uh[r:], axis=0) * (1 + eps_u) * (1 + wide) + TINY, n_v))
+
+    def spread(pick, where=None):
+        total = pick(col_c)
+        for col, factor in parts:
+            total = total + pick(col) * (factor if where is None else factor[where])
+        return total * (1 + 8 * U) + TINY
+
+    s_max = spread(np.max)
     top1 = f_up[order[0]] if g > 1 else -np.inf
     l_low = _correct(w, table, inv)
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
@@ -309,13 +329,12 @@ def _irrep_bound(w: dict, ih: dict, eps: tuple[float, float, float], cert: dict,
     if mode == "all":
         todo = np.ones((g, g), dtype=bool)
     else:  # as the prover: skip the globally certified and the hopeless
-        s_min = col_a.min() * d + col_b.min() * n + col_c.min()
-        todo = (delta <= 0) & (l_low > top1 + s_min)
+        todo = (delta <= 0) & (l_low > top1 + spread(np.min))
     xi, yi = np.nonzero(todo)
     wrong = np.full(len(xi), -np.inf)
     for w_ in order[:k]:
         z = table[table[xi, w_], yi]  # x·w·y
-        sz = (col_a[z] * d[xi, yi] + col_b[z] * n[xi, yi] + col_c[z]) * (1 + 8 * U) + TINY
+        sz = spread(lambda col, z=z: col[z], (xi, yi))
         wrong = np.maximum(wrong, _up(f_up[w_] + sz, abs(f_up[w_]) + sz))
     if g - 1 > k:
         rest, sm = f_up[order[k]], s_max[xi, yi]
@@ -425,6 +444,14 @@ def recompute(cert: dict, weights: dict[str, np.ndarray], table: np.ndarray
     if method == "brute":
         return _brute(w, table)
     if method == "irrep":
+        v = cert.get("virtual_neurons", 0)
+        _require(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10**6,
+                 "virtual_neurons must be a count")
+        if v:  # zero-weight neurons: the same function, room for a circuit's missing terms
+            g = table.shape[0]
+            w = {"left": np.hstack([w["left"], np.zeros((g, v))]),
+                 "right": np.hstack([w["right"], np.zeros((g, v))]),
+                 "unembed": np.vstack([w["unembed"], np.zeros((v, g))]), "bias": w["bias"]}
         ih, eps_lr, eps_u, eps_b = _irrep_ideal(cert, table, w["left"].shape[1])
         return _irrep_bound(w, ih, (eps_lr, eps_u, eps_b), cert, table)
     if method == "coset":

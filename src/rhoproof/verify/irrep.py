@@ -27,6 +27,8 @@ Every computed quantity is widened for float64 rounding (docs/soundness.md §3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from rhoproof.groups import Group
@@ -60,8 +62,10 @@ def distance_bound(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(s_up.clamp_min(0)) * (1 + 4 * U) + TINY
 
 
-def hidden_norm_bound(proof: list[dict], group: Group, m: int) -> torch.Tensor:
-    """An upper bound on ‖h*(x, y)‖ for every (x, y), from the circuits' tables: [G, G].
+def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None = None
+                      ) -> torch.Tensor:
+    """An upper bound on ‖h*(x, y)‖ for every (x, y), from the circuits' tables: [G, G]; with
+    ``split``, [2, G, G]: the norms over the neurons below ``split`` and from it on.
 
     ρ-set circuit: h*_i(x, y) = λ_i R[act_B[x⁻¹, p_i], act_C[y, q_i]] with R = ReLU(α_p + γ_q)
     (λ_i > 0), so Σ_i h*_i² = Σ_q A_x[q, act_C[y, q]] with A_x[q, q'] = Σ_{i: q_i = q} λ_i²
@@ -70,26 +74,36 @@ def hidden_norm_bound(proof: list[dict], group: Group, m: int) -> torch.Tensor:
     """
     g = group.order
     inv = torch.from_numpy(group.inverses.copy())
-    total = torch.zeros(g, g, dtype=torch.float64)
+    total = torch.zeros(2, g, g, dtype=torch.float64)
     for c in proof:
-        lam2 = torch.tensor(c["scale"], dtype=torch.float64) ** 2  # [n]
-        p, q = torch.tensor(c["p"]), torch.tensor(c["q"])
-        if c["kind"] == "sign":
-            chi = torch.tensor(c["chi"])  # [G] ±1
-            b, cc = 1 - 2 * p, 1 - 2 * q  # ±1
-            on_x = (b[None] * chi[:, None]) == 1  # [G, n]: b_i χ(x) = 1
-            on_y = ((cc[None] * chi[:, None]) == 1).to(torch.float64)
-            total += (on_x.to(torch.float64) * (4 * lam2)) @ on_y.T
-            continue
-        act_b, act_c = torch.tensor(c["act_b"]), torch.tensor(c["act_c"])  # [G, nb], [G, nc]
-        alpha = torch.tensor(c["alpha"], dtype=torch.float64)
-        gamma = torch.tensor(c["gamma"], dtype=torch.float64)
-        r2 = torch.relu(alpha[:, None] + gamma[None]) ** 2  # [nb, nc]
-        nc = gamma.shape[0]
-        rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
-        a_x = torch.zeros(g, nc, nc, dtype=torch.float64).index_add_(1, q, rx)  # [G, q, q']
-        total += a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
-    return torch.sqrt(total * (1 + _widen(m + 8))) * (1 + 4 * U) + TINY
+        scale = torch.tensor(c["scale"], dtype=torch.float64)
+        low = torch.tensor(c["neurons"]) < (m if split is None else split)
+        for part, keep in ((0, low), (1, ~low)):
+            if keep.any():
+                total[part] += _circuit_norm_sq(c, group, inv, scale, keep)
+    out = torch.sqrt(total * (1 + _widen(m + 8))) * (1 + 4 * U) + TINY
+    return out[0] if split is None else out
+
+
+def _circuit_norm_sq(c: dict, group: Group, inv: torch.Tensor, scale: torch.Tensor,
+                     keep: torch.Tensor) -> torch.Tensor:
+    """Σ h*_i(x, y)² over the circuit's neurons selected by ``keep``: [G, G]."""
+    g = group.order
+    lam2 = scale[keep] ** 2  # [n]
+    p, q = torch.tensor(c["p"])[keep], torch.tensor(c["q"])[keep]
+    if c["kind"] == "sign":
+        chi = torch.tensor(c["chi"])  # [G] ±1
+        on_x = ((1 - 2 * p)[None] * chi[:, None]) == 1  # [G, n]: b_i χ(x) = 1
+        on_y = ((1 - 2 * q)[None] * chi[:, None]) == 1
+        return (on_x.to(torch.float64) * (4 * lam2)) @ on_y.to(torch.float64).T
+    act_b, act_c = torch.tensor(c["act_b"]), torch.tensor(c["act_c"])  # [G, nb], [G, nc]
+    alpha = torch.tensor(c["alpha"], dtype=torch.float64)
+    gamma = torch.tensor(c["gamma"], dtype=torch.float64)
+    r2 = torch.relu(alpha[:, None] + gamma[None]) ** 2  # [nb, nc]
+    nc = gamma.shape[0]
+    rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
+    a_x = torch.zeros(g, nc, nc, dtype=torch.float64).index_add_(1, q, rx)  # [G, q, q']
+    return a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
 
 
 def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
@@ -132,9 +146,11 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
 
 
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
-                per_output: str = "auto") -> Bound:
+                per_output: str = "auto", virtual: int = 0) -> Bound:
     """V_irrep for one model (one-instance Folded) given its exact idealization f*;
-    ``per_output`` as in ``per_output_mode``."""
+    ``per_output`` as in ``per_output_mode``. The last ``virtual`` neurons of ``folded`` are
+    virtual (all weights zero, ``certificate.with_virtual_neurons``): their terms of f* are
+    charged apart, ‖u*_V(z)‖ ‖h*_V(x, y)‖, rather than through the whole layer's norms."""
     f = folded.to(dtype=torch.float64).detach()
     fh = ideal.folded
     u, b = f.unembed[0], f.bias[0]  # [m, G], [G]
@@ -159,19 +175,35 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     top, rest = order[:k], (float(f_up[order[k]]) if g - 1 > k else -torch.inf)
     margin = f_low_e - float(f_up[order[0]]) if g > 1 else torch.inf
 
-    # per-output spreads s_z = col_a[z] D + col_b[z] N + col_c[z]
-    col_a = u.norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u(z)‖
-    col_b = ((u - uh).norm(dim=0) + eps_u * uh.norm(dim=0)) * (1 + wide) + TINY
+    # per-output spreads s_z = col_a[z] D + col_b[z] N + col_c[z] over the real neurons R,
+    # plus col_v[z] N_V for the virtual ones V (u = h = 0 there, so their whole term is
+    # −u*_V(z)·h*_V(x, y))
+    r = m - virtual  # real neurons first
+    col_a = u[:r].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u(z)‖
+    col_b = ((u[:r] - uh[:r]).norm(dim=0) + eps_u * uh[:r].norm(dim=0)) * (1 + wide) + TINY
     col_c = ((b - bh).abs() + eps_b) * (1 + wide) + TINY
-    dl, dr = f.left[0] - lh, f.right[0] - rh  # one rounding of an exact difference each
+    dl, dr = f.left[0][:, :r] - lh[:, :r], f.right[0][:, :r] - rh[:, :r]  # one rounding each
     d = (distance_bound(dl, dr)
          + 2 * U * (dl.norm(dim=1)[:, None] + dr.norm(dim=1)[None])
-         + eps_lr * (lh.norm(dim=1)[:, None] + rh.norm(dim=1)[None])) * (1 + wide) + TINY
-    n = hidden_norm_bound(ideal.proof, group, m)  # [G, G]
+         + eps_lr * (lh[:, :r].norm(dim=1)[:, None] + rh[:, :r].norm(dim=1)[None])) \
+        * (1 + wide) + TINY
+    n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # [G, G] each
+    parts = [(col_a, d), (col_b, n)]  # (per-output column, per-input factor)
+    if virtual:
+        col_v = uh[r:].norm(dim=0) * (1 + eps_u) * (1 + wide) + TINY  # ≥ ‖u*_V(z)‖
+        parts.append((col_v, n_v))
+
+    def spread(pick: Callable[[torch.Tensor], torch.Tensor], where: tuple = (),
+               extra: tuple = ()) -> torch.Tensor:
+        """Σ col[z]·factor + col_c[z], widened for its ≤ 4 nonnegative terms' rounding;
+        ``pick`` selects the column entries, ``where`` the inputs."""
+        total = pick(col_c)
+        for col, factor in parts:
+            total = total + pick(col) * (factor[where] if where else factor)[extra]
+        return total * (1 + 8 * U) + TINY
 
     # every wrong logit, globally: the largest F*(w) plus the largest spread
-    s_max = (float(col_a.max()) * d + float(col_b.max()) * n + float(col_c.max())) \
-        * (1 + 8 * U) + TINY  # [G, G]
+    s_max = spread(lambda col: float(col.max()))  # [G, G]
     top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
     l_low = correct_logits(f, group)  # [G, G]
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
@@ -181,16 +213,15 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     if per_output_mode(group, per_output) == "all":  # the whole grid, by broadcasting
         x, y = torch.arange(g)[:, None], torch.arange(g)[None, :]
     else:
-        s_min = float(col_a.min()) * d + float(col_b.min()) * n + float(col_c.min())
+        s_min = spread(lambda col: float(col.min()))
         x, y = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)  # [t]
-    dd, nn = d[x, y], n[x, y]
-    wrong = torch.full(dd.shape, -torch.inf, dtype=torch.float64)
-    step = max(1, (1 << 21) // max(1, dd.numel()))  # outputs per pass: bounded memory
+    wrong = torch.full(torch.broadcast_shapes(x.shape, y.shape), -torch.inf,
+                       dtype=torch.float64)
+    step = max(1, (1 << 21) // max(1, wrong.numel()))  # outputs per pass: bounded memory
     for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
         w = top[j:j + step]
         z = table[table[x[..., None], w], y[..., None]]  # [..., kc]
-        s_z = (col_a[z] * dd[..., None] + col_b[z] * nn[..., None] + col_c[z]) \
-            * (1 + 8 * U) + TINY
+        s_z = spread(lambda col, z=z: col[z], (x, y), (..., None))
         fw = f_up[w]
         wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
     if g - 1 > k:  # the other outputs together
