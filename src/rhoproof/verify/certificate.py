@@ -30,7 +30,7 @@ from rhoproof.model import Folded
 from rhoproof.verify import checker
 from rhoproof.verify.bounds import brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
-from rhoproof.verify.exact_ideal import exact_ideal
+from rhoproof.verify.exact_ideal import exact_ideal, proof_json
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
 
 FORMAT = "rhoproof-certificate-2"
@@ -121,8 +121,9 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
                     circuits=[_circuit_to_json(c) for c in circuits],
-                    excluded=ideal.excluded, proof=ideal.proof, t0=ideal.t0, top_k=TOP_K,
-                    per_output=mode, virtual_neurons=v, missing_share_allowed=share)
+                    excluded=ideal.excluded, proof=proof_json(ideal.proof), t0=ideal.t0,
+                    top_k=TOP_K, per_output=mode, virtual_neurons=v,
+                    missing_share_allowed=share)
     assert bound.certified is not None
     ce = bound.cross_entropy * (1 + CE_SLACK) if math.isfinite(bound.cross_entropy) \
         else math.inf

@@ -66,7 +66,7 @@ def action_table(group: Group, rho: torch.Tensor, points: torch.Tensor) -> torch
         # act[s·h, p] must equal act[s, act[h, p]] for every h and p
         if not torch.equal(act[table[s]], act[s][act]):
             raise ProofCheckError("not a ρ-set: the nearest-point map is not a group action")
-    if not all(torch.equal(torch.sort(row).values, ident) for row in act):
+    if not bool((torch.sort(act, dim=1).values == ident).all()):
         raise ProofCheckError("not a ρ-set: some ρ(g) does not permute the points")
     return act
 
@@ -81,7 +81,7 @@ class ExactIdeal:
     eps_bias: float  # |β̂ − β*| ≤ eps_bias, entrywise
     circuits: list[str]
     excluded: list[str]  # circuits dropped because a proof check failed, with the reason
-    proof: list[dict]  # per used circuit, the tables that define f* (JSON-ready)
+    proof: list[dict]  # per used circuit, the tables that define f* (tensors; ``proof_json``)
     t0: float  # the bias's constant part
 
 
@@ -133,15 +133,13 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     sizes = torch.bincount(inverse).to(torch.float64)
     k_orbit = (sums / sizes)[inverse].reshape(nb, nc)  # one stored float per orbit
     inv = torch.from_numpy(group.inverses.copy())
-    lam = c.scale
-    for j, neuron in enumerate(c.neurons.tolist()):
-        out["left"][:, neuron] = lam[j] * alpha[act_b[inv, c.p[j]]]
-        out["right"][:, neuron] = lam[j] * gamma[act_c[:, c.q[j]]]
-        out["unembed"][neuron] = (share[j] * w / lam[j]) * k_orbit[c.p[j], act_c[:, c.q[j]]]
-    tables = {"kind": "rho_set", "irrep": c.irrep, "neurons": c.neurons.tolist(),
-              "act_b": act_b.tolist(), "act_c": act_c.tolist(), "alpha": alpha.tolist(),
-              "gamma": gamma.tolist(), "k": k_orbit.tolist(), "w": w, "p": c.p.tolist(),
-              "q": c.q.tolist(), "scale": lam.tolist(), "weight": c.weight.tolist()}
+    lam, p, q, neurons = c.scale, c.p, c.q, c.neurons
+    out["left"][:, neurons] = lam[None] * alpha[act_b[inv][:, p]]  # [G, n]
+    out["right"][:, neurons] = lam[None] * gamma[act_c[:, q]]
+    out["unembed"][neurons] = (share * w / lam)[:, None] * k_orbit[p[:, None], act_c[:, q].T]
+    tables = {"kind": "rho_set", "irrep": c.irrep, "neurons": neurons, "act_b": act_b,
+              "act_c": act_c, "alpha": alpha, "gamma": gamma, "k": k_orbit, "w": w, "p": p,
+              "q": q, "scale": lam, "weight": c.weight}
     # û = fl(fl(fl(c·W)/λ)·K) with c = fl(ω / fl(Σ_pair ω)): γ_{max_pair} + 5 roundings
     return (max_pair + 8) * U * 1.01, tables
 
@@ -175,18 +173,23 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
             if total == 0:
                 raise ProofCheckError(f"{c.irrep}: a class has zero total weight")
             share[members] = c.weight[members] / total
-    lam = c.scale
-    for j, neuron in enumerate(c.neurons.tolist()):
-        wc = w_class["s"] if bool(same[j]) else w_class["d"]
-        out["left"][:, neuron] = lam[j] * b[j] * chi
-        out["right"][:, neuron] = lam[j] * cc[j] * chi
-        out["unembed"][neuron] = (share[j] * wc / lam[j]) * chi
+    lam, neurons = c.scale, c.neurons
+    wc = torch.where(same, torch.tensor(w_class["s"], dtype=torch.float64),
+                     torch.tensor(w_class["d"], dtype=torch.float64))  # [n]
+    out["left"][:, neurons] = (lam * b)[None] * chi[:, None]
+    out["right"][:, neurons] = (lam * cc)[None] * chi[:, None]
+    out["unembed"][neurons] = (share * wc / lam)[:, None] * chi[None]
     largest = max(int(m.sum()) for m in classes.values())
-    tables = {"kind": "sign", "irrep": c.irrep, "neurons": c.neurons.tolist(),
-              "chi": chi.to(torch.int64).tolist(), "p": c.p.tolist(), "q": c.q.tolist(),
-              "scale": lam.tolist(), "weight": c.weight.tolist(),
-              "w_same": w_class["s"], "w_diff": w_class["d"]}
+    tables = {"kind": "sign", "irrep": c.irrep, "neurons": neurons,
+              "chi": chi.to(torch.int64), "p": c.p, "q": c.q, "scale": lam,
+              "weight": c.weight, "w_same": w_class["s"], "w_diff": w_class["d"]}
     return -(w_class["s"] + w_class["d"]), chi, (largest + 8) * U * 1.01, tables
+
+
+def proof_json(proof: list[dict]) -> list[dict]:
+    """The proof tables as JSON-ready lists (for a certificate)."""
+    return [{k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in c.items()}
+            for c in proof]
 
 
 def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor

@@ -76,8 +76,8 @@ def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None
     inv = torch.from_numpy(group.inverses.copy())
     total = torch.zeros(2, g, g, dtype=torch.float64)
     for c in proof:
-        scale = torch.tensor(c["scale"], dtype=torch.float64)
-        low = torch.tensor(c["neurons"]) < (m if split is None else split)
+        scale = torch.as_tensor(c["scale"], dtype=torch.float64)
+        low = torch.as_tensor(c["neurons"]) < (m if split is None else split)
         for part, keep in ((0, low), (1, ~low)):
             if keep.any():
                 total[part] += _circuit_norm_sq(c, group, inv, scale, keep)
@@ -90,15 +90,15 @@ def _circuit_norm_sq(c: dict, group: Group, inv: torch.Tensor, scale: torch.Tens
     """Σ h*_i(x, y)² over the circuit's neurons selected by ``keep``: [G, G]."""
     g = group.order
     lam2 = scale[keep] ** 2  # [n]
-    p, q = torch.tensor(c["p"])[keep], torch.tensor(c["q"])[keep]
+    p, q = torch.as_tensor(c["p"])[keep], torch.as_tensor(c["q"])[keep]
     if c["kind"] == "sign":
-        chi = torch.tensor(c["chi"])  # [G] ±1
+        chi = torch.as_tensor(c["chi"])  # [G] ±1
         on_x = ((1 - 2 * p)[None] * chi[:, None]) == 1  # [G, n]: b_i χ(x) = 1
         on_y = ((1 - 2 * q)[None] * chi[:, None]) == 1
         return (on_x.to(torch.float64) * (4 * lam2)) @ on_y.to(torch.float64).T
-    act_b, act_c = torch.tensor(c["act_b"]), torch.tensor(c["act_c"])  # [G, nb], [G, nc]
-    alpha = torch.tensor(c["alpha"], dtype=torch.float64)
-    gamma = torch.tensor(c["gamma"], dtype=torch.float64)
+    act_b, act_c = torch.as_tensor(c["act_b"]), torch.as_tensor(c["act_c"])  # [G, n_b], [G, n_c]
+    alpha = torch.as_tensor(c["alpha"], dtype=torch.float64)
+    gamma = torch.as_tensor(c["gamma"], dtype=torch.float64)
     r2 = torch.relu(alpha[:, None] + gamma[None]) ** 2  # [nb, nc]
     nc = gamma.shape[0]
     rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
@@ -143,6 +143,29 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
     if per_output not in ("all", "needed"):
         raise ValueError(f"per_output must be auto, all or needed, not {per_output!r}")
     return per_output
+
+
+def _per_output_grid(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: torch.Tensor,
+                     table: torch.Tensor) -> torch.Tensor:
+    """max over the top w of F(w) + s_{xwy}(x, y) for every input: [G, G].
+
+    For a fixed w, output x·w·y is row (x·w) of the Cayley table, so each column of the
+    spread, gathered once as col[table] ([G, G]), is read by whole rows."""
+    g = table.shape[0]
+    by_row = [(col[table], factor) for col, factor in parts]  # col[z] at (xw, y)
+    c_row = col_c[table]
+    wrong = torch.full((g, g), -torch.inf, dtype=torch.float64)
+    step = max(1, (1 << 21) // (g * g))
+    for j in range(0, len(top), step):
+        w = top[j:j + step]
+        xw = table[:, w]  # [G, kc]: x·w
+        total = c_row[xw]  # [G, kc, G]
+        for col_row, factor in by_row:  # same operation order as ``spread``
+            total = total + col_row[xw] * factor[:, None, :]
+        s_z = total * (1 + 8 * U) + TINY
+        fw = f_up[w][None, :, None]
+        wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(1).values)
+    return wrong
 
 
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
@@ -210,20 +233,20 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # per output, tighter: for every input ("all": it also tightens the CE bound), or only
     # where the global bound fails and could still succeed ("needed"). Hopeless: even the
     # smallest spread on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
-    if per_output_mode(group, per_output) == "all":  # the whole grid, by broadcasting
+    if per_output_mode(group, per_output) == "all":
+        wrong = _per_output_grid(parts, col_c, f_up, top, table)
         x, y = torch.arange(g)[:, None], torch.arange(g)[None, :]
     else:
         s_min = spread(lambda col: float(col.min()))
         x, y = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)  # [t]
-    wrong = torch.full(torch.broadcast_shapes(x.shape, y.shape), -torch.inf,
-                       dtype=torch.float64)
-    step = max(1, (1 << 21) // max(1, wrong.numel()))  # outputs per pass: bounded memory
-    for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
-        w = top[j:j + step]
-        z = table[table[x[..., None], w], y[..., None]]  # [..., kc]
-        s_z = spread(lambda col, z=z: col[z], (x, y), (..., None))
-        fw = f_up[w]
-        wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
+        wrong = torch.full(x.shape, -torch.inf, dtype=torch.float64)
+        step = max(1, (1 << 21) // max(1, wrong.numel()))  # outputs per pass
+        for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
+            w = top[j:j + step]
+            z = table[table[x[..., None], w], y[..., None]]  # [t, kc]
+            s_z = spread(lambda col, z=z: col[z], (x, y), (..., None))
+            fw = f_up[w]
+            wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
     if g - 1 > k:  # the other outputs together
         sm = s_max[x, y]
         wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
