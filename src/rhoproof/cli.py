@@ -328,6 +328,55 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"next: rhoproof evaluate {out}; rhoproof explain {out} --all --plots plots/")
 
 
+# --- reproduce, zoo, import ---------------------------------------------------------------
+
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from rhoproof.groups import group
+    from rhoproof.report.reproduce import Reproduction, Settings
+    from rhoproof.report.writer import comparison_table
+
+    spec = group(args.group).spec
+    settings = Settings(group=spec, models=args.models,
+                        source="train" if args.train else "zoo", epochs=args.epochs,
+                        seed=args.seed, device=args.device)
+    out = Path(args.out or f"reproduce-{spec}" + ("-train" if args.train else ""))
+    results = Reproduction(settings, out, progress=not args.quiet).run()
+    print(f"\n{spec}: paper vs rhoproof ({results['summary']['models']} models)\n")
+    print(comparison_table(results))
+    print(f"\nreport: {out / 'report.md'}; figures in {out / 'figures'}; "
+          f"all numbers in {out / 'results.json'}")
+
+
+def cmd_zoo(args: argparse.Namespace) -> None:
+    from rhoproof import zoo
+
+    if args.action == "list":
+        print(f"{'group':<6} {'models':>6} {'m':>4} {'epochs':>6} {'MB':>5} {'mean acc':>9} "
+              f"{'mean loss':>9}  sha256 (first 12)  command")
+        for spec, e in zoo.index().items():
+            c = e["config"]
+            print(f"{spec:<6} {e['models']:>6} {c['d_hidden']:>4} {e['epochs']:>6} "
+                  f"{e['bytes'] / 2**20:>5.1f} {e['final']['mean_accuracy']:>9.6f} "
+                  f"{e['final']['mean_loss']:>9.4g}  {e['sha256'][:12]}        {e['command']}")
+    else:  # export
+        if not args.group or not args.out:
+            raise ConfigError("zoo export needs a group and --out, e.g. rhoproof zoo export S5 "
+                              "--out runs/zoo-s5")
+        path = zoo.export(args.group, args.out, args.models)
+        print(f"wrote the {args.group} zoo as a run directory: {path}")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from rhoproof.importer import import_weights
+    from rhoproof.run import load_run
+
+    out = import_weights(args.weights, args.group, args.out)
+    run = load_run(out)
+    print(f"imported {run.n_instances} {run.group.spec} model(s) (m = {run.config.d_hidden}) "
+          f"into {out}; next: rhoproof evaluate {out}")
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -406,7 +455,39 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("run_dir")
     k.set_defaults(func=cmd_check)
 
-    d = sub.add_parser("demo", help="the main job on an embedded default (S5)")
+    r = sub.add_parser("reproduce", help="the whole pipeline for a group, from models to a "
+                                         "report compared with the paper")
+    r.add_argument("--group", required=True, help="group spec, e.g. S5, S4, A5, D6, table:F.json")
+    which_r = r.add_mutually_exclusive_group()
+    which_r.add_argument("--zoo", action="store_true",
+                         help="use the shipped, pre-trained models (default)")
+    which_r.add_argument("--train", action="store_true",
+                         help="train the models here with the zoo's recipe (or the seed "
+                              "paper's for groups without one)")
+    r.add_argument("--models", type=int, help="number of models (default: all 100)")
+    r.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
+    r.add_argument("--seed", type=int, default=0, help="training seed (0)")
+    r.add_argument("--out", help="reproduction folder (default reproduce-GROUP[-train]); "
+                                 "an existing one is resumed")
+    r.add_argument("--device", default="cpu", help="training device (cpu or cuda)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_reproduce)
+
+    z = sub.add_parser("zoo", help="the shipped pre-trained models")
+    z.add_argument("action", choices=["list", "export"])
+    z.add_argument("group", nargs="?", help="for export: the group")
+    z.add_argument("--out", help="for export: run directory to write")
+    z.add_argument("--models", type=int, help="for export: the first N models only")
+    z.set_defaults(func=cmd_zoo)
+
+    im = sub.add_parser("import", help="make a run directory from weights trained elsewhere")
+    im.add_argument("weights", help="safetensors file or torch state dict (paper's names or "
+                                    "folded left/right/unembed/bias; instance axis optional)")
+    im.add_argument("--group", required=True, help="group spec the weights are for")
+    im.add_argument("--out", required=True, help="run directory to create")
+    im.set_defaults(func=cmd_import)
+
+    d = sub.add_parser("demo", help="a quick start: train 4 S5 models and explain them")
     d.add_argument("--out", default="runs/demo-s5", help="run directory (default runs/demo-s5)")
     d.add_argument("--models", type=int, default=DEMO_CONFIG["n_instances"])
     d.add_argument("--epochs", type=int, default=DEMO_CONFIG["epochs"])

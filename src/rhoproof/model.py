@@ -30,6 +30,9 @@ def instance_seeds(seed: int, n_instances: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+FOLDED_NAMES = ("left", "right", "unembed", "bias")
+
+
 @dataclass(frozen=True)
 class Folded:
     """Per-neuron functions of the network; all analysis and proofs work on these.
@@ -68,6 +71,14 @@ class Folded:
 
     def detach(self) -> Folded:
         return Folded(*(t.detach() for t in (self.left, self.right, self.unembed, self.bias)))
+
+    def fold(self) -> Folded:
+        """Already folded: itself (so a Folded stands in for a model wherever one is folded)."""
+        return self
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The four tensors under their names (what a folded run stores)."""
+        return {name: getattr(self, name) for name in FOLDED_NAMES}
 
     def logits(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Logits for the pairs (x[n], y[n]), ``[K, N, |G|]``."""

@@ -25,9 +25,11 @@ from safetensors.torch import load_file
 from rhoproof._io import atomic_save_tensors, atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import ConfigError, RunError, UserError
 from rhoproof.groups import Group, group
-from rhoproof.model import PARAM_NAMES, GroupMLP
+from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
 
 RUN_FORMAT = "rhoproof-run-1"
+FOLDED_FORMAT = "rhoproof-folded-1"
+"""weights.safetensors holding only the folded tensors left, right, unembed, bias."""
 CONFIG, WEIGHTS, CHECKPOINT, METRICS = ("config.json", "weights.safetensors",
                                         "checkpoint.safetensors", "metrics.jsonl")
 
@@ -191,7 +193,7 @@ class Run:
     path: Path
     config: Any  # TrainConfig
     group: Group
-    model: GroupMLP
+    model: GroupMLP | Folded  # a Folded for folded runs (zoo, imports); both have fold()
     epoch: int
     metrics: list[dict[str, Any]]
     info: dict[str, Any]
@@ -215,13 +217,36 @@ def load_run(path: str | Path) -> Run:
         raise RunError(f"{path / WEIGHTS} was trained on {meta['group']}, but {CONFIG} says "
                        f"{config.group}")
     k, d, m, g = config.n_instances, config.d_embed, config.d_hidden, grp.order
-    expected = {"embedding_left": (k, g, d), "embedding_right": (k, g, d),
-                "linear_left": (k, d, m), "linear_right": (k, d, m),
-                "unembedding": (k, m, g), "unembed_bias": (k, g)}
-    check_tensors(tensors, expected, str(path / WEIGHTS))
-    model = GroupMLP.from_tensors(tensors)
+    model: GroupMLP | Folded
+    if meta.get("format") == FOLDED_FORMAT:  # folded weights only (zoo, imports)
+        expected = {"left": (k, g, m), "right": (k, g, m), "unembed": (k, m, g), "bias": (k, g)}
+        check_tensors(tensors, expected, str(path / WEIGHTS))
+        model = Folded(*(tensors[n] for n in FOLDED_NAMES))
+    else:
+        expected = {"embedding_left": (k, g, d), "embedding_right": (k, g, d),
+                    "linear_left": (k, d, m), "linear_right": (k, d, m),
+                    "unembedding": (k, m, g), "unembed_bias": (k, g)}
+        check_tensors(tensors, expected, str(path / WEIGHTS))
+        model = GroupMLP.from_tensors(tensors)
     try:
         epoch = int(meta.get("epoch", config.epochs))
     except ValueError:
         raise RunError(f"{path / WEIGHTS}: bad epoch metadata") from None
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
+
+
+def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any]) -> None:
+    """A run directory holding only folded float32 weights (zoo exports and imports); ``info``
+    goes into config.json beside the config. Refuses to overwrite a run."""
+    ensure_dir(out)
+    if (out / CONFIG).exists():
+        raise RunError(f"{out} already holds a run; choose another --out")
+    tensors = {n: t.detach().to(torch.float32).contiguous()
+               for n, t in folded.tensors().items()}
+    atomic_save_tensors(out / WEIGHTS, tensors,
+                        {"format": FOLDED_FORMAT, "epoch": str(config.epochs),
+                         "group": config.group})
+    atomic_write_json(out / CONFIG, {
+        "format": RUN_FORMAT, "config": config.to_dict(), "device": "cpu",
+        "versions": versions(), "created": datetime.now(timezone.utc).isoformat(
+            timespec="seconds"), **info})

@@ -68,9 +68,11 @@ def test_cli_json_text_and_plots(s4_run, tmp_path, capsys):
     assert main(["explain", str(s4_run), "--instance", "2", "--plots", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
     assert "model 2:" in out and "models explained" in out
-    pngs = sorted(p.name for p in (tmp_path / "p").iterdir())
+    pngs = sorted(p.name for p in (tmp_path / "p").glob("*.png"))
     assert {"irreps.png", "bi_equivariance.png", "one_minus_r2.png"} <= set(pngs)
     assert all((tmp_path / "p" / n).read_bytes()[:4] == b"\x89PNG" for n in pngs)
+    assert all((tmp_path / "p" / n).with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+               for n in pngs)
 
 
 def test_cli_instance_out_of_range(s4_run, capsys):

@@ -1,4 +1,4 @@
-"""Figures for ``rhoproof explain --plots DIR``; each is written atomically as PNG."""
+"""Figures for ``rhoproof explain --plots DIR``; each is written atomically as PNG and PDF."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ from rhoproof.groups import Group  # noqa: E402
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130, bbox_inches="tight")
+    """``path`` (PNG) and the same figure as PDF beside it, each written atomically."""
+    for fmt in ("png", "pdf"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=130, bbox_inches="tight")
+        atomic_write_bytes(path.with_suffix(f".{fmt}"), buf.getvalue())
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
     return path
 
 

@@ -45,7 +45,12 @@ class Bound:
     accuracy: float  # certified lower bound (V_brute: exact)
     cross_entropy: float  # certified upper bound (V_brute: exact, float64)
     margin: float | None = None  # V_irrep: lower bound on F(e) − max_{w≠e} F(w)
-    certified: torch.Tensor | None = None  # [|G|, |G|] bool, V_irrep only
+    certified: torch.Tensor | None = None  # [|G|, |G|] bool (proofs only)
+    # for plots, per input [|G|, |G|] (proofs only): the margin the global (2→∞) bound has,
+    # correct logit minus the ideal's largest wrong logit, and the logit-distance bound it
+    # must beat
+    margins: torch.Tensor | None = None
+    distances: torch.Tensor | None = None
 
 
 class InputTerms:

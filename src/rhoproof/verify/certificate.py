@@ -28,7 +28,7 @@ from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify import checker
-from rhoproof.verify.bounds import brute_bound
+from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
@@ -60,6 +60,13 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
                   per_output: str = "auto") -> dict[str, Any]:
     """A certificate (a JSON-ready dict) for model ``k``; timings split search / proof /
     brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``."""
+    return certify_with_bound(folded, grp, k, method, per_output)[0]
+
+
+def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep",
+                       per_output: str = "auto") -> tuple[dict[str, Any], Bound | None]:
+    """``certify_model`` and the verifier's Bound (per-input data for plots; None for
+    brute)."""
     f = folded.to(dtype=torch.float64).detach()
     g2 = grp.order**2
     t0 = time.perf_counter()
@@ -72,7 +79,7 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
     if method == "brute":
         cert.update(certified_inputs=round(truth.accuracy * g2), accuracy=truth.accuracy,
                     cross_entropy=truth.cross_entropy, circuits=[], seconds={"proof": brute_s})
-        return cert
+        return cert, None
     n, m = grp.order, f.d_hidden
     t1 = time.perf_counter()
     if method == "coset":
@@ -131,7 +138,7 @@ def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
                 cross_entropy=ce, margin=bound.margin,
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
-    return cert
+    return cert, bound
 
 
 def _renumber(circuits: list[IdealCircuit], m: int) -> list[IdealCircuit]:

@@ -155,6 +155,7 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group) -> Bound:
     terms_of = InputTerms(f, fh, 0.0, table)
     certified = torch.zeros(g, g, dtype=torch.bool)
     ce = torch.zeros(g, g, dtype=torch.float64)
+    margins, distances = torch.zeros(g, g, dtype=torch.float64), torch.zeros_like(ce)
     for xs in terms_of.slabs():
         d, n, l_low, hid_hat = terms_of(xs)
         z = table[xs]  # [c, G]
@@ -165,10 +166,11 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group) -> Bound:
         wrong = ideal_up - margin[z] + spread  # ≥ every wrong logit of f, up to rounding
         wrong_up = _up(wrong, ideal_up.abs() + margin[z].abs() + spread)
         delta = l_low - wrong_up
+        margins[xs], distances[xs] = l_low - ideal_up + margin[z], spread
         certified[xs] = delta > 0
         ce[xs] = ce_terms(delta, g)
     return Bound("coset", float(certified.double().mean()), ce_mean(ce),
-                 float(margin.min()), certified)
+                 float(margin.min()), certified, margins, distances)
 
 
 __all__ = ["CosetIdeal", "coset_bound", "coset_ideal", "coset_margins"]

@@ -254,7 +254,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         delta[x, y] = torch.maximum(delta[x, y], l_low[x, y] - wrong)
     certified = delta > 0
     return Bound("irrep", float(certified.double().mean()), ce_mean(ce_terms(delta, g)),
-                 margin, certified)
+                 margin, certified, l_low - top1, s_max)
 
 
 __all__ = ["TOP_K", "correct_logits", "distance_bound", "hidden_norm_bound", "irrep_bound",

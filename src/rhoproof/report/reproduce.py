@@ -1,0 +1,208 @@
+"""``rhoproof reproduce``: the whole pipeline for one group, from models to report.
+
+Stages, each leaving its output in the reproduction folder, written atomically, so that an
+interrupted run picks up where it stopped and finished stages are not redone:
+
+    models    run/                    the zoo's models, or models trained with the recipe
+    evaluate  evaluate.json           exact accuracy and loss of every model
+    explain   explain.json, figures/  ρ-set explanations; irrep, bi-equivariance, 1 − R², ρ-sets
+    certify   certificates/*.json     V_irrep, V_coset, V_brute per model (resumed per file)
+    report    results.json, report.md, figures/bounds, figures/margin_distance
+
+``settings.json`` records what was asked; a folder holding another reproduction is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from rhoproof._io import atomic_write_json, ensure_dir
+from rhoproof.errors import ConfigError, RunError
+
+METHODS = ("irrep", "coset", "brute")
+SETTINGS = "settings.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a reproduction was asked for (``rhoproof reproduce`` options)."""
+
+    group: str
+    models: int | None = None  # None: the zoo's all, or 100 when training
+    source: str = "zoo"  # "zoo" or "train"
+    epochs: int | None = None  # training only: None is the recipe's
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.source not in ("zoo", "train"):
+            raise ConfigError(f"source must be zoo or train, not {self.source!r}")
+        if self.models is not None and (isinstance(self.models, bool) or self.models < 1):
+            raise ConfigError(f"--models must be a positive integer, got {self.models}")
+        if self.epochs is not None and self.epochs < 0:
+            raise ConfigError(f"--epochs must be non-negative, got {self.epochs}")
+
+
+def recipe(spec: str, models: int, epochs: int | None, seed: int):  # -> TrainConfig
+    """The zoo's training recipe for the group if it has one, else the seed paper's."""
+    from rhoproof import zoo
+    from rhoproof.train import TrainConfig
+
+    base = zoo.index()[spec]["config"] if spec in zoo.index() else {"group": spec}
+    cfg = {**base, "group": spec, "n_instances": models, "seed": seed}
+    if epochs is not None:
+        cfg["epochs"] = epochs
+    cfg["eval_every"] = min(cfg.get("eval_every", 50), max(1, cfg.get("epochs", 2000)))
+    return TrainConfig.from_dict(cfg)
+
+
+class Reproduction:
+    """One reproduction folder; ``run()`` does what is missing, stage by stage."""
+
+    def __init__(self, settings: Settings, out: str | Path, progress: bool = True,
+                 log: Callable[[str], None] = print) -> None:
+        from rhoproof import zoo
+        from rhoproof.groups import group
+
+        self.grp = group(settings.group)
+        if settings.source == "zoo":
+            zoo.entry(self.grp.spec)  # fails before anything is written
+        self.settings, self.out = settings, ensure_dir(out)
+        self.progress, self.log = progress, log
+        self._check_settings()
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    def _check_settings(self) -> None:
+        path = self.out / SETTINGS
+        mine = asdict(self.settings) | {"group": self.grp.spec}
+        if path.exists():
+            try:
+                theirs = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise RunError(f"{path} is corrupt: {exc}") from None
+            if theirs != mine:
+                diff = ", ".join(f"{k}: {theirs.get(k)!r} there, {v!r} asked"
+                                 for k, v in mine.items() if theirs.get(k) != v)
+                raise RunError(f"{self.out} holds a reproduction with other settings ({diff});"
+                               f" choose another --out")
+        else:
+            atomic_write_json(path, mine)
+
+    def _stage(self, name: str, done: bool) -> bool:
+        self.log(f"[{name}] " + ("done before, reused" if done else "running"))
+        return not done
+
+    def run(self) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        run = self.models()
+        self.evaluate(run)
+        explanations = self.explain(run)
+        self.certify(run)
+        results = self.report(run, explanations)
+        self.log(f"reproduction of {self.grp.spec} finished in "
+                 f"{time.perf_counter() - t0:.0f} s: {self.out / 'report.md'}")
+        return results
+
+    # --- stages -------------------------------------------------------------------------
+
+    def models(self):  # -> Run
+        from rhoproof import zoo
+        from rhoproof.run import load_run
+        from rhoproof.train import train
+
+        s, path = self.settings, self.out / "run"
+        if s.source == "zoo":
+            if self._stage("models", (path / "weights.safetensors").exists()):
+                n = s.models
+                self.log(f"  exporting {n or zoo.entry(self.grp.spec)['models']} "
+                         f"{self.grp.spec} models from the zoo")
+                zoo.export(self.grp.spec, path, n)
+            return load_run(path)
+        config = recipe(self.grp.spec, s.models or 100, s.epochs, s.seed)
+        finished = False
+        if (path / "weights.safetensors").exists():
+            finished = load_run(path).epoch >= config.epochs
+        if self._stage("models", finished):
+            resume = (path / "checkpoint.safetensors").exists()
+            train(config, path, device=s.device, resume=resume, progress=self.progress)
+        return load_run(path)
+
+    def evaluate(self, run) -> dict[str, Any]:
+        from rhoproof.evaluate import evaluate
+
+        path = self.out / "evaluate.json"
+        if self._stage("evaluate", path.exists()):
+            ev = evaluate(run.model.fold(), run.group)
+            atomic_write_json(path, {"accuracy": ev.accuracy.tolist(),
+                                     "loss": ev.loss.tolist(), **ev.summary()})
+        return json.loads(path.read_text())
+
+    def explain(self, run) -> list[dict[str, Any]]:
+        from rhoproof.explain.explanation import explain_models
+        from rhoproof.explain.idealize import bi_equivariance_score
+        from rhoproof.model import GroupMLP
+        from rhoproof.report.explain_plots import write_explain_plots
+
+        path = self.out / "explain.json"
+        if self._stage("explain", path.exists()):
+            t0 = time.perf_counter()
+            exps = explain_models(run.model.fold(), run.group, progress=self.progress)
+            seconds = time.perf_counter() - t0
+            random = GroupMLP(run.group.order, min(run.n_instances, 100), run.config.d_embed,
+                              run.config.d_hidden, seed=run.config.seed + 1).fold()
+            be_random = bi_equivariance_score(random, run.group)
+            rho_sets, seen = [], set()
+            for e in exps:
+                for irrep, rs in e._rho_sets:
+                    if rs.points.shape[1] in (2, 3) and irrep not in seen:
+                        seen.add(irrep)
+                        rho_sets.append((irrep, rs))
+            figures = write_explain_plots(exps, be_random, rho_sets, run.group,
+                                          self.out / "figures")
+            atomic_write_json(path, {"seconds": seconds,
+                                     "bi_equivariance_random": be_random.tolist(),
+                                     "rho_set_figures": [p.name for p in figures
+                                                         if p.name.startswith("rho_set")],
+                                     "models": [e.to_dict() for e in exps]})
+        return json.loads(path.read_text())
+
+    def certify(self, run) -> None:
+        from rhoproof.run import WEIGHTS
+        from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
+
+        folder = ensure_dir(self.out / "certificates")
+        digest = weights_digest(run.path / WEIGHTS)
+
+        def have(method: str, k: int) -> bool:
+            p = folder / f"{method}_{k}.json"
+            try:
+                return json.loads(p.read_text()).get("weights_sha256") == digest
+            except (OSError, json.JSONDecodeError):
+                return False
+
+        todo = [k for k in range(run.n_instances) if not all(have(m, k) for m in METHODS)]
+        if self._stage("certify", not todo):
+            folded = run.model.fold()
+            for k in tqdm(todo, disable=not self.progress, desc="certify", unit="model"):
+                for method in METHODS:
+                    if not have(method, k):
+                        cert = bind_to_run(certify_model(folded, run.group, k, method), run,
+                                           digest)
+                        atomic_write_json(folder / f"{method}_{k}.json", cert)
+
+    def report(self, run, explained: dict[str, Any]) -> dict[str, Any]:
+        from rhoproof.report.writer import write_report
+
+        self._stage("report", False)  # cheap: always rewritten from the stages' outputs
+        return write_report(self, run, explained)
+
+
+__all__ = ["Reproduction", "Settings", "recipe"]

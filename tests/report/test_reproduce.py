@@ -1,0 +1,70 @@
+"""rhoproof reproduce: every stage's output, the report, resuming, and refusing a folder that
+holds another reproduction."""
+
+import json
+
+import pytest
+
+from rhoproof.cli import main
+from rhoproof.errors import ConfigError
+from rhoproof.report.reproduce import Reproduction, Settings
+from rhoproof.report.writer import _behind, comparison
+from rhoproof.zoo import ZooError
+
+FIGURES = ("bounds", "margin_distance", "bi_equivariance", "one_minus_r2", "irreps")
+
+
+def test_train_reproduction_end_to_end_and_resume(tmp_path, capsys):
+    out = tmp_path / "rep"
+    args = ["reproduce", "--group", "S3", "--train", "--models", "2", "--epochs", "300",
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| quantity | paper | rhoproof |" in printed and "report:" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["models"] == 2 and len(results["models"]) == 2
+    for row in results["models"]:  # every bound is below the truth
+        assert row["irrep"] <= row["accuracy"] and row["coset"] <= row["accuracy"]
+    report = (out / "report.md").read_text()
+    assert "The paper reports no numbers for S3" in report
+    for name in FIGURES:
+        assert (out / "figures" / f"{name}.png").stat().st_size > 0
+        assert (out / "figures" / f"{name}.pdf").exists()
+        assert f"figures/{name}.png" in report
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "certificates").iterdir()}
+    assert len(stamps) == 6
+    assert main(args) == 0  # again: every stage is reused
+    again = capsys.readouterr().out
+    assert again.count("done before, reused") == 4
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / "certificates").iterdir()}
+    assert main(["reproduce", "--group", "S3", "--train", "--models", "3", "--out",
+                 str(out), "--quiet"]) == 2  # another reproduction's folder
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_zoo_reproduction_compares_with_the_paper(tmp_path):
+    results = Reproduction(Settings(group="S4", models=3), tmp_path / "rep", progress=False,
+                           log=lambda s: None).run()
+    rows = {r["key"]: r for r in results["comparison"]}
+    assert rows["bound_ge_0.95"]["paper_shown"] == "17 / 100"
+    assert rows["mean_bound_all"]["paper"] == 0.42
+    assert all(r["irrep"] <= r["accuracy"] for r in results["models"])
+
+
+def test_behind_the_paper_logic():
+    assert _behind(0.3, 0.45, "higher") and not _behind(0.5, 0.45, "higher")
+    assert not _behind(0.85, [0.82, 0.91], "higher")  # inside the paper's range
+    assert _behind(5.0, 4.0, "lower") and not _behind(3.0, 4.0, "lower")
+    assert not _behind(1.0, 2.0, None)
+    rows = {r["key"]: r for r in comparison("S5", {"models": 50, "bound_ge_0.95": 30})}
+    assert not rows["bound_ge_0.95"]["behind"]  # 30/50 = 0.6 beats 45/100
+
+
+def test_bad_settings(tmp_path):
+    with pytest.raises(ConfigError):
+        Settings(group="S5", models=0)
+    with pytest.raises(ConfigError):
+        Settings(group="S5", source="web")
+    with pytest.raises(ZooError, match="no zoo models"):  # before anything is written
+        Reproduction(Settings(group="S3"), tmp_path / "rep", log=lambda s: None)
+    assert not (tmp_path / "rep").exists()

@@ -1,0 +1,67 @@
+"""Importing weights trained elsewhere: the paper's names or folded, with or without the
+instance axis, and clear errors for anything else."""
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from rhoproof.cli import main
+from rhoproof.errors import RunError
+from rhoproof.evaluate import evaluate
+from rhoproof.groups import group
+from rhoproof.importer import import_weights
+from rhoproof.model import GroupMLP
+from rhoproof.run import load_run
+
+
+def _model():
+    return GroupMLP(group("S3").order, 2, 8, 12, seed=1)
+
+
+def test_paper_state_dict_without_instance_axis(tmp_path):
+    model = _model()
+    one = {f"model.{n}": t[0].clone() for n, t in model.tensors().items()}  # as one module
+    torch.save(one, tmp_path / "w.pt")
+    run = load_run(import_weights(tmp_path / "w.pt", "S3", tmp_path / "run"))
+    assert run.n_instances == 1
+    want = evaluate(model, group("S3")).accuracy[0]
+    assert evaluate(run.model, run.group).accuracy[0] == want
+
+
+def test_folded_safetensors_with_instances(tmp_path):
+    folded = _model().fold()
+    save_file({n: t.detach().contiguous() for n, t in folded.tensors().items()},
+              str(tmp_path / "w.safetensors"))
+    run = load_run(import_weights(tmp_path / "w.safetensors", "S3", tmp_path / "run"))
+    assert run.n_instances == 2
+    assert torch.equal(run.model.fold().unembed, folded.unembed.detach())
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.pop("linear_right"), "expected the seed paper's names"),
+    (lambda t: t.update(unembed_bias=torch.zeros(2, 7)), "expected"),
+    (lambda t: t.update(embedding_left=torch.full((2, 6, 8), float("nan"))), "NaN"),
+    (lambda t: t.update(embedding_left=torch.zeros(6, 8)), "dimensions"),
+])
+def test_bad_weights_are_refused_clearly(tmp_path, change, message):
+    tensors = dict(_model().tensors())
+    change(tensors)
+    torch.save(tensors, tmp_path / "w.pt")
+    with pytest.raises(RunError, match=message):
+        import_weights(tmp_path / "w.pt", "S3", tmp_path / "run")
+
+
+def test_wrong_group_and_bad_files(tmp_path, capsys):
+    torch.save(dict(_model().tensors()), tmp_path / "w.pt")
+    with pytest.raises(RunError, match="order 6, S4 has order 24"):
+        import_weights(tmp_path / "w.pt", "S4", tmp_path / "run")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    assert main(["import", str(tmp_path / "junk.pt"), "--group", "S3", "--out",
+                 str(tmp_path / "r2")]) == 2
+    assert "not a readable" in capsys.readouterr().err
+    torch.save([1, 2], tmp_path / "list.pt")
+    with pytest.raises(RunError, match="dict of tensors"):
+        import_weights(tmp_path / "list.pt", "S3", tmp_path / "r3")
+    assert main(["import", str(tmp_path / "w.pt"), "--group", "S3", "--out",
+                 str(tmp_path / "ok")]) == 0
+    assert "imported 2 S3 model(s)" in capsys.readouterr().out
