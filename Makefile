@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/train_speed.py
+	$(PY) bench/certify_speed.py
+	test -d runs/zoo-s5 || $(VENV)/bin/rhoproof zoo export S5 --out runs/zoo-s5
+	$(PY) bench/certify_s5.py runs/zoo-s5
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
