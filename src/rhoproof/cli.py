@@ -184,8 +184,6 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
 
 def cmd_explain(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import explain_models
-    from rhoproof.explain.idealize import bi_equivariance_score
-    from rhoproof.model import GroupMLP
     from rhoproof.run import load_run
 
     run = load_run(args.run_dir)
@@ -208,18 +206,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
         print(f"{run.group.spec}: {n_expl} of {len(exps)} models explained by ρ-set circuits "
               f"({seconds:.1f} s)")
     if args.plots:
-        from rhoproof.report.explain_plots import write_explain_plots
+        from rhoproof.report.explain_plots import write_run_plots
 
-        random = GroupMLP(run.group.order, min(k, 100), run.config.d_embed, run.config.d_hidden,
-                          seed=run.config.seed + 1).fold()
-        rho_sets, seen = [], set()
-        for e in exps:
-            for irrep, rs in e._rho_sets:
-                if rs.points.shape[1] in (2, 3) and irrep not in seen:
-                    seen.add(irrep)
-                    rho_sets.append((irrep, rs))
-        paths = write_explain_plots(exps, bi_equivariance_score(random, run.group), rho_sets,
-                                    run.group, args.plots)
+        paths, _ = write_run_plots(exps, run, args.plots)
         if not args.json:
             print("plots: " + ", ".join(str(p) for p in paths))
 

@@ -77,3 +77,16 @@ def test_fit_chooses_the_number_of_rho_sets():
     two = torch.cat([one, _sample(g, "4d-0", -mu, 20, 1e-3, 2)])
     assert len(fit_rho_sets(one, g.irrep("4d-0"), g).rho_sets) == 1
     assert len(fit_rho_sets(two, g.irrep("4d-0"), g).rho_sets) == 2
+
+
+def test_smallest_rho_sets_are_the_papers_polyhedra():
+    from rhoproof.explain.rho_sets import smallest_rho_set
+
+    tetra = smallest_rho_set(group("S4"), group("S4").irrep("3d-0"))
+    assert tetra.size == 4 and len(tetra.stabilizer) == 6
+    g = group("A5")
+    ico = smallest_rho_set(g, next(r for r in g.irreps if r.dim == 3))
+    assert ico.size == 12 and len(ico.stabilizer) == 5
+    dist = torch.cdist(ico.points, ico.points)
+    nearest = dist[dist > 1e-9].min()
+    assert ((dist - nearest).abs() < 1e-9).sum(1).tolist() == [5] * 12  # 5 neighbours each

@@ -80,6 +80,24 @@ def _make_rho_set(group: Group, rho: torch.Tensor, mu: torch.Tensor, tol: float)
     return RhoSet(centroid, stab, points, reps)
 
 
+def smallest_rho_set(group: Group, rep: Irrep) -> RhoSet | None:
+    """The ρ-set with the fewest points (> 1) of an irrep, built rather than found: the orbit
+    of a vector fixed by the largest subgroup that fixes any (for the 3-d irreps: the
+    tetrahedron of S4, the icosahedron of A5). None if only G itself fixes a vector."""
+    rho = rep.tensor()
+    gen = torch.Generator().manual_seed(0)
+    for h in sorted(group.subgroups, key=len, reverse=True):
+        if len(h) == group.order:
+            continue
+        proj = rho[sorted(h)].mean(0)  # [d, d]: the projector onto H's fixed vectors
+        if float(torch.trace(proj)) < 0.5:
+            continue
+        mu = proj @ torch.randn(rep.dim, dtype=torch.float64, generator=gen)
+        if float(mu.norm()) > 1e-9:
+            return _make_rho_set(group, rho, mu / mu.norm(), 1e-6)
+    return None
+
+
 def orbit_kmeans(directions: torch.Tensor, rep: Irrep, group: Group, n_clusters: int,
                  seed: int = 0, restarts: int = 8, iters: int = 50,
                  stabilizer_tol: float = 0.3) -> RhoSetClustering:

@@ -88,7 +88,8 @@ def r2_boxplot(explanations: list[Explanation], path: Path) -> Path:
     return _save(fig, path)
 
 
-def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path) -> Path:
+def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path, note: str = ""
+                   ) -> Path:
     """A ρ-set of a 2-d or 3-d irrep drawn in the plane or in 3-d, with edges to nearest
     neighbours (a tetrahedron for S4, an icosahedron for A5)."""
     pts = rho_set.points
@@ -105,7 +106,7 @@ def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path) -> Pat
             if dist[i, j] < nearest * 1.05:
                 ax.plot(*[[pts[i, c].item(), pts[j, c].item()] for c in range(d)],
                         color="gray", lw=0.8)
-    ax.set_title(f"{group.spec} {irrep}: ρ-set of {rho_set.size} points\n"
+    ax.set_title(f"{group.spec} {irrep}: ρ-set of {rho_set.size} points{note}\n"
                  f"(stabilizer of order {len(rho_set.stabilizer)}; edges join nearest points)")
     ax.set_xlabel("e1")
     ax.set_ylabel("e2")
@@ -128,3 +129,23 @@ def write_explain_plots(explanations: list[Explanation], random_scores: torch.Te
     for irrep, rs in rho_sets:
         paths.append(rho_set_figure(rs, group, irrep, out / f"rho_set_{irrep}.png"))
     return paths
+
+
+def write_run_plots(explanations: list[Explanation], run, out: str | Path
+                    ) -> tuple[list[Path], torch.Tensor]:
+    """The explain figures for a run's explanations, with random-init models of the run's
+    shapes (seed + 1) for the bi-equivariance baseline and the first ρ-set of each 2-d or
+    3-d irrep; returns the paths and the random models' scores."""
+    from rhoproof.explain.idealize import bi_equivariance_score
+    from rhoproof.model import GroupMLP
+
+    random = GroupMLP(run.group.order, min(run.n_instances, 100), run.config.d_embed,
+                      run.config.d_hidden, seed=run.config.seed + 1).fold()
+    scores = bi_equivariance_score(random, run.group)
+    rho_sets, seen = [], set()
+    for e in explanations:
+        for irrep, rs in e._rho_sets:
+            if rs.points.shape[1] in (2, 3) and irrep not in seen:
+                seen.add(irrep)
+                rho_sets.append((irrep, rs))
+    return write_explain_plots(explanations, scores, rho_sets, run.group, out), scores

@@ -147,27 +147,25 @@ class Reproduction:
 
     def explain(self, run) -> list[dict[str, Any]]:
         from rhoproof.explain.explanation import explain_models
-        from rhoproof.explain.idealize import bi_equivariance_score
-        from rhoproof.model import GroupMLP
-        from rhoproof.report.explain_plots import write_explain_plots
+        from rhoproof.explain.rho_sets import smallest_rho_set
+        from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
 
         path = self.out / "explain.json"
         if self._stage("explain", path.exists()):
             t0 = time.perf_counter()
             exps = explain_models(run.model.fold(), run.group, progress=self.progress)
             seconds = time.perf_counter() - t0
-            random = GroupMLP(run.group.order, min(run.n_instances, 100), run.config.d_embed,
-                              run.config.d_hidden, seed=run.config.seed + 1).fold()
-            be_random = bi_equivariance_score(random, run.group)
-            rho_sets, seen = [], set()
-            for e in exps:
-                for irrep, rs in e._rho_sets:
-                    if rs.points.shape[1] in (2, 3) and irrep not in seen:
-                        seen.add(irrep)
-                        rho_sets.append((irrep, rs))
-            figures = write_explain_plots(exps, be_random, rho_sets, run.group,
-                                          self.out / "figures")
-            atomic_write_json(path, {"seconds": seconds,
+            figures, be_random = write_run_plots(exps, run, self.out / "figures")
+            found = {p.stem[len("rho_set_"):] for p in figures if p.stem.startswith("rho_set")}
+            built = []
+            for rep in run.group.irreps:  # the 3-d pictures the paper draws, if none was found
+                if rep.dim == 3 and rep.type == "real" and rep.name not in found and (
+                        rs := smallest_rho_set(run.group, rep)) is not None:
+                    built.append(rho_set_figure(
+                        rs, run.group, rep.name,
+                        self.out / "figures" / f"rho_set_{rep.name}_constructed.png",
+                        " (constructed)").name)
+            atomic_write_json(path, {"seconds": seconds, "constructed_rho_set_figures": built,
                                      "bi_equivariance_random": be_random.tolist(),
                                      "rho_set_figures": [p.name for p in figures
                                                          if p.name.startswith("rho_set")],

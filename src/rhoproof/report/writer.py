@@ -235,15 +235,21 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
                            "idealization, per parameter block, explained vs unexplained."),
                           ("irreps.png", "Irrep sparsity: neurons per irrep over all models.")]:
         lines += [f"![{name}]({fig_dir / name})", "", f"*{caption}*", ""]
-    rho = explained.get("rho_set_figures", [])
+    rho = [n for n in explained.get("rho_set_figures", []) if n.endswith(".png")]
+    built = explained.get("constructed_rho_set_figures", [])
     for name in rho:
         lines += [f"![{name}]({fig_dir / name})", "",
-                  f"*A ρ-set of irrep {name[8:-4]} found in a trained model (points and the "
-                  f"edges between nearest neighbours).*", ""]
-    if not rho:
-        lines += ["*No ρ-set of a 2-d or 3-d irrep occurs in these models' circuits, so "
-                  "there is no ρ-set picture" + (" (S5 has no 2-d or 3-d irrep)." if spec == "S5"
-                                                 else ".") + "*", ""]
+                  f"*A ρ-set of irrep {name[8:-4]} found in a trained model's circuits (its "
+                  f"points, with edges between nearest neighbours).*", ""]
+    for name in built:
+        irrep = name[len("rho_set_"):-len("_constructed.png")]
+        lines += [f"![{name}]({fig_dir / name})", "",
+                  f"*The smallest ρ-set of the 3-d irrep {irrep}, constructed as the orbit of a "
+                  f"vector fixed by the largest subgroup that fixes one: no circuit of these "
+                  f"models uses {irrep}, so this one was not found in a model.*", ""]
+    if not rho and not built:
+        lines += ["*No ρ-set of a 2-d or 3-d irrep occurs in these models' circuits, and "
+                  f"{spec} has no real 3-d irrep to draw one for.*", ""]
     reasons = Counter(reason.split(" (")[0] for r in results["models"] for reason in r["reasons"])
     lines += ["## Why models are unexplained", "",
               f"{sum(r['verdict'] != 'explained' for r in results['models'])} of {s['models']} "
