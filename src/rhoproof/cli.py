@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -329,7 +330,8 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     settings = Settings(group=spec, models=args.models,
                         source="train" if args.train else "zoo", epochs=args.epochs,
                         seed=args.seed, device=args.device)
-    out = Path(args.out or f"reproduce-{spec}" + ("-train" if args.train else ""))
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec)  # table:path/g.json -> table_path_g.json
+    out = Path(args.out or f"reproduce-{name}" + ("-train" if args.train else ""))
     results = Reproduction(settings, out, progress=not args.quiet).run()
     print(f"\n{spec}: paper vs rhoproof ({results['summary']['models']} models)\n")
     print(comparison_table(results))

@@ -254,7 +254,8 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
     lines += ["## Why models are unexplained", "",
               f"{sum(r['verdict'] != 'explained' for r in results['models'])} of {s['models']} "
               f"models are unexplained. Reasons (a model can have several):", ""]
-    lines += [f"- {reason}: {count} models" for reason, count in reasons.most_common()] or [
+    lines += [f"- {reason}: {count} model{'s' if count != 1 else ''}"
+              for reason, count in reasons.most_common()] or [
         "- none"]
     lines += ["", "## Per model", "",
               "| model | verdict | accuracy | V_irrep bound | V_coset bound | CE | CE bound | "
