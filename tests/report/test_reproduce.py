@@ -68,3 +68,16 @@ def test_bad_settings(tmp_path):
     with pytest.raises(ZooError, match="no zoo models"):  # before anything is written
         Reproduction(Settings(group="S3"), tmp_path / "rep", log=lambda s: None)
     assert not (tmp_path / "rep").exists()
+
+
+def test_paper_criterion():
+    from rhoproof.report.writer import paper_criterion
+
+    sign = {"irrep": "1d-1", "B": 2, "C": 2}
+    full = {"irrep": "4d-0", "B": 5, "C": 5, "a_variance": 1e-7, "missing_pairs": 0}
+    assert paper_criterion({"circuits": [sign, full]})
+    assert not paper_criterion({"circuits": [{**full, "a_variance": 1e-3}]})
+    assert paper_criterion({"circuits": [{**full, "missing_pairs": 3}]})  # 12%: not "bad"
+    bad = {**full, "missing_pairs": 10}  # 40% missing
+    assert not paper_criterion({"circuits": [bad]})
+    assert paper_criterion({"circuits": [bad, full]})  # another circuit of the irrep is fine
