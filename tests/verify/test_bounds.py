@@ -165,3 +165,19 @@ def test_needed_only_per_output_terms_keep_the_accuracy_bound():
     assert check_certificate(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
     with pytest.raises(ValueError, match="per_output"):
         irrep_bound(f, ex, g, per_output="some")
+
+
+def test_neurons_with_zero_unembedding_cost_nothing():
+    # outside the circuits, a neuron's term is u_i(z)·h_i: with u_i = 0 it cannot matter,
+    # however large its ℓ_i, r_i (the bound charges each neuron group its own norms; the
+    # whole-layer Cauchy–Schwarz bound certifies nothing here)
+    g, f = _planted_model()
+    big = torch.full((1, g.order, 2), 50.0, dtype=torch.float64)
+    wider = Folded(torch.cat([f.left, big], 2), torch.cat([f.right, big], 2),
+                   torch.cat([f.unembed, torch.zeros(1, 2, g.order, dtype=torch.float64)], 1),
+                   f.bias)
+    _, report = idealize(f, g)  # the same explanation for both: only the bound differs
+    plain = irrep_bound(f, exact_ideal(g, f.d_hidden, report.ideal, f.bias[0]), g)
+    padded = irrep_bound(wider, exact_ideal(g, f.d_hidden + 2, report.ideal, f.bias[0]), g)
+    _assert_sound(padded, brute_bound(wider, g))
+    assert int(padded.certified.sum()) == int(plain.certified.sum()) > 0

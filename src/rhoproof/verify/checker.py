@@ -300,17 +300,27 @@ def _irrep_bound(w: dict, ih: dict, eps: tuple[float, float, float], cert: dict,
     _require(k >= 1 or g == 1, "top_k must be positive")
     v = cert.get("virtual_neurons", 0)
     r = m - v  # real neurons first; the virtual ones (zero weights) are charged apart
-    col_a = np.linalg.norm(u[:r], axis=0) * (1 + wide) + TINY
-    col_b = (np.linalg.norm(u[:r] - uh[:r], axis=0) + eps_u * np.linalg.norm(uh[:r], axis=0)) \
-        * (1 + wide) + TINY
+    in_circuit = np.zeros(m, dtype=bool)
+    for c in cert["proof"]:
+        in_circuit[np.asarray(c["neurons"], np.int64)] = True
+    live, others = np.nonzero(in_circuit[:r])[0], np.nonzero(~in_circuit[:r])[0]
     col_c = (np.abs(b - bh) + eps_b) * (1 + wide) + TINY
-    dl, dr = w["left"][:, :r] - lh[:, :r], w["right"][:, :r] - rh[:, :r]
-    d = (_distance(dl, dr)
-         + 2 * U * (np.linalg.norm(dl, axis=1)[:, None] + np.linalg.norm(dr, axis=1)[None])
-         + eps_lr * (np.linalg.norm(lh[:, :r], axis=1)[:, None]
-                     + np.linalg.norm(rh[:, :r], axis=1)[None])) * (1 + wide) + TINY
     n, n_v = _hidden_norm(cert["proof"], table, inv, m, r)
-    parts = [(col_a, d), (col_b, n)]
+    parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
+    if len(live):
+        col_a = np.linalg.norm(u[live], axis=0) * (1 + wide) + TINY
+        col_b = (np.linalg.norm(u[live] - uh[live], axis=0)
+                 + eps_u * np.linalg.norm(uh[live], axis=0)) * (1 + wide) + TINY
+        dl, dr = w["left"][:, live] - lh[:, live], w["right"][:, live] - rh[:, live]
+        d = (_distance(dl, dr)
+             + 2 * U * (np.linalg.norm(dl, axis=1)[:, None] + np.linalg.norm(dr, axis=1)[None])
+             + eps_lr * (np.linalg.norm(lh[:, live], axis=1)[:, None]
+                         + np.linalg.norm(rh[:, live], axis=1)[None])) * (1 + wide) + TINY
+        parts += [(col_a, d), (col_b, n)]
+    if len(others):  # u* = h* = 0 there: ‖u_Z(z)‖ ‖ℓ_Z(x) + r_Z(y)‖
+        parts.append((np.linalg.norm(u[others], axis=0) * (1 + wide) + TINY,
+                      _distance(w["left"][:, others], w["right"][:, others]) * (1 + wide)
+                      + TINY))
     if v:  # ‖u*_V(z)‖ ‖h*_V(x, y)‖
         parts.append((np.linalg.norm(uh[r:], axis=0) * (1 + eps_u) * (1 + wide) + TINY, n_v))
 

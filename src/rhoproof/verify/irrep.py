@@ -198,20 +198,34 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     top, rest = order[:k], (float(f_up[order[k]]) if g - 1 > k else -torch.inf)
     margin = f_low_e - float(f_up[order[0]]) if g > 1 else torch.inf
 
-    # per-output spreads s_z = col_a[z] D + col_b[z] N + col_c[z] over the real neurons R,
-    # plus col_v[z] N_V for the virtual ones V (u = h = 0 there, so their whole term is
-    # −u*_V(z)·h*_V(x, y))
+    # per-output spreads s_z = Σ col[z]·factor + col_c[z], by neuron group (Cauchy–Schwarz per
+    # group is tighter than over the whole layer): circuit neurons C (‖u_C(z)‖ D_C +
+    # ‖Δu_C(z)‖ N), the other real neurons Z, where u* = h* = 0 so their term is u_Z(z)·h_Z
+    # (‖u_Z(z)‖ ‖ℓ_Z(x) + r_Z(y)‖), and the virtual ones V (u = h = 0, term −u*_V(z)·h*_V)
     r = m - virtual  # real neurons first
-    col_a = u[:r].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u(z)‖
-    col_b = ((u[:r] - uh[:r]).norm(dim=0) + eps_u * uh[:r].norm(dim=0)) * (1 + wide) + TINY
+    in_circuit = torch.zeros(m, dtype=torch.bool)
+    for c in ideal.proof:
+        in_circuit[torch.as_tensor(c["neurons"])] = True
+    live = torch.nonzero(in_circuit[:r])[:, 0]
+    others = torch.nonzero(~in_circuit[:r])[:, 0]
     col_c = ((b - bh).abs() + eps_b) * (1 + wide) + TINY
-    dl, dr = f.left[0][:, :r] - lh[:, :r], f.right[0][:, :r] - rh[:, :r]  # one rounding each
-    d = (distance_bound(dl, dr)
-         + 2 * U * (dl.norm(dim=1)[:, None] + dr.norm(dim=1)[None])
-         + eps_lr * (lh[:, :r].norm(dim=1)[:, None] + rh[:, :r].norm(dim=1)[None])) \
-        * (1 + wide) + TINY
-    n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # [G, G] each
-    parts = [(col_a, d), (col_b, n)]  # (per-output column, per-input factor)
+    parts = []  # (per-output column [G], per-input factor [G, G])
+    n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖: [G, G]
+    if len(live):
+        col_a = u[live].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
+        col_b = ((u[live] - uh[live]).norm(dim=0) + eps_u * uh[live].norm(dim=0)) \
+            * (1 + wide) + TINY
+        dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
+        dr = f.right[0][:, live] - rh[:, live]
+        d = (distance_bound(dl, dr)
+             + 2 * U * (dl.norm(dim=1)[:, None] + dr.norm(dim=1)[None])
+             + eps_lr * (lh[:, live].norm(dim=1)[:, None] + rh[:, live].norm(dim=1)[None])) \
+            * (1 + wide) + TINY
+        parts += [(col_a, d), (col_b, n)]
+    if len(others):  # ℓ_Z, r_Z are the stored floats themselves: no rounding to add
+        parts.append((u[others].norm(dim=0) * (1 + wide) + TINY,
+                      distance_bound(f.left[0][:, others], f.right[0][:, others])
+                      * (1 + wide) + TINY))
     if virtual:
         col_v = uh[r:].norm(dim=0) * (1 + eps_u) * (1 + wide) + TINY  # ≥ ‖u*_V(z)‖
         parts.append((col_v, n_v))
