@@ -81,3 +81,11 @@ def test_paper_criterion():
     bad = {**full, "missing_pairs": 10}  # 40% missing
     assert not paper_criterion({"circuits": [bad]})
     assert paper_criterion({"circuits": [bad, full]})  # another circuit of the irrep is fine
+
+
+def test_python_api(tmp_path):
+    import importlib
+
+    rhoproof = importlib.import_module("rhoproof")
+    results = rhoproof.reproduce("S4", str(tmp_path / "rep"), models=2, progress=False)
+    assert results["summary"]["models"] == 2 and (tmp_path / "rep" / "report.md").exists()
