@@ -72,6 +72,8 @@ def _fmt(v: Any) -> str:
         return str(v)
     if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4):
         return f"{v:.2e}"
+    if v == int(v):  # 1.0 stays "1.000", not "1"
+        return f"{v:.3f}"
     return f"{v:.3g}" if abs(v) >= 1 else f"{v:.3f}"
 
 
