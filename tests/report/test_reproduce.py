@@ -89,3 +89,25 @@ def test_python_api(tmp_path):
     rhoproof = importlib.import_module("rhoproof")
     results = rhoproof.reproduce("S4", str(tmp_path / "rep"), models=2, progress=False)
     assert results["summary"]["models"] == 2 and (tmp_path / "rep" / "report.md").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "--group", "XYZ"], "unknown group spec"),
+    (["reproduce", "--group", "S7"], "no zoo models"),
+    (["reproduce", "--group", "S5", "--models", "0"], "positive integer"),
+    (["zoo", "export"], "needs a group and --out"),
+])
+def test_cli_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhoproof: error:") and message in err and err.count("\n") == 1
+
+
+def test_corrupt_settings_file(tmp_path):
+    from rhoproof.errors import RunError
+
+    (tmp_path / "rep").mkdir()
+    (tmp_path / "rep" / "settings.json").write_text("{not json")
+    with pytest.raises(RunError, match="corrupt"):
+        Reproduction(Settings(group="S4", models=2), tmp_path / "rep", log=lambda s: None)
