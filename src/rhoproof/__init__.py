@@ -7,7 +7,7 @@ The pipeline, one module per stage: ``groups`` (finite groups and real irreps) â
 one-command reproduction); ``zoo`` holds pre-trained models.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from rhoproof.errors import UserError  # noqa: E402
 from rhoproof.evaluate import Evaluation, evaluate  # noqa: E402

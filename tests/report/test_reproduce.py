@@ -111,3 +111,17 @@ def test_corrupt_settings_file(tmp_path):
     (tmp_path / "rep" / "settings.json").write_text("{not json")
     with pytest.raises(RunError, match="corrupt"):
         Reproduction(Settings(group="S4", models=2), tmp_path / "rep", log=lambda s: None)
+
+
+def test_outputs_of_another_version_are_redone(tmp_path, monkeypatch):
+    import importlib
+
+    rhoproof = importlib.import_module("rhoproof")
+    out = tmp_path / "rep"
+    Reproduction(Settings(group="S4", models=2), out, progress=False, log=lambda s: None).run()
+    monkeypatch.setattr(rhoproof, "__version__", "9.9.9")
+    said = []
+    Reproduction(Settings(group="S4", models=2), out, progress=False, log=said.append).run()
+    assert sum("running" in s for s in said) == 4  # evaluate, explain, certify, report
+    assert json.loads((out / "certificates" / "irrep_0.json").read_text()
+                      )["versions"]["rhoproof"] == "9.9.9"

@@ -1,7 +1,8 @@
 """``rhoproof reproduce``: the whole pipeline for one group, from models to report.
 
 Stages, each leaving its output in the reproduction folder, written atomically, so that an
-interrupted run picks up where it stopped and finished stages are not redone:
+interrupted run picks up where it stopped and finished stages are not redone (outputs of
+another rhoproof version are redone):
 
     models    run/                    the zoo's models, or models trained with the recipe
     evaluate  evaluate.json           exact accuracy and loss of every model
@@ -96,6 +97,16 @@ class Reproduction:
         else:
             atomic_write_json(path, mine)
 
+    @staticmethod
+    def _fresh(path: Path) -> bool:
+        """A stage output written by this rhoproof version (older ones are redone)."""
+        from rhoproof import __version__
+
+        try:
+            return json.loads(path.read_text()).get("rhoproof_version") == __version__
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return False
+
     def _stage(self, name: str, done: bool) -> bool:
         self.log(f"[{name}] " + ("done before, reused" if done else "running"))
         return not done
@@ -136,22 +147,25 @@ class Reproduction:
         return load_run(path)
 
     def evaluate(self, run) -> dict[str, Any]:
+        from rhoproof import __version__
         from rhoproof.evaluate import evaluate
 
         path = self.out / "evaluate.json"
-        if self._stage("evaluate", path.exists()):
+        if self._stage("evaluate", self._fresh(path)):
             ev = evaluate(run.model.fold(), run.group)
-            atomic_write_json(path, {"accuracy": ev.accuracy.tolist(),
+            atomic_write_json(path, {"rhoproof_version": __version__,
+                                     "accuracy": ev.accuracy.tolist(),
                                      "loss": ev.loss.tolist(), **ev.summary()})
         return json.loads(path.read_text())
 
     def explain(self, run) -> list[dict[str, Any]]:
+        from rhoproof import __version__
         from rhoproof.explain.explanation import explain_models
         from rhoproof.explain.rho_sets import smallest_rho_set
         from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
 
         path = self.out / "explain.json"
-        if self._stage("explain", path.exists()):
+        if self._stage("explain", self._fresh(path)):
             t0 = time.perf_counter()
             exps = explain_models(run.model.fold(), run.group, progress=self.progress)
             seconds = time.perf_counter() - t0
@@ -165,7 +179,8 @@ class Reproduction:
                         rs, run.group, rep.name,
                         self.out / "figures" / f"rho_set_{rep.name}_constructed.png",
                         " (constructed)").name)
-            atomic_write_json(path, {"seconds": seconds, "constructed_rho_set_figures": built,
+            atomic_write_json(path, {"rhoproof_version": __version__, "seconds": seconds,
+                                     "constructed_rho_set_figures": built,
                                      "bi_equivariance_random": be_random.tolist(),
                                      "rho_set_figures": [p.name for p in figures
                                                          if p.name.startswith("rho_set")],
@@ -179,12 +194,18 @@ class Reproduction:
         folder = ensure_dir(self.out / "certificates")
         digest = weights_digest(run.path / WEIGHTS)
 
+        from rhoproof import __version__
+        from rhoproof.verify.certificate import FORMAT
+
         def have(method: str, k: int) -> bool:
+            """A certificate for these weights by this rhoproof version (else redone)."""
             p = folder / f"{method}_{k}.json"
             try:
-                return json.loads(p.read_text()).get("weights_sha256") == digest
+                cert = json.loads(p.read_text())
             except (OSError, json.JSONDecodeError):
                 return False
+            return (cert.get("weights_sha256") == digest and cert.get("format") == FORMAT
+                    and cert.get("versions", {}).get("rhoproof") == __version__)
 
         todo = [k for k in range(run.n_instances) if not all(have(m, k) for m in METHODS)]
         if self._stage("certify", not todo):
