@@ -122,8 +122,9 @@ def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep"
         t3 = t2 + proof_s
         ops = {  # multiply-adds, to leading order
             "brute": 2 * n**3 * m,  # hidden layer of all |G|² pairs, then |G| logits each
-            "proof_global": 6 * n**2 * m,  # D, N and the correct logit per input
-            "proof_per_output": 4 * n**3,  # the max over z, where it is computed
+            "proof_global": 3 * n**2 * m,  # D (one matrix product), correct logits (two)
+            "proof_per_output": 8 * n**2 * min(TOP_K, n - 1),  # the top-k wrong outputs
+            "hidden_norms": n**2 * sum(c.points_c.shape[0] for c in circuits),  # ‖h*‖
             "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
