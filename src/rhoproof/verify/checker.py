@@ -304,12 +304,13 @@ def _irrep_bound(w: dict, ih: dict, eps: tuple[float, float, float], cert: dict,
     for c in cert["proof"]:
         in_circuit[np.asarray(c["neurons"], np.int64)] = True
     live, others = np.nonzero(in_circuit[:r])[0], np.nonzero(~in_circuit[:r])[0]
-    col_c = (np.abs(b - bh) + eps_b) * (1 + wide) + TINY
+    # upper bounds on wrong logits only: positive parts where the vector multiplied is ≥ 0
+    col_c = (np.maximum(b - bh, 0) + eps_b) * (1 + wide) + TINY
     n, n_v = _hidden_norm(cert["proof"], table, inv, m, r)
     parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
     if len(live):
         col_a = np.linalg.norm(u[live], axis=0) * (1 + wide) + TINY
-        col_b = (np.linalg.norm(u[live] - uh[live], axis=0)
+        col_b = (np.linalg.norm(np.maximum(u[live] - uh[live], 0), axis=0)
                  + eps_u * np.linalg.norm(uh[live], axis=0)) * (1 + wide) + TINY
         dl, dr = w["left"][:, live] - lh[:, live], w["right"][:, live] - rh[:, live]
         d = (_distance(dl, dr)
@@ -317,12 +318,13 @@ def _irrep_bound(w: dict, ih: dict, eps: tuple[float, float, float], cert: dict,
              + eps_lr * (np.linalg.norm(lh[:, live], axis=1)[:, None]
                          + np.linalg.norm(rh[:, live], axis=1)[None])) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
-    if len(others):  # u* = h* = 0 there: ‖u_Z(z)‖ ‖ℓ_Z(x) + r_Z(y)‖
-        parts.append((np.linalg.norm(u[others], axis=0) * (1 + wide) + TINY,
+    if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
+        parts.append((np.linalg.norm(np.maximum(u[others], 0), axis=0) * (1 + wide) + TINY,
                       _distance(w["left"][:, others], w["right"][:, others]) * (1 + wide)
                       + TINY))
-    if v:  # ‖u*_V(z)‖ ‖h*_V(x, y)‖
-        parts.append((np.linalg.norm(uh[r:], axis=0) * (1 + eps_u) * (1 + wide) + TINY, n_v))
+    if v:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
+        parts.append(((np.linalg.norm(np.maximum(-uh[r:], 0), axis=0)
+                       + eps_u * np.linalg.norm(uh[r:], axis=0)) * (1 + wide) + TINY, n_v))
 
     def spread(pick, where=None):
         total = pick(col_c)
@@ -406,7 +408,7 @@ def _coset_bound(w: dict, ih: dict, table: np.ndarray) -> tuple[int, float]:
         low[z] = np.inf
         margin[z] = low.min()
     big_a = np.linalg.norm(w["unembed"], axis=0).max() * (1 + wide) + TINY
-    big_b = np.linalg.norm(w["unembed"] - uh, axis=0).max() * (1 + wide) + TINY
+    big_b = np.linalg.norm(np.maximum(w["unembed"] - uh, 0), axis=0).max() * (1 + wide) + TINY
     count, ce = 0, np.zeros((g, g))
     for xs in _slabs(g, m):
         d, n, l_low, hid_hat = _input_terms(w, ih, xs, 0.0, table)

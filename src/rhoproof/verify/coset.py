@@ -22,7 +22,8 @@ is at most the minimum of the sum). So M(z) = min over z' of the right side boun
 margin of every input with answer z, at O(|G|² m) in all. Every wrong logit of the original is
 then f(z') ≤ f̂(z') + err ≤ f̂(z | x, y) − M(z) + err with err the paper's 2→∞ logit distance
 (as in V_irrep), and the input is certified when that is below L(x, y), the original's correct
-logit. f̂ is the stored floats themselves, so only the rounding of this evaluation is widened.
+logit (with the one-sided Δu term of ``irrep``: ĥ ≥ 0, so only (u − û)⁺ can raise a wrong
+logit). f̂ is the stored floats themselves, so only the rounding of this evaluation is widened.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group) -> Bound:
     margin = coset_margins(ideal, group)  # [G]
     # the paper's logit distance with 2→∞ norms; f̂ is exactly its stored floats (eps = 0)
     big_a = float(u.norm(dim=0).max()) * (1 + wide) + tiny
-    big_b = float((u - uh).norm(dim=0).max()) * (1 + wide) + tiny
+    big_b = float(torch.relu(u - uh).norm(dim=0).max()) * (1 + wide) + tiny  # ĥ ≥ 0: ‖(Δu)⁺‖
     table = group.table
     terms_of = InputTerms(f, fh, 0.0, table)
     certified = torch.zeros(g, g, dtype=torch.bool)

@@ -208,13 +208,17 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         in_circuit[torch.as_tensor(c["neurons"])] = True
     live = torch.nonzero(in_circuit[:r])[:, 0]
     others = torch.nonzero(~in_circuit[:r])[:, 0]
-    col_c = ((b - bh).abs() + eps_b) * (1 + wide) + TINY
+    # Only upper bounds on wrong logits are needed (the correct logit is exact), so every
+    # term multiplying a nonnegative vector (h*, h_Z, h*_V ≥ 0) keeps only its positive part:
+    # Σ_i a_i h_i ≤ Σ_i a_i⁺ h_i ≤ ‖a⁺‖ ‖h‖. Rounding keeps signs, so fl(a)⁺ is a⁺ up to a
+    # relative u, covered by the (1 + wide) factors.
+    col_c = (torch.relu(b - bh) + eps_b) * (1 + wide) + TINY  # ≥ (β − β*)⁺(z)
     parts = []  # (per-output column [G], per-input factor [G, G])
     n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖: [G, G]
     if len(live):
-        col_a = u[live].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
-        col_b = ((u[live] - uh[live]).norm(dim=0) + eps_u * uh[live].norm(dim=0)) \
-            * (1 + wide) + TINY
+        col_a = u[live].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖ (h − h* has any sign)
+        col_b = (torch.relu(u[live] - uh[live]).norm(dim=0) + eps_u * uh[live].norm(dim=0)) \
+            * (1 + wide) + TINY  # ≥ ‖(u_C(z) − u*_C(z))⁺‖
         dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
         dr = f.right[0][:, live] - rh[:, live]
         d = (distance_bound(dl, dr)
@@ -223,11 +227,12 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
             * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
     if len(others):  # ℓ_Z, r_Z are the stored floats themselves: no rounding to add
-        parts.append((u[others].norm(dim=0) * (1 + wide) + TINY,
+        parts.append((torch.relu(u[others]).norm(dim=0) * (1 + wide) + TINY,  # ‖u_Z(z)⁺‖
                       distance_bound(f.left[0][:, others], f.right[0][:, others])
                       * (1 + wide) + TINY))
-    if virtual:
-        col_v = uh[r:].norm(dim=0) * (1 + eps_u) * (1 + wide) + TINY  # ≥ ‖u*_V(z)‖
+    if virtual:  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
+        col_v = (torch.relu(-uh[r:]).norm(dim=0) + eps_u * uh[r:].norm(dim=0)) \
+            * (1 + wide) + TINY
         parts.append((col_v, n_v))
 
     def spread(pick: Callable[[torch.Tensor], torch.Tensor], where: tuple = (),
