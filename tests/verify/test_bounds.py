@@ -181,3 +181,18 @@ def test_neurons_with_zero_unembedding_cost_nothing():
     padded = irrep_bound(wider, exact_ideal(g, f.d_hidden + 2, report.ideal, f.bias[0]), g)
     _assert_sound(padded, brute_bound(wider, g))
     assert int(padded.certified.sum()) == int(plain.certified.sum()) > 0
+
+
+@pytest.mark.parametrize("push", [0.5, 2.0, 8.0])
+def test_raising_one_wrong_output_is_caught(push):
+    # the one-sided terms keep only (u − u*)⁺: raising u for one output z0 raises exactly the
+    # terms they keep, and breaks the inputs whose answer is not z0
+    g, f = _planted_model(noise=1e-3, seed=5)
+    z0 = 7
+    unembed = f.unembed.clone()
+    unembed[0, :, z0] += push
+    broken = Folded(f.left, f.right, unembed, f.bias)
+    _, bound, truth = _certify(broken, g)
+    _assert_sound(bound, truth)
+    if truth.accuracy < 1:
+        assert bound.accuracy < 1
