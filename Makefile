@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) bench/certify_speed.py
 	test -d runs/zoo-s5 || $(VENV)/bin/rhoproof zoo export S5 --out runs/zoo-s5
 	$(PY) bench/certify_s5.py runs/zoo-s5
+	$(PY) bench/soundness_stress.py runs/zoo-s5
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
