@@ -1,5 +1,5 @@
 """Shared pieces of the sound bounds: V_brute (exact evaluation), the float64 rounding
-helpers, the per-input terms of an idealization proof and the cross-entropy bound.
+helpers and the cross-entropy bound.
 
 Rounding: every computed quantity is float64 and is widened by a forward-error factor: a sum
 or dot product of n terms computed in floating point is within γ_n = n u / (1 − n u)
@@ -51,50 +51,6 @@ class Bound:
     # must beat
     margins: torch.Tensor | None = None
     distances: torch.Tensor | None = None
-
-
-class InputTerms:
-    """The per-input quantities every idealization proof needs, in slabs over x:
-    D ≥ ‖(ℓ − ℓ*)(x) + (r − r*)(y)‖, N ≥ ‖h*(x, y)‖ and L ≤ f(xy | x, y), plus ĥ(x, y).
-
-    ``f`` and ``fh`` are one-instance float64 models (the original and the stored tables of
-    the ideal f*, with |ℓ̂ − ℓ*| ≤ eps_lr |ℓ̂| and likewise r̂). O(|G|² m) in all.
-    """
-
-    def __init__(self, f: Folded, fh: Folded, eps_lr: float, table: torch.Tensor) -> None:
-        self.left, self.right, self.u, self.b = f.left[0], f.right[0], f.unembed[0], f.bias[0]
-        self.lh, self.rh = fh.left[0], fh.right[0]
-        self.g, self.m = self.left.shape
-        self.eps_lr, self._table = eps_lr, table  # table: [G, G] Cayley table
-        self.wide = _widen(self.m + 2)
-        self.dl, self.dr = self.left - self.lh, self.right - self.rh  # one rounding each
-        self.dl_norm, self.dr_norm = self.dl.norm(dim=1), self.dr.norm(dim=1)  # [G]
-        self.lh_norm, self.rh_norm = self.lh.norm(dim=1), self.rh.norm(dim=1)
-
-    def slabs(self):
-        """x values per slab, bounding memory to a few [c, |G|, m] tensors."""
-        rows = max(1, (1 << 22) // (self.g * max(self.m, self.g)))
-        for x0 in range(0, self.g, rows):
-            yield torch.arange(x0, min(self.g, x0 + rows))
-
-    def __call__(self, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(D, N, L, ĥ) for the inputs xs × G: [c, G], [c, G], [c, G], [c, G, m]."""
-        wide, tiny, eps = self.wide, 1e-300, self.eps_lr
-        # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
-        # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
-        size = self.lh_norm[xs][:, None] + self.rh_norm[None]  # [c, G]
-        d = ((self.dl[xs][:, None, :] + self.dr[None]).norm(dim=2)
-             + 3 * U * (self.dl_norm[xs][:, None] + self.dr_norm[None])
-             + eps * size) * (1 + wide) + tiny
-        hid_hat = torch.relu(self.lh[xs][:, None, :] + self.rh[None])  # [c, G, m]
-        n = (hid_hat.norm(dim=2) + (U + eps) * size) * (1 + wide) + tiny
-        hid = torch.relu(self.left[xs][:, None, :] + self.right[None])  # [c, G, m]
-        z = self._table[xs]  # [c, G]
-        contrib = hid * self.u.T[z]  # [c, G, m]: h_i u_i(xy)
-        correct = contrib.sum(2) + self.b[z]
-        c_err = wide * (contrib.abs().sum(2) + self.b[z].abs()) + tiny
-        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
-        return d, n, l_low, hid_hat
 
 
 def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:

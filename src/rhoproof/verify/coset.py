@@ -35,7 +35,7 @@ import torch
 from rhoproof.explain.cosets import coset_concentration, coset_ids
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, InputTerms, U, _down, _up, _widen, ce_mean, ce_terms
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
 
 THRESHOLD = 0.01
 """Partition variance below which a neuron counts as constant on cosets (the paper's)."""
@@ -54,6 +54,50 @@ class CosetIdeal:
     def explained(self) -> int:
         """Neurons with a nontrivial coset structure."""
         return int((self.left_subgroup >= 0).sum())
+
+
+class InputTerms:
+    """V_coset's per-input quantities, in slabs over x (V_irrep computes its own in
+    ``irrep``): D ≥ ‖(ℓ − ℓ*)(x) + (r − r*)(y)‖, N ≥ ‖h*(x, y)‖, L ≤ f(xy | x, y) and ĥ(x, y).
+
+    ``f`` and ``fh`` are one-instance float64 models (the original and the stored tables of
+    the ideal f̂, with |ℓ̂ − ℓ*| ≤ eps_lr |ℓ̂| and likewise r̂). O(|G|² m) in all.
+    """
+
+    def __init__(self, f: Folded, fh: Folded, eps_lr: float, table: torch.Tensor) -> None:
+        self.left, self.right, self.u, self.b = f.left[0], f.right[0], f.unembed[0], f.bias[0]
+        self.lh, self.rh = fh.left[0], fh.right[0]
+        self.g, self.m = self.left.shape
+        self.eps_lr, self._table = eps_lr, table  # table: [G, G] Cayley table
+        self.wide = _widen(self.m + 2)
+        self.dl, self.dr = self.left - self.lh, self.right - self.rh  # one rounding each
+        self.dl_norm, self.dr_norm = self.dl.norm(dim=1), self.dr.norm(dim=1)  # [G]
+        self.lh_norm, self.rh_norm = self.lh.norm(dim=1), self.rh.norm(dim=1)
+
+    def slabs(self):
+        """x values per slab, bounding memory to a few [c, |G|, m] tensors."""
+        rows = max(1, (1 << 22) // (self.g * max(self.m, self.g)))
+        for x0 in range(0, self.g, rows):
+            yield torch.arange(x0, min(self.g, x0 + rows))
+
+    def __call__(self, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(D, N, L, ĥ) for the inputs xs × G: [c, G], [c, G], [c, G], [c, G, m]."""
+        wide, tiny, eps = self.wide, 1e-300, self.eps_lr
+        # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
+        # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
+        size = self.lh_norm[xs][:, None] + self.rh_norm[None]  # [c, G]
+        d = ((self.dl[xs][:, None, :] + self.dr[None]).norm(dim=2)
+             + 3 * U * (self.dl_norm[xs][:, None] + self.dr_norm[None])
+             + eps * size) * (1 + wide) + tiny
+        hid_hat = torch.relu(self.lh[xs][:, None, :] + self.rh[None])  # [c, G, m]
+        n = (hid_hat.norm(dim=2) + (U + eps) * size) * (1 + wide) + tiny
+        hid = torch.relu(self.left[xs][:, None, :] + self.right[None])  # [c, G, m]
+        z = self._table[xs]  # [c, G]
+        contrib = hid * self.u.T[z]  # [c, G, m]: h_i u_i(xy)
+        correct = contrib.sum(2) + self.b[z]
+        c_err = wide * (contrib.abs().sum(2) + self.b[z].abs()) + tiny
+        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
+        return d, n, l_low, hid_hat
 
 
 def coset_ideal(folded: Folded, group: Group, threshold: float = THRESHOLD,
