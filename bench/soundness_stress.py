@@ -19,7 +19,7 @@ import torch
 from rhoproof.model import Folded
 from rhoproof.run import load_run, versions
 from rhoproof.verify.bounds import brute_bound
-from rhoproof.verify.certificate import certify_with_bound, check_certificate
+from rhoproof.verify.certificate import certify_with_bound, check_stored
 
 NOISE = (0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 BLOCKS = ("left", "right", "unembed", "bias")
@@ -52,7 +52,7 @@ def main() -> None:
             truth = brute_bound(f, g)
             for method in ("irrep", "coset"):
                 cert, bound = certify_with_bound(f, g, 0, method)
-                check_certificate(json.loads(json.dumps(cert)), f, g)  # raises if rejected
+                check_stored(json.loads(json.dumps(cert)), f, g)  # raises if rejected
                 rows.append({"run": path, "model": k, "noise": noise, "block": which,
                              "push": push, "method": method, "bound": bound.accuracy,
                              "accuracy": truth.accuracy, "ce_bound": bound.cross_entropy,

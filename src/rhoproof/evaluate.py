@@ -2,6 +2,13 @@
 
 An input counts as correct only when the correct logit is strictly larger than every other
 logit (a tie is an error), so a certified lower bound can never be flattered by a tie.
+
+The model is the stored tensors read as real numbers (``enclosure``). Every logit is computed
+in float64 with a rigorous error bound [E1] (docs/soundness.md §0); an input whose correct logit
+and largest wrong logit the bounds cannot separate is decided by exact integer arithmetic on
+the stored floats (``exact``). So the accuracy is exact, and the cross-entropy reported is a
+rigorous upper bound (its per-input terms use the logit bounds). ``exact=False`` gives the old
+plain evaluation in ``dtype`` (training metrics only: fast, not a claim).
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rhoproof.enclosure import ETA, U, enclose
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP
 
@@ -24,10 +32,12 @@ class Evaluation:
     ``correct`` and ``loss`` hold every pair, indexed ``x·|G| + y`` (None unless asked for).
     """
 
-    accuracy: torch.Tensor  # [K] float64
-    loss: torch.Tensor  # [K] float64
+    accuracy: torch.Tensor  # [K] float64 (exact when ``exact``)
+    loss: torch.Tensor  # [K] float64 (an upper bound on the exact mean when ``exact``)
     correct: torch.Tensor | None = None  # [K, |G|²] bool
     pair_loss: torch.Tensor | None = None  # [K, |G|²] float64
+    exact: bool = False
+    decided_exactly: int = 0  # inputs the float bounds left open, decided by integers
 
     def summary(self) -> dict[str, float]:
         return {
@@ -36,6 +46,8 @@ class Evaluation:
             "n_perfect": int((self.accuracy == 1.0).sum()),
             "mean_loss": float(self.loss.mean()),
             "max_loss": float(self.loss.max()),
+            "exact": self.exact,
+            "decided_exactly": self.decided_exactly,
         }
 
 
@@ -47,13 +59,18 @@ def _chunk_rows(folded: Folded, chunk_bytes: int, elem_bytes: int) -> int:
 
 
 @torch.no_grad()
-def evaluate(model: GroupMLP | Folded, group: Group, *, dtype: torch.dtype = torch.float64,
-             keep_pairs: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Evaluation:
+def evaluate(model: GroupMLP | Folded, group: Group, *, exact: bool = True,
+             dtype: torch.dtype = torch.float64, keep_pairs: bool = False,
+             chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Evaluation:
     """Accuracy and cross-entropy of every instance on every pair (x, y), label x·y.
 
-    Vectorized over instances and pairs, batched over x so memory stays near ``chunk_bytes``.
-    Cost: O(K |G|² m + K |G|³ m) multiply-adds (the second term is the unembedding).
+    ``exact`` (default): exact accuracy of the stored model and a rigorous cross-entropy upper
+    bound (CPU, float64 plus integers). Otherwise a plain forward pass in ``dtype`` on the
+    model's device. Vectorized over instances and pairs, batched over x so memory stays near
+    ``chunk_bytes``. Cost: O(K |G|³ m) multiply-adds (three products of that size when exact).
     """
+    if exact:
+        return _evaluate_exact(model, group, keep_pairs, chunk_bytes)
     folded = model.fold() if isinstance(model, GroupMLP) else model
     if folded.group_order != group.order:
         raise ValueError(f"model has {folded.group_order} outputs, group {group.spec} has "
@@ -85,4 +102,95 @@ def evaluate(model: GroupMLP | Folded, group: Group, *, dtype: torch.dtype = tor
         loss=loss_flat.to(torch.float64).mean(1).cpu(),
         correct=correct_flat.cpu() if keep_pairs else None,
         pair_loss=loss_flat.to(torch.float64).cpu() if keep_pairs else None,
+    )
+
+
+def ce_upper(t: torch.Tensor) -> torch.Tensor:
+    """Upper bounds on log(1 + Σ_j e^{t_j}) over the last axis, where t holds upper bounds on
+    f(z) − f(xy) for the wrong z [E2]: torch's logsumexp is M + log Σ e^{t − M} with M the
+    max; each exp and the log are within a few ulps, the sum adds γ_n, and t − M rounds by
+    u|t − M| (a factor e^{u|t−M|} ≤ 1 + 10⁻¹³ while e^{t−M} is not negligible)."""
+    n = t.shape[-1] + 1
+    full = torch.cat([torch.zeros_like(t[..., :1]), t], -1)
+    lse = torch.logsumexp(full, -1)
+    kappa = (n + 8) * 4 * U + 2e-13
+    bound = lse + 8 * U * (lse.abs() + full.max(-1).values.abs()) + kappa + 1e-300
+    return torch.where(torch.isnan(bound), torch.inf, bound)
+
+
+def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
+                    chunk_bytes: int) -> Evaluation:
+    """[E1]: logits as centre ± err with |f − centre| ≤ err; decided where they separate,
+    exactly (integers) where they do not."""
+    enc = enclose(model)
+    c, r = enc.center, enc.radius
+    if c.group_order != group.order:
+        raise ValueError(f"model has {c.group_order} outputs, group {group.spec} has "
+                         f"order {group.order}")
+    k, g, m = c.n_instances, group.order, c.d_hidden
+    table = group.table  # [|G|, |G|]
+    rows = _chunk_rows(c, chunk_bytes // 3, 8)
+    correct_all = torch.empty(k, g, g, dtype=torch.bool)
+    loss_all = torch.empty(k, g, g, dtype=torch.float64)
+    open_inputs: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+    gam = (m + 4) * U * 1.01
+    u_abs = c.unembed.abs()  # [K, m, G]
+    for x0 in range(0, g, rows):
+        x1 = min(g, x0 + rows)
+        n = x1 - x0
+        pre = c.left[:, x0:x1, None, :] + c.right[:, None, :, :]  # [K, n, G, m]
+        hidden = torch.relu(pre).reshape(k, n * g, m)
+        center = torch.baddbmm(c.bias[:, None, :], hidden, c.unembed)  # [K, n·G, G]
+        # rounding of the m-term dot product and of h = relu(fl(ℓ + r)) (relative u each)
+        err = gam * (torch.bmm(hidden, u_abs) + c.bias.abs()[:, None, :])
+        if r is not None:  # |h − ĥ| ≤ e_ℓ(x) + e_r(y) (relu is 1-Lipschitz); e_u, e_β
+            e_h = (r.left[:, x0:x1, None, :] + r.right[:, None, :, :]).reshape(k, n * g, m)
+            err = err + torch.bmm(e_h, u_abs + r.unembed) + torch.bmm(hidden, r.unembed) \
+                + r.bias[:, None, :]
+        err = err * (1 + gam) + (4 * m + 8) * ETA  # the error terms' own rounding, underflow
+        center, err = center.view(k, n, g, g), err.view(k, n, g, g)  # [K, n, y, z]
+        hi = center + err + 4 * U * (center.abs() + err) + 1e-300  # ≥ f(z | x, y)
+        lo = center - err - 4 * U * (center.abs() + err) - 1e-300  # ≤ f(z | x, y)
+        labels = table[x0:x1].expand(k, -1, -1)[..., None]  # [K, n, G, 1]
+        lo_c = lo.gather(-1, labels)[..., 0]
+        hi_c = hi.gather(-1, labels)[..., 0]
+        hi_w = hi.scatter(-1, labels, -torch.inf)
+        lo_w = lo.scatter(-1, labels, -torch.inf)
+        sure = lo_c > hi_w.amax(-1)  # correct for every real value in the bounds
+        wrong = hi_c <= lo_w.amax(-1)  # some wrong logit is ≥ the correct one
+        undecided = ~(sure | wrong)
+        undecided |= ~torch.isfinite(center).all(-1) | ~torch.isfinite(err).all(-1)
+        correct_all[:, x0:x1] = sure & ~undecided
+        # t_z ≥ f(z) − f(xy) for the wrong z
+        t = hi_w - lo_c[..., None]
+        t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + 1e-300
+        t = t.scatter(-1, labels, -torch.inf)
+        loss_all[:, x0:x1] = ce_upper(t)
+        for kk, xx, yy in torch.nonzero(undecided).tolist():
+            open_inputs[kk].append((x0 + xx, yy))
+    decided = 0
+    if any(open_inputs):
+        from rhoproof.exact import decide
+
+        table_np = group.table_np
+        for kk, todo in enumerate(open_inputs):
+            if not todo:
+                continue
+            decided += len(todo)
+            for (x, y), (ok, diffs) in decide(model, kk, todo, table_np).items():
+                correct_all[kk, x, y] = ok
+                loss_all[kk, x, y] = float(ce_upper(torch.tensor([diffs], dtype=torch.float64))[0])
+    correct_flat = correct_all.reshape(k, g * g)
+    loss_flat = loss_all.reshape(k, g * g)
+    n_pairs = g * g
+    # the mean of |G|² nonnegative upper bounds, rounded up: γ_{|G|²} plus the division
+    mean = loss_flat.mean(1) * (1 + (n_pairs + 8) * U * 1.01) + 1e-300
+    mean = torch.where(torch.isfinite(mean), mean, torch.inf)
+    return Evaluation(
+        accuracy=correct_flat.to(torch.float64).mean(1),
+        loss=mean,
+        correct=correct_flat if keep_pairs else None,
+        pair_loss=loss_flat if keep_pairs else None,
+        exact=True,
+        decided_exactly=decided,
     )

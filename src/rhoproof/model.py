@@ -64,9 +64,10 @@ class Folded:
         return Folded(self.left[k:k + 1], self.right[k:k + 1], self.unembed[k:k + 1],
                       self.bias[k:k + 1])
 
-    def to(self, dtype: torch.dtype | None = None, device: torch.device | str | None = None
-           ) -> Folded:
-        return Folded(*(t.to(device=device, dtype=dtype) for t in
+    def to(self, *args: object, **kwargs: object) -> Folded:
+        """Every tensor ``.to(...)`` with the same arguments as ``torch.Tensor.to`` (a device,
+        a dtype, or ``device=`` / ``dtype=``)."""
+        return Folded(*(t.to(*args, **kwargs) for t in  # type: ignore[call-overload]
                         (self.left, self.right, self.unembed, self.bias)))
 
     def detach(self) -> Folded:
@@ -96,7 +97,8 @@ class GroupMLP(nn.Module):
     """
 
     def __init__(self, group_order: int, n_instances: int = 1, d_embed: int = 128,
-                 d_hidden: int = 128, seed: int = 0) -> None:
+                 d_hidden: int = 128, seed: int = 0, dtype: torch.dtype = torch.float32
+                 ) -> None:
         super().__init__()
         for name, value in (("group_order", group_order), ("n_instances", n_instances),
                             ("d_embed", d_embed), ("d_hidden", d_hidden)):
@@ -105,12 +107,12 @@ class GroupMLP(nn.Module):
         self.group_order, self.n_instances = group_order, n_instances
         self.d_embed, self.d_hidden = d_embed, d_hidden
         g, k, d, m = group_order, n_instances, d_embed, d_hidden
-        self.embedding_left = nn.Parameter(torch.empty(k, g, d))  # [K, |G|, d_e]
-        self.embedding_right = nn.Parameter(torch.empty(k, g, d))  # [K, |G|, d_e]
-        self.linear_left = nn.Parameter(torch.empty(k, d, m))  # [K, d_e, m]
-        self.linear_right = nn.Parameter(torch.empty(k, d, m))  # [K, d_e, m]
-        self.unembedding = nn.Parameter(torch.empty(k, m, g))  # [K, m, |G|]
-        self.unembed_bias = nn.Parameter(torch.empty(k, g))  # [K, |G|]
+        self.embedding_left = nn.Parameter(torch.empty(k, g, d, dtype=dtype))  # [K, |G|, d_e]
+        self.embedding_right = nn.Parameter(torch.empty(k, g, d, dtype=dtype))  # [K, |G|, d_e]
+        self.linear_left = nn.Parameter(torch.empty(k, d, m, dtype=dtype))  # [K, d_e, m]
+        self.linear_right = nn.Parameter(torch.empty(k, d, m, dtype=dtype))  # [K, d_e, m]
+        self.unembedding = nn.Parameter(torch.empty(k, m, g, dtype=dtype))  # [K, m, |G|]
+        self.unembed_bias = nn.Parameter(torch.empty(k, g, dtype=dtype))  # [K, |G|]
         self.reset_parameters(seed)
 
     def reset_parameters(self, seed: int) -> None:
@@ -150,10 +152,11 @@ class GroupMLP(nn.Module):
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor]) -> GroupMLP:
-        """Rebuild a model from ``tensors()`` output; shapes must be consistent."""
+        """Rebuild a model from ``tensors()`` output; shapes must be consistent. The stored
+        dtype is kept (a float64 run stays float64)."""
         k, g, d = tensors["embedding_left"].shape
         m = tensors["linear_left"].shape[2]
-        model = cls(int(g), int(k), int(d), int(m))
+        model = cls(int(g), int(k), int(d), int(m), dtype=tensors["embedding_left"].dtype)
         with torch.no_grad():
             for name in PARAM_NAMES:
                 getattr(model, name).copy_(tensors[name])
@@ -161,3 +164,10 @@ class GroupMLP(nn.Module):
 
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         return {name: tuple(getattr(self, name).shape) for name in PARAM_NAMES}
+
+
+def select_instance(model: GroupMLP | Folded, k: int) -> GroupMLP | Folded:
+    """Instance k alone (a length-1 instance axis), as stored: same kind, same dtype."""
+    if isinstance(model, Folded):
+        return model.instance(k)
+    return GroupMLP.from_tensors({n: t[k:k + 1] for n, t in model.tensors().items()})

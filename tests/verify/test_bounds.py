@@ -152,7 +152,7 @@ def test_needed_only_per_output_terms_keep_the_accuracy_bound():
     # "needed" (the default above |G|³ = 2e7, S6 and up), here on the planted S5 model
     import json
 
-    from rhoproof.verify.certificate import certify_model, check_certificate
+    from rhoproof.verify.certificate import certify_model, check_stored
 
     g, f = _planted_model(noise=0.003, seed=4)
     ex, full, truth = _certify(f, g)
@@ -162,7 +162,7 @@ def test_needed_only_per_output_terms_keep_the_accuracy_bound():
     assert needed.cross_entropy >= full.cross_entropy
     cert = json.loads(json.dumps(certify_model(f, g, 0, per_output="needed")))
     assert cert["per_output"] == "needed"
-    assert check_certificate(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
     with pytest.raises(ValueError, match="per_output"):
         irrep_bound(f, ex, g, per_output="some")
 

@@ -110,7 +110,7 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
         irrep_hybrids = [_swap_irrep(orig, ideal, report, name)
                          for name in report.ideal_neurons]
         models = [orig, ideal, *hybrids, *irrep_hybrids]
-        ev = evaluate(_stack(models), group)
+        ev = evaluate(_stack(models), group, exact=False)
         be = bi_equivariance_score(_stack([orig, ideal]), group)
         names = ["original", "idealized", *[f"swap_{b}" for b in BLOCKS],
                  *[f"swap_irrep_{n}" for n in report.ideal_neurons]]

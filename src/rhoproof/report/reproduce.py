@@ -152,7 +152,7 @@ class Reproduction:
 
         path = self.out / "evaluate.json"
         if self._stage("evaluate", self._fresh(path)):
-            ev = evaluate(run.model.fold(), run.group)
+            ev = evaluate(run.model, run.group)
             atomic_write_json(path, {"rhoproof_version": __version__,
                                      "accuracy": ev.accuracy.tolist(),
                                      "loss": ev.loss.tolist(), **ev.summary()})
@@ -209,11 +209,10 @@ class Reproduction:
 
         todo = [k for k in range(run.n_instances) if not all(have(m, k) for m in METHODS)]
         if self._stage("certify", not todo):
-            folded = run.model.fold()
             for k in tqdm(todo, disable=not self.progress, desc="certify", unit="model"):
                 for method in METHODS:
                     if not have(method, k):
-                        cert = bind_to_run(certify_model(folded, run.group, k, method), run,
+                        cert = bind_to_run(certify_model(run.model, run.group, k, method), run,
                                            digest)
                         atomic_write_json(folder / f"{method}_{k}.json", cert)
 

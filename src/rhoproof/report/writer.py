@@ -192,9 +192,8 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     best = max(expl or rows, key=lambda r: (r["irrep"], -r["model"]))
     k = best["model"]
     which = "the explained model" if expl else "the model"
-    folded = run.model.fold()
-    _, b_irrep = certify_with_bound(folded, run.group, k, "irrep")
-    _, b_coset = certify_with_bound(folded, run.group, k, "coset")
+    _, b_irrep = certify_with_bound(run.model, run.group, k, "irrep")
+    _, b_coset = certify_with_bound(run.model, run.group, k, "coset")
     margin_distance_figure([(f"V_irrep (bound {b_irrep.accuracy:.1%})", b_irrep.margins,
                              b_irrep.distances),
                             (f"V_coset (bound {b_coset.accuracy:.1%})", b_coset.margins,

@@ -17,7 +17,7 @@ import torch
 
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group
-from rhoproof.model import Folded
+from rhoproof.model import Folded, GroupMLP
 from rhoproof.verify.exact_ideal import U
 
 
@@ -66,7 +66,9 @@ def ce_mean(ce: torch.Tensor) -> float:
     return bound if math.isfinite(bound) else math.inf
 
 
-def brute_bound(folded: Folded, group: Group) -> Bound:
-    """V_brute: exact accuracy and cross-entropy over all |G|² pairs (float64)."""
-    ev = evaluate(folded, group)
+def brute_bound(model: GroupMLP | Folded, group: Group) -> Bound:
+    """V_brute for a one-instance stored model: the exact accuracy over all |G|² pairs and a
+    rigorous cross-entropy upper bound (``evaluate``: float64 enclosures, integers where they
+    cannot decide)."""
+    ev = evaluate(model, group)
     return Bound("brute", float(ev.accuracy[0]), float(ev.loss[0]))

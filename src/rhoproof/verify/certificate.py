@@ -23,11 +23,11 @@ from typing import Any
 
 import torch
 
+from rhoproof.enclosure import OutOfRange, enclose, for_proof
 from rhoproof.errors import UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
-from rhoproof.model import Folded
-from rhoproof.verify import checker
+from rhoproof.model import Folded, GroupMLP, select_instance
 from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
@@ -56,21 +56,23 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
             "weight": c.weight.tolist(), "bias": c.bias, "virtual": c.virtual}
 
 
-def certify_model(folded: Folded, grp: Group, k: int, method: str = "irrep",
+def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                   per_output: str = "auto") -> dict[str, Any]:
-    """A certificate (a JSON-ready dict) for model ``k``; timings split search / proof /
-    brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``."""
-    return certify_with_bound(folded, grp, k, method, per_output)[0]
+    """A certificate (a JSON-ready dict) for instance ``k`` of the stored model (a folded or
+    unfolded model of any float dtype: the bound is about its tensors read as real numbers);
+    timings split search / proof / brute force. ``per_output`` (V_irrep): see
+    ``irrep.per_output_mode``."""
+    return certify_with_bound(model, grp, k, method, per_output)[0]
 
 
-def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep",
+def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                        per_output: str = "auto") -> tuple[dict[str, Any], Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
-    brute)."""
-    f = folded.to(dtype=torch.float64).detach()
+    brute or when the model is outside the proofs' safe range)."""
+    stored = select_instance(model, k)
     g2 = grp.order**2
     t0 = time.perf_counter()
-    truth = brute_bound(f.instance(k), grp)
+    truth = brute_bound(stored, grp)
     brute_s = time.perf_counter() - t0
     cert: dict[str, Any] = {"format": FORMAT, "method": method, "group": grp.spec,
                             "instance": k, "brute": {"accuracy": truth.accuracy,
@@ -78,13 +80,24 @@ def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep"
                                                      "seconds": brute_s}}
     if method == "brute":
         cert.update(certified_inputs=round(truth.accuracy * g2), accuracy=truth.accuracy,
-                    cross_entropy=truth.cross_entropy, circuits=[], seconds={"proof": brute_s})
+                    cross_entropy=_claimed_ce(truth.cross_entropy), circuits=[],
+                    seconds={"proof": brute_s})
         return cert, None
+    try:  # the real model as centre ± radius in the safe range [R]
+        enc = for_proof(enclose(stored))
+    except OutOfRange as exc:
+        reason = f"outside the proofs' safe range: {exc}"
+        cert.update(certified_inputs=0, accuracy=0.0, cross_entropy=math.inf, circuits=[],
+                    verdict="refused", reasons=[reason], refused=reason, margin=None, ops={},
+                    seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
+                             "proof_over_brute": 0.0})
+        return cert, None
+    f, radius = enc.center, enc.radius  # one instance, float64
     n, m = grp.order, f.d_hidden
     t1 = time.perf_counter()
     if method == "coset":
-        ideal_c = coset_ideal(f.instance(k), grp)
-        bound = coset_bound(f.instance(k), ideal_c, grp)
+        ideal_c = coset_ideal(f, grp)
+        bound = coset_bound(f, ideal_c, grp, radius)
         t3 = time.perf_counter()
         t2 = t1  # the coset search (partition variances) is part of the proof here
         subs = sorted({int(s) for s in ideal_c.left_subgroup.tolist() if s >= 0}
@@ -102,7 +115,7 @@ def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep"
         ops = {"brute": 2 * n**3 * m, "proof_global": 8 * n**2 * m,
                "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
     else:
-        _, report = idealize(f, grp, k, virtual=True)
+        _, report = idealize(f, grp, 0, virtual=True)
         mode = per_output_mode(grp, per_output)
         # search: the bound with circuits completed up to each missing share; keep the best
         tried: list[tuple] = []
@@ -112,9 +125,9 @@ def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep"
                 continue
             ts = time.perf_counter()
             v = sum(c.virtual for c in circuits)
-            model = with_virtual_neurons(f.instance(k), v)
-            ideal = exact_ideal(grp, model.d_hidden, circuits, f.bias[k])
-            bound = irrep_bound(model, ideal, grp, TOP_K, mode, v)
+            padded = with_virtual_neurons(f, v)
+            ideal = exact_ideal(grp, padded.d_hidden, circuits, f.bias[0])
+            bound = irrep_bound(padded, ideal, grp, TOP_K, mode, v, radius)
             tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
         best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy))
         proof_s, circuits, ideal, bound, v, share = best
@@ -133,13 +146,18 @@ def certify_with_bound(folded: Folded, grp: Group, k: int, method: str = "irrep"
                     top_k=TOP_K, per_output=mode, virtual_neurons=v,
                     missing_share_allowed=share)
     assert bound.certified is not None
-    ce = bound.cross_entropy * (1 + CE_SLACK) if math.isfinite(bound.cross_entropy) \
-        else math.inf
+    ce = _claimed_ce(bound.cross_entropy)
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,
                 cross_entropy=ce, margin=bound.margin,
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
     return cert, bound
+
+
+def _claimed_ce(ce: float) -> float:
+    """The cross-entropy bound as claimed: rounded up by CE_SLACK (relative) so that a checker
+    whose summation order differs in the last bits still confirms it."""
+    return ce * (1 + CE_SLACK) if math.isfinite(ce) else math.inf
 
 
 def _renumber(circuits: list[IdealCircuit], m: int) -> list[IdealCircuit]:
@@ -177,32 +195,37 @@ def _coset_representatives(grp: Group, ideal: Any) -> list[int]:
     return out
 
 
-def check_certificate(cert: dict[str, Any], folded: Folded, grp: Group) -> dict[str, Any]:
-    """Re-verify a certificate's claims on the given model with the independent ``checker``;
-    raise CertificateError unless they hold."""
-    if not isinstance(cert, dict) or cert.get("format") != FORMAT:
-        raise CertificateError(f"not a {FORMAT} certificate")
-    claimed = {key: cert.get(key) for key in ("certified_inputs", "accuracy", "cross_entropy")}
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-               for v in claimed.values()):
-        raise CertificateError("malformed certificate: certified_inputs, accuracy and "
-                               "cross_entropy must be numbers")
+def check_certificate(cert: dict[str, Any], run: Any) -> dict[str, Any]:
+    """Re-verify a certificate against a loaded run (``rhoproof.load_run``) with the
+    independent checker (``rhoproof.check``): the weights file's SHA-256, every field, then the
+    recomputed bound; raise CertificateError unless the claims hold."""
+    from rhoproof.check import CheckFailed, check_file
+    from rhoproof.run import WEIGHTS
+
     try:
-        if cert["group"] != grp.spec:
-            raise CertificateError(f"certificate is for {cert['group']}, run is {grp.spec}")
-        k = int(cert["instance"])
-        if not 0 <= k < folded.n_instances:
-            raise CertificateError(f"instance {k} is not in the run")
-        f = folded.to(dtype=torch.float64).detach().instance(k)
-        weights = {"left": f.left[0].numpy(), "right": f.right[0].numpy(),
-                   "unembed": f.unembed[0].numpy(), "bias": f.bias[0].numpy()}
-        count, ce = checker.check(cert, weights, grp.table_np)
-    except checker.CheckFailed as exc:
+        res = check_file(cert, run.path / WEIGHTS, run.group.table_np, run.group.spec)
+    except CheckFailed as exc:
         raise CertificateError(f"check failed: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise CertificateError(f"malformed certificate: {type(exc).__name__}: {exc}") from None
-    return {"instance": k, "certified_inputs": count, "accuracy": count / grp.order**2,
-            "cross_entropy": ce}
+    return {"instance": res.instance, "certified_inputs": res.certified_inputs,
+            "accuracy": res.accuracy, "cross_entropy": res.cross_entropy}
+
+
+def check_stored(cert: dict[str, Any], model: GroupMLP | Folded, grp: Group
+                 ) -> dict[str, Any]:
+    """``check_certificate`` for a model in memory (tests, benchmarks): the same checker on
+    the model's tensors, without the weights-file hash."""
+    from rhoproof.check import CheckFailed, StoredModel, check_model
+    from rhoproof.check.weights import stored_model
+
+    folded = isinstance(model, Folded)
+    tensors = {n: t.detach().cpu().numpy() for n, t in model.tensors().items()}
+    try:
+        stored: StoredModel = stored_model(tensors, folded)
+        res = check_model(cert, stored, grp.table_np, grp.spec)
+    except CheckFailed as exc:
+        raise CertificateError(f"check failed: {exc}") from None
+    return {"instance": res.instance, "certified_inputs": res.certified_inputs,
+            "accuracy": res.accuracy, "cross_entropy": res.cross_entropy}
 
 
 def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str = "auto"
@@ -215,8 +238,7 @@ def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str 
         raise UserError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if per_output not in ("auto", "all", "needed"):
         raise UserError(f"per_output must be auto, all or needed, not {per_output!r}")
-    return bind_to_run(certify_model(run.model.fold(), run.group, instance, method,
-                                     per_output), run)
+    return bind_to_run(certify_model(run.model, run.group, instance, method, per_output), run)
 
 
 def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> dict[str, Any]:
@@ -243,4 +265,4 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
 
 
 __all__ = ["CertificateError", "bind_to_run", "certify", "certify_model", "check_certificate",
-           "load_certificate", "weights_digest"]
+           "check_stored", "load_certificate", "weights_digest"]

@@ -36,6 +36,7 @@ from rhoproof.explain.cosets import coset_concentration, coset_ids
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
+from rhoproof.verify.irrep import ETA, correct_logits, norm_up
 
 THRESHOLD = 0.01
 """Partition variance below which a neuron counts as constant on cosets (the paper's)."""
@@ -71,8 +72,8 @@ class InputTerms:
         self.eps_lr, self._table = eps_lr, table  # table: [G, G] Cayley table
         self.wide = _widen(self.m + 2)
         self.dl, self.dr = self.left - self.lh, self.right - self.rh  # one rounding each
-        self.dl_norm, self.dr_norm = self.dl.norm(dim=1), self.dr.norm(dim=1)  # [G]
-        self.lh_norm, self.rh_norm = self.lh.norm(dim=1), self.rh.norm(dim=1)
+        self.dl_norm, self.dr_norm = norm_up(self.dl, 1), norm_up(self.dr, 1)  # [G]
+        self.lh_norm, self.rh_norm = norm_up(self.lh, 1), norm_up(self.rh, 1)
 
     def slabs(self):
         """x values per slab, bounding memory to a few [c, |G|, m] tensors."""
@@ -86,11 +87,11 @@ class InputTerms:
         # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
         # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
         size = self.lh_norm[xs][:, None] + self.rh_norm[None]  # [c, G]
-        d = ((self.dl[xs][:, None, :] + self.dr[None]).norm(dim=2)
+        d = (norm_up(self.dl[xs][:, None, :] + self.dr[None], 2)
              + 3 * U * (self.dl_norm[xs][:, None] + self.dr_norm[None])
              + eps * size) * (1 + wide) + tiny
         hid_hat = torch.relu(self.lh[xs][:, None, :] + self.rh[None])  # [c, G, m]
-        n = (hid_hat.norm(dim=2) + (U + eps) * size) * (1 + wide) + tiny
+        n = (norm_up(hid_hat, 2) + (U + eps) * size) * (1 + wide) + tiny
         hid = torch.relu(self.left[xs][:, None, :] + self.right[None])  # [c, G, m]
         z = self._table[xs]  # [c, G]
         contrib = hid * self.u.T[z]  # [c, G, m]: h_i u_i(xy)
@@ -178,15 +179,18 @@ def coset_margins(ideal: CosetIdeal, group: Group) -> torch.Tensor:
         terms = torch.relu(d) * lo[:, None] - torch.relu(-d) * hi[:, None]
         db = b[zs][:, None] - b[None]  # [c, z']
         val = terms.sum(2) + db
-        err = wide * (terms.abs().sum(2) + db.abs()) + 1e-300
+        err = wide * (terms.abs().sum(2) + db.abs()) + (2 * m + 2) * ETA + 1e-300
         low = _down(val - err, val.abs() + err)
         low[torch.arange(len(zs)), zs] = torch.inf  # z' = z is not a wrong output
         out[zs] = low.min(1).values
     return out
 
 
-def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group) -> Bound:
-    """V_coset for one model (one-instance Folded) against its coset idealization."""
+def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group, radius: Folded | None = None
+                ) -> Bound:
+    """V_coset for one model (one-instance Folded, the centre of the stored model's enclosure,
+    ``radius`` its entrywise radius [F1]) against its coset idealization. Preconditions: both
+    in the safe range [R]. Cost: O(|G|² m) plus O(|G|³ m) elementwise for the margins."""
     f = folded.to(dtype=torch.float64).detach()
     fh = ideal.folded
     u, b, uh = f.unembed[0], f.bias[0], fh.unembed[0]
@@ -194,20 +198,31 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group) -> Bound:
     wide, tiny = _widen(m + 2), 1e-300
     margin = coset_margins(ideal, group)  # [G]
     # the paper's logit distance with 2→∞ norms; f̂ is exactly its stored floats (eps = 0)
-    big_a = float(u.norm(dim=0).max()) * (1 + wide) + tiny
-    big_b = float(torch.relu(u - uh).norm(dim=0).max()) * (1 + wide) + tiny  # ĥ ≥ 0: ‖(Δu)⁺‖
+    # the real model is f̂ ± radius: ‖u‖ and ‖(u − û)⁺‖ grow by ‖e_u‖, D by ‖e_ℓ‖ + ‖e_r‖, the
+    # bias difference (β − β̂)⁺ is at most e_β, and L comes from ``irrep.correct_logits``
+    e_u = 0.0 if radius is None else float(norm_up(radius.unembed[0], 0).max())
+    e_b = 0.0 if radius is None else float(radius.bias[0].max())
+    big_a = (float(norm_up(u, 0).max()) + e_u) * (1 + wide) + tiny
+    big_b = (float(norm_up(torch.relu(u - uh), 0).max()) + e_u) * (1 + wide) + tiny  # ĥ ≥ 0
     table = group.table
     terms_of = InputTerms(f, fh, 0.0, table)
     certified = torch.zeros(g, g, dtype=torch.bool)
     ce = torch.zeros(g, g, dtype=torch.float64)
     margins, distances = torch.zeros(g, g, dtype=torch.float64), torch.zeros_like(ce)
+    l_all = None if radius is None else correct_logits(f, group, radius)
     for xs in terms_of.slabs():
         d, n, l_low, hid_hat = terms_of(xs)
+        if radius is not None:
+            assert l_all is not None
+            l_low = l_all[xs]
+            d = d + (norm_up(radius.left[0][xs], 1)[:, None]
+                     + norm_up(radius.right[0], 1)[None]) * (1 + wide)
         z = table[xs]  # [c, G]
         contrib = hid_hat * uh.T[z]  # [c, G, m]
         ideal_correct = contrib.sum(2) + b[z]
-        ideal_up = ideal_correct + wide * (contrib.abs().sum(2) + b[z].abs()) + tiny
-        spread = (big_a * d + big_b * n) * (1 + 8 * U) + tiny  # Δβ = 0
+        ideal_up = ideal_correct + wide * (contrib.abs().sum(2) + b[z].abs()) \
+            + (2 * m + 2) * ETA + tiny
+        spread = (big_a * d + big_b * n + e_b) * (1 + 8 * U) + tiny
         wrong = ideal_up - margin[z] + spread  # ≥ every wrong logit of f, up to rounding
         wrong_up = _up(wrong, ideal_up.abs() + margin[z].abs() + spread)
         delta = l_low - wrong_up

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rhoproof.enclosure import SAFE_HIGH, SAFE_LOW
 from rhoproof.explain.idealize import IdealCircuit
 from rhoproof.groups import Group
 from rhoproof.model import Folded
@@ -43,6 +44,20 @@ POINT_TOL = 1e-6
 
 class ProofCheckError(ValueError):
     """A check the proof relies on failed; the circuit cannot be used."""
+
+
+def in_range(t: torch.Tensor, name: str) -> torch.Tensor:
+    """A table of f*'s definition put into the safe range [R]: magnitudes below 2⁻⁶⁴ become
+    0 (f* is *defined* by the stored tables, so any values give a valid ideal), magnitudes
+    above 2⁶⁴ make the circuit unusable."""
+    t = t.to(torch.float64)
+    if not bool(torch.isfinite(t).all()) or (t.numel() and float(t.abs().max()) > SAFE_HIGH):
+        raise ProofCheckError(f"{name} is outside the safe range 2^±64")
+    return torch.where(t.abs() < SAFE_LOW, torch.zeros_like(t), t)
+
+
+def _scalar_in_range(v: float, name: str) -> float:
+    return float(in_range(torch.tensor([v], dtype=torch.float64), name)[0])
 
 
 def action_table(group: Group, rho: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -107,6 +122,11 @@ def _check_neurons(c: IdealCircuit, m: int, taken: set[int]) -> None:
         raise ProofCheckError("a neuron is claimed by two circuits")
     if not bool((c.scale > 0).all()):
         raise ProofCheckError("a neuron scale is not positive")
+    if not bool(((c.scale >= SAFE_LOW) & (c.scale <= SAFE_HIGH)).all()):
+        raise ProofCheckError("a neuron scale is outside the safe range 2^±64")
+    w = c.weight.abs()
+    if not bool((((w >= SAFE_LOW) | (w == 0)) & (w <= SAFE_HIGH)).all()):
+        raise ProofCheckError("a neuron weight is outside the safe range 2^±64")
 
 
 def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
@@ -121,9 +141,10 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     if (torch.bincount(pair, minlength=nb * nc) == 0).any():
         raise ProofCheckError("double sum incomplete")
     share, max_pair = _shares(c.weight, pair, nb * nc)
-    w = float(torch.zeros(nb * nc, dtype=torch.float64).index_add_(0, pair, c.weight).mean())
-    alpha = c.points_b @ c.a  # [nb] stored: part of f*'s definition
-    gamma = c.ratio * (c.points_c @ c.a)  # [nc]
+    w = _scalar_in_range(float(torch.zeros(nb * nc, dtype=torch.float64).index_add_(
+        0, pair, c.weight).mean()), "the pair weight W")
+    alpha = in_range(c.points_b @ c.a, "α")  # [nb] stored: part of f*'s definition
+    gamma = in_range(c.ratio * (c.points_c @ c.a), "γ")  # [nc]
     k = c.points_b @ c.points_c.T  # [nb, nc]
     images = act_b[:, :, None] * nc + act_c[:, None, :]  # [|G|, nb, nc]: g·(p, q)
     label = images.min(dim=0).values.reshape(-1)  # smallest pair index in the orbit
@@ -131,7 +152,7 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     sums = torch.zeros(int(inverse.max()) + 1, dtype=torch.float64).index_add_(
         0, inverse, k.reshape(-1))
     sizes = torch.bincount(inverse).to(torch.float64)
-    k_orbit = (sums / sizes)[inverse].reshape(nb, nc)  # one stored float per orbit
+    k_orbit = in_range((sums / sizes)[inverse].reshape(nb, nc), "K")  # one float per orbit
     inv = torch.from_numpy(group.inverses.copy())
     lam, p, q, neurons = c.scale, c.p, c.q, c.neurons
     out["left"][:, neurons] = lam[None] * alpha[act_b[inv][:, p]]  # [G, n]
@@ -165,7 +186,8 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
         plus, minus = classes[(key, 1.0)], classes[(key, -1.0)]
         if bool(plus.any()) != bool(minus.any()):
             raise ProofCheckError(f"{c.irrep}: mirrored classes not both present")
-        w_class[key] = float((c.weight[plus].sum() + c.weight[minus].sum()) / 2)
+        w_class[key] = _scalar_in_range(float((c.weight[plus].sum() + c.weight[minus].sum())
+                                              / 2), "a sign-circuit weight")
     share = torch.zeros_like(c.weight)
     for members in classes.values():
         if members.any():
@@ -204,6 +226,10 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
            "right": torch.zeros(g, m, dtype=torch.float64),
            "unembed": torch.zeros(m, g, dtype=torch.float64)}
     t0 = float(bias.to(torch.float64).mean())
+    try:
+        t0 = _scalar_in_range(t0, "t0")
+    except ProofCheckError:
+        t0 = 0.0
     bias_terms: list[tuple[float, torch.Tensor]] = []
     eps_u = 4 * U
     used, excluded, proof = [], [], []

@@ -40,8 +40,18 @@ TOP_K = 24
 """How many of the largest wrong values F(w) get their own per-output term."""
 
 TINY = 1e-300
+ETA = 2.0**-1074
 PER_OUTPUT_ALL = 2 * 10**7
 """Up to this |G|³ (S5: 1.7e6), the per-output bound is computed for every input."""
+
+
+def norm_up(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """An upper bound on the Euclidean norm along ``dim`` [R2]: the sum of squares is widened
+    by γ_n and by n·η for squares that underflow *before* the square root, so a lost tiny
+    square can never be amplified later; the root adds 4u."""
+    n = t.shape[dim]
+    sq = (t * t).sum(dim)
+    return torch.sqrt(sq * (1 + _widen(n + 2)) + (n + 1) * ETA) * (1 + 4 * U)
 
 
 def distance_bound(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
@@ -59,7 +69,7 @@ def distance_bound(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
     s = a[:, None] + b[None] + 2 * c
     ab = a[:, None] + b[None]
     s_up = s + 2 * wide * ab * (1 + 2 * wide) + 4 * U * (ab + 2 * c.abs())
-    return torch.sqrt(s_up.clamp_min(0)) * (1 + 4 * U) + TINY
+    return torch.sqrt(s_up.clamp_min(0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
 
 
 def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None = None
@@ -81,7 +91,7 @@ def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None
         for part, keep in ((0, low), (1, ~low)):
             if keep.any():
                 total[part] += _circuit_norm_sq(c, group, inv, scale, keep)
-    out = torch.sqrt(total * (1 + _widen(m + 8))) * (1 + 4 * U) + TINY
+    out = torch.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
     return out[0] if split is None else out
 
 
@@ -106,18 +116,26 @@ def _circuit_norm_sq(c: dict, group: Group, inv: torch.Tensor, scale: torch.Tens
     return a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
 
 
-def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
+def correct_logits(folded: Folded, group: Group, radius: Folded | None = None
+                   ) -> torch.Tensor:
     """Lower bounds on the exact correct logits f(xy | x, y) of every input: [G_x, G_y].
 
     Output-major: for each x and z, h(x, x⁻¹z) · [u(z), |u(z)|] is one batched product, so the
-    value and its rounding bound (γ_m times Σ h_i |u_i(z)|, h ≥ 0) come together.
+    value and its rounding bound (γ_m times Σ h_i |u_i(z)|, h ≥ 0) come together. With a
+    ``radius`` (the model is centre ± radius, [F1]), f ≥ f̂ − Σ_i (|û_i| + e_u,i)(e_ℓ,i(x) +
+    e_r,i(y)) − Σ_i e_u,i ĥ_i − e_β: two more columns and one more product of the same size.
     """
     left, right, u, b = folded.left[0], folded.right[0], folded.unembed[0], folded.bias[0]
     g, m = left.shape
     wide = _widen(m + 2)
     inv = torch.from_numpy(group.inverses.copy())
     y_of = group.table[inv]  # [x, z]: y = x⁻¹z
-    pair = torch.stack([u.T, u.T.abs()], 2)  # [z, m, 2]
+    cols = [u.T, u.T.abs()]
+    if radius is not None:
+        el, er, eu, eb = (radius.left[0], radius.right[0], radius.unembed[0],
+                          radius.bias[0])
+        cols += [eu.T, u.T.abs() + eu.T]
+    pair = torch.stack(cols, 2)  # [z, m, 2 or 4]
     out = torch.empty(g, g, dtype=torch.float64)
     rows = max(1, (1 << 22) // (g * m))
     buf = torch.empty(g * rows * m, dtype=torch.float64)
@@ -127,9 +145,14 @@ def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
         hid = buf[:g * c * m].view(g, c, m)  # [z, x, m]: h(x, x⁻¹z), built in place
         torch.index_select(right, 0, y_of[xs].T.reshape(-1), out=hid.view(g * c, m))
         hid.add_(left[xs][None]).relu_()
-        res = torch.bmm(hid, pair)  # [z, x, 2]
+        res = torch.bmm(hid, pair)  # [z, x, 2 or 4]
         val = res[..., 0].T + b[None]  # [x, z]
         err = wide * (res[..., 1].T + b.abs()[None]) + TINY
+        if radius is not None:  # e_h(x, x⁻¹z) = e_ℓ(x) + e_r(x⁻¹z), then (|û| + e_u)·e_h
+            torch.index_select(er, 0, y_of[xs].T.reshape(-1), out=hid.view(g * c, m))
+            hid.add_(el[xs][None])
+            spread = torch.bmm(hid, pair[..., 3:4])[..., 0].T  # [x, z]
+            err = err + (spread + res[..., 2].T + eb[None]) * (1 + wide) + (2 * m + 4) * ETA
         out[xs[:, None], y_of[xs]] = _down(val - err, val.abs() + err)  # to (x, y)
     return out
 
@@ -169,11 +192,17 @@ def _per_output_grid(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: 
 
 
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
-                per_output: str = "auto", virtual: int = 0) -> Bound:
+                per_output: str = "auto", virtual: int = 0, radius: Folded | None = None
+                ) -> Bound:
     """V_irrep for one model (one-instance Folded) given its exact idealization f*;
     ``per_output`` as in ``per_output_mode``. The last ``virtual`` neurons of ``folded`` are
     virtual (all weights zero, ``certificate.with_virtual_neurons``): their terms of f* are
-    charged apart, ‖u*_V(z)‖ ‖h*_V(x, y)‖, rather than through the whole layer's norms."""
+    charged apart, ‖u*_V(z)‖ ‖h*_V(x, y)‖, rather than through the whole layer's norms.
+
+    Preconditions: ``folded`` (and ``radius``, the entrywise distance of the real model from
+    it, over the real neurons) and the ideal's tables are in the safe range [R]
+    (``enclosure.for_proof``, ``exact_ideal``). Cost: O(|G|² m) multiply-adds in three matrix
+    products, plus O(|G|² (k + n_c)) for the per-output terms and ‖h*‖."""
     f = folded.to(dtype=torch.float64).detach()
     fh = ideal.folded
     u, b = f.unembed[0], f.bias[0]  # [m, G], [G]
@@ -212,26 +241,41 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # term multiplying a nonnegative vector (h*, h_Z, h*_V ≥ 0) keeps only its positive part:
     # Σ_i a_i h_i ≤ Σ_i a_i⁺ h_i ≤ ‖a⁺‖ ‖h‖. Rounding keeps signs, so fl(a)⁺ is a⁺ up to a
     # relative u, covered by the (1 + wide) factors.
-    col_c = (torch.relu(b - bh) + eps_b) * (1 + wide) + TINY  # ≥ (β − β*)⁺(z)
+    # The real model is f̂ ± radius [F1]: (a + δ)⁺ ≤ a⁺ + |δ| and ‖a + δ‖ ≤ ‖a‖ + ‖δ‖, so each
+    # column gains the norm of its radius, each D the norms of e_ℓ(x) and e_r(y)
+    def rad_norm(pick: Callable[[Folded], torch.Tensor], dim: int) -> torch.Tensor | float:
+        return 0.0 if radius is None else norm_up(pick(radius), dim)
+
+    e_b = 0.0 if radius is None else radius.bias[0]
+    col_c = (torch.relu(b - bh) + e_b + eps_b) * (1 + wide) + TINY  # ≥ (β − β*)⁺(z)
     parts = []  # (per-output column [G], per-input factor [G, G])
     n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖: [G, G]
+
+    def lr_radius(cols: torch.Tensor) -> torch.Tensor | float:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
+        if radius is None:
+            return 0.0
+        return rad_norm(lambda t: t.left[0][:, cols], 1)[:, None] \
+            + rad_norm(lambda t: t.right[0][:, cols], 1)[None]  # type: ignore[index]
+
     if len(live):
-        col_a = u[live].norm(dim=0) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖ (h − h* has any sign)
-        col_b = (torch.relu(u[live] - uh[live]).norm(dim=0) + eps_u * uh[live].norm(dim=0)) \
-            * (1 + wide) + TINY  # ≥ ‖(u_C(z) − u*_C(z))⁺‖
+        eu_c = rad_norm(lambda t: t.unembed[0][live], 0)
+        col_a = (norm_up(u[live], 0) + eu_c) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
+        col_b = (norm_up(torch.relu(u[live] - uh[live]), 0) + eps_u * norm_up(uh[live], 0)
+                 + eu_c) * (1 + wide) + TINY  # ≥ ‖(u_C(z) − u*_C(z))⁺‖
         dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
         dr = f.right[0][:, live] - rh[:, live]
         d = (distance_bound(dl, dr)
-             + 2 * U * (dl.norm(dim=1)[:, None] + dr.norm(dim=1)[None])
-             + eps_lr * (lh[:, live].norm(dim=1)[:, None] + rh[:, live].norm(dim=1)[None])) \
-            * (1 + wide) + TINY
+             + 2 * U * (norm_up(dl, 1)[:, None] + norm_up(dr, 1)[None])
+             + eps_lr * (norm_up(lh[:, live], 1)[:, None] + norm_up(rh[:, live], 1)[None])
+             + lr_radius(live)) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
-    if len(others):  # ℓ_Z, r_Z are the stored floats themselves: no rounding to add
-        parts.append((torch.relu(u[others]).norm(dim=0) * (1 + wide) + TINY,  # ‖u_Z(z)⁺‖
-                      distance_bound(f.left[0][:, others], f.right[0][:, others])
-                      * (1 + wide) + TINY))
+    if len(others):  # ℓ_Z, r_Z are the centres themselves: only their radius to add
+        parts.append(((norm_up(torch.relu(u[others]), 0)
+                       + rad_norm(lambda t: t.unembed[0][others], 0)) * (1 + wide) + TINY,
+                      (distance_bound(f.left[0][:, others], f.right[0][:, others])
+                       + lr_radius(others)) * (1 + wide) + TINY))
     if virtual:  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
-        col_v = (torch.relu(-uh[r:]).norm(dim=0) + eps_u * uh[r:].norm(dim=0)) \
+        col_v = (norm_up(torch.relu(-uh[r:]), 0) + eps_u * norm_up(uh[r:], 0)) \
             * (1 + wide) + TINY
         parts.append((col_v, n_v))
 
@@ -247,7 +291,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # every wrong logit, globally: the largest F*(w) plus the largest spread
     s_max = spread(lambda col: float(col.max()))  # [G, G]
     top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
-    l_low = correct_logits(f, group)  # [G, G]
+    l_low = correct_logits(f, group, _padded(radius, virtual))  # [G, G]
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
     # per output, tighter: for every input ("all": it also tightens the CE bound), or only
     # where the global bound fails and could still succeed ("needed"). Hopeless: even the
@@ -276,5 +320,15 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
                  margin, certified, l_low - top1, s_max)
 
 
+def _padded(radius: Folded | None, virtual: int) -> Folded | None:
+    """The radius over all neurons: the virtual ones are exact zeros."""
+    if radius is None or not virtual:
+        return radius
+    g = radius.left.shape[1]
+    zeros = torch.zeros(1, g, virtual, dtype=torch.float64)
+    return Folded(torch.cat([radius.left, zeros], 2), torch.cat([radius.right, zeros], 2),
+                  torch.cat([radius.unembed, zeros.transpose(1, 2)], 1), radius.bias)
+
+
 __all__ = ["TOP_K", "correct_logits", "distance_bound", "hidden_norm_bound", "irrep_bound",
-           "per_output_mode"]
+           "norm_up", "per_output_mode"]

@@ -1,0 +1,88 @@
+"""The independent checker: re-verifies a rhoproof certificate without trusting the prover.
+
+Its trusted base (docs/soundness.md §6) is this package, numpy, Python's ``fractions`` and
+``hashlib``, the ``safetensors.numpy`` reader, and the Cayley table it is handed. It imports
+nothing else from rhoproof (a test parses its imports). The steps:
+
+1. ``weights.read_file``: hash the weights file, compare with the certificate's
+   ``weights_sha256``, read the stored tensors (float32 or float64) and enclose the real model
+   they stand for (``weights.enclosure``, [F1]);
+2. ``parse.parse``: validate every field of the certificate into a typed ``Claim`` (types,
+   finiteness, the safe range [R], shapes, index ranges), rejecting with the first problem;
+3. ``bounds``: re-derive the facts the bound rests on and recompute it.
+
+A claim is accepted when the recomputed bound is at least as strong: certified count ≥ the
+claimed one (for V_brute: equal, both exact) and recomputed cross-entropy bound ≤ the claimed
+one. A weaker claim than the data supports is still a true claim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhoproof.check import bounds
+from rhoproof.check.exact import ExactLogits
+from rhoproof.check.parse import CheckFailed, Claim, parse, require
+from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_file
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What the checker recomputed for an accepted certificate."""
+
+    method: str
+    instance: int
+    certified_inputs: int  # recomputed (≥ the claimed count)
+    accuracy: float  # certified_inputs / |G|²
+    cross_entropy: float  # recomputed upper bound (≤ the claimed one)
+    claim: Claim
+
+
+def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int, float]:
+    """(certified inputs, cross-entropy bound) recomputed from the claim's data."""
+    center, radius = enclosure(model, claim.instance)
+    if claim.method == "brute":
+        return bounds.brute(center, radius, ExactLogits(model.tensors, model.folded,
+                                                        claim.instance), table)
+    center, radius = in_safe_range(center, radius)
+    if claim.method == "irrep":
+        return bounds.irrep(claim, center, radius, table)
+    return bounds.coset(claim, center, radius, table)
+
+
+def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckResult:
+    """Parse, recompute, compare; CheckFailed unless the claims hold. No hash check: use
+    ``check_file`` for a certificate bound to a weights file."""
+    table = np.asarray(table, dtype=np.int64)
+    k, g, m = model.shape
+    require(table.shape == (g, g), f"the model has {g} outputs, the Cayley table is "
+            f"{table.shape}")
+    claim = parse(cert, g, m, k, group)
+    count, ce = recompute(claim, model, table)
+    if claim.method == "brute":
+        require(count == claim.certified_inputs,
+                f"claimed {claim.certified_inputs} correct inputs, recomputed {count}")
+    else:
+        require(count >= claim.certified_inputs,
+                f"claimed {claim.certified_inputs} certified inputs, recomputed {count}")
+    require(ce <= claim.cross_entropy or (math.isinf(ce) and math.isinf(claim.cross_entropy)),
+            f"claimed cross-entropy bound {claim.cross_entropy}, recomputed {ce}")
+    return CheckResult(claim.method, claim.instance, count, count / g**2, ce, claim)
+
+
+def check_file(cert: Any, weights: str | Path, table: Any, group: str) -> CheckResult:
+    """``check_model`` for the weights file ``weights``, whose SHA-256 must be the
+    certificate's ``weights_sha256``."""
+    digest, model = read_file(weights)
+    require(isinstance(cert, dict) and cert.get("weights_sha256") == digest,
+            "the certificate is for other weights (SHA-256 differs)")
+    return check_model(cert, model, table, group)
+
+
+__all__ = ["CheckFailed", "CheckResult", "Claim", "StoredModel", "check_file", "check_model",
+           "recompute"]

@@ -1,0 +1,454 @@
+"""The checker's recomputation of each bound from a parsed ``Claim`` and the stored model.
+
+* brute: every logit as a float64 centre with a rigorous error bound; inputs whose correct
+  logit and largest wrong logit the bounds cannot separate are decided with exact rationals
+  (``exact.ExactLogits``). The count is exact.
+* irrep: the facts of docs/soundness.md §1 are re-derived from the integer tables (group
+  actions for *every* pair g, h; K constant on orbits; complete double sums; characters are
+  homomorphisms); F*(w) is computed *exactly* from the tables (``exact.ideal_values``); D, N,
+  L and the per-output spreads in float64 with their own widenings (§2–3), plus the enclosure's
+  radius [F1].
+* coset: the coset means, the margin lower bound and the per-input bounds (§5).
+
+Preconditions: the model and the certificate's floats are in the safe range [R] (``parse``,
+``weights.in_safe_range``); that is what makes the relative-error widenings valid (§3.1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rhoproof.check.exact import ExactLogits, ideal_values, up
+from rhoproof.check.parse import Claim, RhoSetTables, SignTables, require
+
+U = 2.0**-53
+ETA = 2.0**-1074
+TINY = 1e-300
+
+
+def _widen(n: int) -> float:
+    return (n + 8) * U * 1.01
+
+
+def _up(v: Any, scale: Any) -> Any:
+    return v + 4 * U * scale + TINY
+
+
+def _down(v: Any, scale: Any) -> Any:
+    return v - 4 * U * scale - TINY
+
+
+def _norm(a: np.ndarray, axis: int) -> np.ndarray:
+    """≥ the Euclidean norm along ``axis``: squares that underflow are charged *inside* the
+    root (n·η), so a lost tiny square is never amplified later [R2]."""
+    n = a.shape[axis]
+    return np.sqrt((a * a).sum(axis) * (1 + _widen(n + 2)) + (n + 1) * ETA) * (1 + 4 * U)
+
+
+def group_facts(table: np.ndarray) -> tuple[int, np.ndarray]:
+    """The identity and inverses from the Cayley table alone."""
+    n = table.shape[0]
+    require(table.shape == (n, n), "the Cayley table is not square")
+    ids = np.nonzero((table == np.arange(n)[None]).all(1))[0]
+    require(len(ids) == 1, "the Cayley table has no unique identity")
+    e = int(ids[0])
+    inv = np.argmax(table == e, axis=1)
+    require(bool((table[np.arange(n), inv] == e).all()), "the Cayley table lacks inverses")
+    return e, inv
+
+
+# --- the stored model's correct and wrong logits --------------------------------------------
+
+
+def _logit_bounds(c: dict, r: dict | None, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """centre and err with |f(z | x, y) − centre| ≤ err for x in xs, every y, z: [c, G, G]."""
+    m = c["left"].shape[1]
+    gam = (m + 4) * U * 1.01
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        hid = np.maximum(c["left"][xs][:, None, :] + c["right"][None], 0.0)  # [c, G, m]
+        center = hid @ c["unembed"] + c["bias"]
+        err = gam * (hid @ np.abs(c["unembed"]) + np.abs(c["bias"]))
+        if r is not None:
+            e_h = r["left"][xs][:, None, :] + r["right"][None]
+            err = err + e_h @ (np.abs(c["unembed"]) + r["unembed"]) + hid @ r["unembed"] \
+                + r["bias"]
+        err = err * (1 + gam) + (4 * m + 8) * ETA
+    return center, err
+
+
+def correct_low(c: dict, r: dict | None, table: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """≤ f(xy | x, y) for all (x, y), one x at a time over its outputs z = xy."""
+    g, m = c["left"].shape
+    wide = _widen(m + 4)
+    u, b = c["unembed"], c["bias"]
+    out = np.empty((g, g))
+    for x in range(g):
+        ys = table[inv[x]]  # y = x⁻¹z for z = 0 .. |G| − 1
+        hid = np.maximum(c["left"][x][None] + c["right"][ys], 0.0)  # [z, m]
+        val = np.einsum("zm,mz->z", hid, u) + b
+        err = wide * (np.einsum("zm,mz->z", hid, np.abs(u)) + np.abs(b)) + TINY
+        if r is not None:
+            e_h = r["left"][x][None] + r["right"][ys]
+            err = err + (np.einsum("zm,mz->z", e_h, np.abs(u) + r["unembed"])
+                         + np.einsum("zm,mz->z", hid, r["unembed"]) + r["bias"]) \
+                * (1 + wide) + (2 * m + 4) * ETA
+        out[x, ys] = _down(val - err, np.abs(val) + err)
+    return out
+
+
+def _ce(delta: np.ndarray, g: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.log1p((g - 1) * np.exp(-(delta - 2 * U * np.abs(delta) - TINY)))
+
+
+def _ce_up(t: np.ndarray) -> np.ndarray:
+    """≥ log(1 + Σ_j e^{t_j}) over the last axis (t: upper bounds on f(z) − f(xy))."""
+    full = np.concatenate([np.zeros(t.shape[:-1] + (1,)), t], -1)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        top = full.max(-1)
+        lse = top + np.log(np.exp(full - top[..., None]).sum(-1))
+        out = lse + 8 * U * (np.abs(lse) + np.abs(top)) + (t.shape[-1] + 9) * 4 * U + 2e-13 \
+            + TINY
+    return np.where(np.isnan(out), np.inf, out)
+
+
+def _mean_up(ce: np.ndarray) -> float:
+    bound = float(ce.mean()) * (1 + _widen(ce.size) + 1e-13) + TINY
+    return bound if math.isfinite(bound) else math.inf
+
+
+def brute(c: dict, r: dict | None, exact: ExactLogits, table: np.ndarray
+          ) -> tuple[int, float]:
+    """The exact count of correctly classified inputs and a CE upper bound."""
+    g, m = c["left"].shape
+    count, ce = 0, np.zeros((g, g))
+    rows = max(1, (1 << 21) // (g * max(m, g)))
+    for x0 in range(0, g, rows):
+        xs = np.arange(x0, min(g, x0 + rows))
+        center, err = _logit_bounds(c, r, xs)
+        with np.errstate(over="ignore", invalid="ignore"):
+            hi = center + err + 4 * U * (np.abs(center) + err) + TINY
+            lo = center - err - 4 * U * (np.abs(center) + err) - TINY
+        z = table[xs][..., None]  # [c, G, 1]
+        lo_c = np.take_along_axis(lo, z, 2)[..., 0]
+        hi_c = np.take_along_axis(hi, z, 2)[..., 0]
+        hi_w, lo_w = hi.copy(), lo.copy()
+        np.put_along_axis(hi_w, z, -np.inf, 2)
+        np.put_along_axis(lo_w, z, -np.inf, 2)
+        finite = np.isfinite(center).all(2) & np.isfinite(err).all(2)
+        sure = (lo_c > hi_w.max(2)) & finite
+        wrong = (hi_c <= lo_w.max(2)) & finite
+        count += int(sure.sum())
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = hi_w - lo_c[..., None]
+            t = t + 4 * U * (np.abs(hi_w) + np.abs(lo_c)[..., None]) + TINY
+        np.put_along_axis(t, z, -np.inf, 2)
+        ce[xs] = _ce_up(t)
+        for i, y in zip(*np.nonzero(~(sure | wrong))):
+            x = int(xs[i])
+            vals = exact.logits(x, int(y))
+            zc = int(table[x, y])
+            diffs = [up(v - vals[zc]) for j, v in enumerate(vals) if j != zc]
+            count += int(all(v < vals[zc] for j, v in enumerate(vals) if j != zc))
+            ce[x, y] = _ce_up(np.array([diffs]))[0]
+    return count, _mean_up(ce)
+
+
+# --- V_irrep --------------------------------------------------------------------------------
+
+
+def _check_action(act: np.ndarray, table: np.ndarray, e: int, name: str) -> None:
+    """act[g] permutes the points, act[e] = id and act[gh] = act[g] ∘ act[h] for all g, h."""
+    n_pts = act.shape[1]
+    require(bool((act[e] == np.arange(n_pts)).all()), f"{name}: the identity moves a point")
+    require(bool((np.sort(act, 1) == np.arange(n_pts)).all()),
+            f"{name}: some group element does not permute the points")
+    for g in range(table.shape[0]):  # act[table[g, h], p] == act[g, act[h, p]]
+        require(bool((act[table[g]] == act[g][act]).all()), f"{name}: not a group action")
+
+
+def _shares(weight: np.ndarray, groups: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    """ω_i / Σ_{its group} ω (totals correctly rounded by math.fsum) and the largest group."""
+    share, largest = np.zeros_like(weight), 0
+    for members in groups:
+        if members.any():
+            total = math.fsum(weight[members].tolist())
+            require(total != 0, "a pair of the double sum has zero total weight")
+            share[members] = weight[members] / total
+            largest = max(largest, int(members.sum()))
+    return share, largest
+
+
+def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, out: dict) -> float:
+    _check_action(c.act_b, table, e, f"{c.irrep} B")
+    _check_action(c.act_c, table, e, f"{c.irrep} C")
+    nb, nc = len(c.alpha), len(c.gamma)
+    for h in range(table.shape[0]):  # K is constant on the orbits of (p, q) -> (h·p, h·q)
+        require(bool((c.k[c.act_b[h][:, None], c.act_c[h][None, :]] == c.k).all()),
+                f"{c.irrep}: K is not constant on orbits")
+    pair = c.p * nc + c.q
+    counts = np.bincount(pair, minlength=nb * nc)
+    require(bool((counts > 0).all()), f"{c.irrep}: the double sum is incomplete")
+    order = np.argsort(pair, kind="stable")
+    bounds = np.searchsorted(pair[order], np.arange(nb * nc + 1))
+    groups = []
+    for j in range(nb * nc):
+        mask = np.zeros(len(pair), dtype=bool)
+        mask[order[bounds[j]:bounds[j + 1]]] = True
+        groups.append(mask)
+    share, largest = _shares(c.weight, groups)
+    lam = c.scale
+    out["left"][:, c.neurons] = lam * c.alpha[c.act_b[inv][:, c.p]]
+    out["right"][:, c.neurons] = lam * c.gamma[c.act_c[:, c.q]]
+    out["unembed"][c.neurons] = (share * c.w / lam)[:, None] * c.k[c.p[:, None], c.act_c[:, c.q].T]
+    return (largest + 8) * U * 1.01
+
+
+def _sign(c: SignTables, table: np.ndarray, out: dict) -> float:
+    require(bool((np.abs(c.chi) == 1).all()), "a sign character must be ±1 on every element")
+    require(bool((c.chi[table] == c.chi[:, None] * c.chi[None, :]).all()),
+            f"{c.irrep}: χ(gh) ≠ χ(g)χ(h)")
+    chi = c.chi.astype(np.float64)
+    b, cc = 1.0 - 2.0 * c.p, 1.0 - 2.0 * c.q
+    same = b == cc
+    groups = []
+    for key, cls in (("s", same), ("d", ~same)):
+        plus, minus = cls & (b == 1), cls & (b == -1)
+        require(plus.any() == minus.any(), f"{c.irrep}: mirrored classes not both present")
+        if not plus.any():
+            require((c.w_same if key == "s" else c.w_diff) == 0.0,
+                    f"{c.irrep}: weight for an absent class")
+        groups += [plus, minus]
+    share, largest = _shares(c.weight, groups)
+    wc = np.where(same, c.w_same, c.w_diff)
+    out["left"][:, c.neurons] = (c.scale * b)[None] * chi[:, None]
+    out["right"][:, c.neurons] = (c.scale * cc)[None] * chi[:, None]
+    out["unembed"][c.neurons] = (share * wc / c.scale)[:, None] * chi[None]
+    return (largest + 8) * U * 1.01
+
+
+def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, float, float]:
+    """The float tables f̂ of f* over m neurons and their error bounds (ε_ℓr, ε_u, ε_β)."""
+    g = table.shape[0]
+    e, inv = group_facts(table)
+    out = {"left": np.zeros((g, m)), "right": np.zeros((g, m)), "unembed": np.zeros((m, g))}
+    eps_u, taken = 4 * U, set()
+    bias, magnitude, n_sign = np.full(g, claim.t0), abs(claim.t0), 0
+    for c in claim.circuits:
+        mine = set(c.neurons.tolist())
+        require(len(mine) == len(c.neurons) and not taken & mine,
+                "circuit neurons repeated or shared")
+        taken |= mine
+        if isinstance(c, RhoSetTables):
+            eps_u = max(eps_u, _rho_set(c, table, e, inv, out))
+        else:
+            eps_u = max(eps_u, _sign(c, table, out))
+            beta = -(c.w_same + c.w_diff)
+            bias = bias + beta * c.chi
+            magnitude += abs(beta)
+            n_sign += 1
+    out["bias"] = bias
+    eps_b = (2 * n_sign + 4) * U * 1.01 * magnitude + TINY
+    return out, 2 * U, eps_u, eps_b
+
+
+def _distance(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
+    """≥ ‖dl(x) + dr(y)‖ for all (x, y) via ‖a‖² + ‖b‖² + 2a·b (soundness.md §3)."""
+    m = dl.shape[1]
+    wide = _widen(m + 2)
+    a, b = (dl * dl).sum(1), (dr * dr).sum(1)
+    c = dl @ dr.T
+    ab = a[:, None] + b[None]
+    s = ab + 2 * c
+    s_up = s + 2 * wide * ab * (1 + 2 * wide) + 4 * U * (ab + 2 * np.abs(c))
+    return np.sqrt(np.maximum(s_up, 0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
+
+
+def _hidden_norm(claim: Claim, inv: np.ndarray, g: int, m: int, split: int) -> np.ndarray:
+    """≥ ‖h*(x, y)‖ over the neurons below ``split`` and from it on: [2, G, G]."""
+    total = np.zeros((2, g, g))
+    for c in claim.circuits:
+        low = c.neurons < split
+        for part, keep in ((0, low), (1, ~low)):
+            if not keep.any():
+                continue
+            lam2 = c.scale[keep] ** 2
+            p, q = c.p[keep], c.q[keep]
+            if isinstance(c, SignTables):  # h*_i = 2λ_i when b_i χ(x) = c_i χ(y) = 1
+                on_x = ((1 - 2 * p)[None] * c.chi[:, None]) == 1
+                on_y = ((1 - 2 * q)[None] * c.chi[:, None]) == 1
+                total[part] += (on_x * (4 * lam2)) @ on_y.T.astype(np.float64)
+                continue
+            r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2  # [nb, nc]
+            nc = len(c.gamma)
+            rx = r2[c.act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
+            a_x = np.zeros((g, nc, nc))
+            np.add.at(a_x, (slice(None), q), rx)
+            total[part] += a_x[:, np.arange(nc)[None, :], c.act_c].sum(-1)
+    return np.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
+
+
+def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
+    """Recompute V_irrep's certified count and CE bound (docs/soundness.md §2–3)."""
+    g = table.shape[0]
+    v = claim.virtual_neurons
+    if v:  # zero-weight neurons: the same function, room for a circuit's missing terms
+        c = {"left": np.hstack([c["left"], np.zeros((g, v))]),
+             "right": np.hstack([c["right"], np.zeros((g, v))]),
+             "unembed": np.vstack([c["unembed"], np.zeros((v, g))]), "bias": c["bias"]}
+        if r is not None:
+            r = {"left": np.hstack([r["left"], np.zeros((g, v))]),
+                 "right": np.hstack([r["right"], np.zeros((g, v))]),
+                 "unembed": np.vstack([r["unembed"], np.zeros((v, g))]), "bias": r["bias"]}
+    m = c["left"].shape[1]
+    ih, eps_lr, eps_u, eps_b = irrep_ideal(claim, table, m)
+    e, inv = group_facts(table)
+    wide = _widen(m + 2)
+    u, b, uh, bh, lh, rh = c["unembed"], c["bias"], ih["unembed"], ih["bias"], ih["left"], \
+        ih["right"]
+    # F*(w), exactly, then rounded up; the margin needs no table-error analysis here
+    exact_f = ideal_values(claim.circuits, claim.t0, g)
+    f_up = np.array([up(q) for q in exact_f])
+    wrong_w = np.delete(np.arange(g), e)
+    order = wrong_w[np.argsort(-f_up[wrong_w], kind="stable")]
+    k = min(claim.top_k, g - 1)
+    real = m - v
+    in_circuit = np.zeros(m, dtype=bool)
+    for circ in claim.circuits:
+        in_circuit[circ.neurons] = True
+    live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
+
+    def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
+        if r is None:
+            return 0.0
+        t = r[key][idx] if key == "unembed" else r[key][:, idx]
+        return _norm(t, axis)
+
+    col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
+        + TINY
+    n, n_v = _hidden_norm(claim, inv, g, m, real)
+    parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
+    if len(live):
+        eu = rnorm("unembed", live, 0)
+        col_a = (_norm(u[live], 0) + eu) * (1 + wide) + TINY
+        col_b = (_norm(np.maximum(u[live] - uh[live], 0), 0) + eps_u * _norm(uh[live], 0) + eu) \
+            * (1 + wide) + TINY
+        dl, dr = c["left"][:, live] - lh[:, live], c["right"][:, live] - rh[:, live]
+        rad = 0.0 if r is None else rnorm("left", live, 1)[:, None] + rnorm("right", live, 1)[None]
+        d = (_distance(dl, dr) + 2 * U * (_norm(dl, 1)[:, None] + _norm(dr, 1)[None])
+             + eps_lr * (_norm(lh[:, live], 1)[:, None] + _norm(rh[:, live], 1)[None])
+             + rad) * (1 + wide) + TINY
+        parts += [(col_a, d), (col_b, n)]
+    if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
+        rad = 0.0 if r is None else rnorm("left", others, 1)[:, None] \
+            + rnorm("right", others, 1)[None]
+        parts.append(((_norm(np.maximum(u[others], 0), 0) + rnorm("unembed", others, 0))
+                      * (1 + wide) + TINY,
+                      (_distance(c["left"][:, others], c["right"][:, others]) + rad)
+                      * (1 + wide) + TINY))
+    if v:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
+        parts.append(((_norm(np.maximum(-uh[real:], 0), 0) + eps_u * _norm(uh[real:], 0))
+                      * (1 + wide) + TINY, n_v))
+
+    def spread(pick: Any, where: Any = None) -> np.ndarray:
+        total = pick(col_c)
+        for col, factor in parts:
+            total = total + pick(col) * (factor if where is None else factor[where])
+        return total * (1 + 8 * U) + TINY
+
+    s_max = spread(np.max)
+    top1 = f_up[order[0]] if g > 1 else -np.inf
+    l_low = correct_low(c, r, table, inv)
+    delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
+    if claim.per_output == "all":
+        todo = np.ones((g, g), dtype=bool)
+    else:  # as the prover: skip the globally certified and the hopeless
+        todo = (delta <= 0) & (l_low > top1 + spread(np.min))
+    xi, yi = np.nonzero(todo)
+    wrong = np.full(len(xi), -np.inf)
+    for w_ in order[:k]:
+        z = table[table[xi, w_], yi]  # x·w·y
+        sz = spread(lambda col, z=z: col[z], (xi, yi))
+        wrong = np.maximum(wrong, _up(f_up[w_] + sz, abs(f_up[w_]) + sz))
+    if g - 1 > k:
+        rest, sm = f_up[order[k]], s_max[xi, yi]
+        wrong = np.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+    delta[xi, yi] = np.maximum(delta[xi, yi], l_low[xi, yi] - wrong)
+    delta = np.where(np.isnan(delta), -np.inf, delta)
+    return int((delta > 0).sum()), _mean_up(_ce(delta, g))
+
+
+# --- V_coset --------------------------------------------------------------------------------
+
+
+def _means(v: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    return (np.bincount(inverse, weights=v) / counts)[inverse]
+
+
+def coset(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
+    """Recompute V_coset (docs/soundness.md §5) with the enclosure's radius."""
+    spec = claim.coset
+    assert spec is not None
+    g, m = c["left"].shape
+    _, inv = group_facts(table)
+    for s in spec.subgroups:  # closed under the product: a subgroup
+        require(len(s) > 0 and bool(np.isin(table[np.ix_(s, s)], s).all()),
+                "a listed set is no subgroup")
+    ih = {"left": np.zeros((g, m)), "right": np.zeros((g, m)), "unembed": c["unembed"].copy()}
+    for i in np.nonzero(spec.left >= 0)[0]:
+        right_ids = table[spec.subgroups[spec.left[i]], :].min(0)  # coset Hx, least element
+        left_ids = table[:, spec.subgroups[spec.right[i]]].min(1)  # coset yH'
+        ih["left"][:, i] = _means(c["left"][:, i], right_ids)
+        ih["right"][:, i] = _means(c["right"][:, i], left_ids)
+        ui = c["unembed"][i]
+        on_t = right_ids == right_ids[spec.target[i]]
+        off = ui[~on_t].sum() / max(1, int((~on_t).sum()))
+        ih["unembed"][i] = np.where(on_t, np.minimum(off, ui), off)
+    uh, b = ih["unembed"], c["bias"]
+    wide, wide4 = _widen(m + 2), _widen(m + 4)
+    margin = np.empty(g)
+    for z in range(g):
+        hid = np.maximum(ih["left"] + ih["right"][table[inv, z]], 0.0)  # [x, m], y = x⁻¹z
+        lo, hi = hid.min(0), hid.max(0)
+        d = uh[:, z][None] - uh.T  # [z', m]
+        terms = np.maximum(d, 0) * lo - np.maximum(-d, 0) * hi
+        db = b[z] - b
+        val = terms.sum(1) + db
+        err = wide4 * (np.abs(terms).sum(1) + np.abs(db)) + (2 * m + 2) * ETA + TINY
+        low = _down(val - err, np.abs(val) + err)
+        low[z] = np.inf
+        margin[z] = low.min()
+    eu = 0.0 if r is None else _norm(r["unembed"], 0).max()
+    big_a = (_norm(c["unembed"], 0).max() + eu) * (1 + wide) + TINY
+    big_b = (_norm(np.maximum(c["unembed"] - uh, 0), 0).max() + eu) * (1 + wide) + TINY
+    e_b = 0.0 if r is None else float(r["bias"].max())
+    l_low = correct_low(c, r, table, inv)
+    dl, dr = c["left"] - ih["left"], c["right"] - ih["right"]
+    count, ce = 0, np.zeros((g, g))
+    rows = max(1, (1 << 21) // (g * max(m, g)))
+    for x0 in range(0, g, rows):
+        xs = np.arange(x0, min(g, x0 + rows))
+        rad = 0.0 if r is None else _norm(r["left"][xs], 1)[:, None] + _norm(r["right"], 1)[None]
+        d = (_norm(dl[xs][:, None, :] + dr[None], 2)
+             + 3 * U * (_norm(dl[xs], 1)[:, None] + _norm(dr, 1)[None]) + rad) * (1 + wide) + TINY
+        hid_hat = np.maximum(ih["left"][xs][:, None, :] + ih["right"][None], 0.0)
+        n = (_norm(hid_hat, 2) + U * (_norm(ih["left"][xs], 1)[:, None]
+                                      + _norm(ih["right"], 1)[None])) * (1 + wide) + TINY
+        z = table[xs]
+        contrib = hid_hat * uh.T[z]
+        ideal_up = contrib.sum(2) + b[z] + wide * (np.abs(contrib).sum(2) + np.abs(b[z])) \
+            + (2 * m + 2) * ETA + TINY
+        spread = (big_a * d + big_b * n + e_b) * (1 + 8 * U) + TINY
+        wrong = _up(ideal_up - margin[z] + spread, np.abs(ideal_up) + np.abs(margin[z]) + spread)
+        delta = l_low[xs] - wrong
+        delta = np.where(np.isnan(delta), -np.inf, delta)
+        count += int((delta > 0).sum())
+        ce[xs] = _ce(delta, g)
+    return count, _mean_up(ce)
+
+
+__all__ = ["brute", "coset", "correct_low", "group_facts", "irrep", "irrep_ideal"]

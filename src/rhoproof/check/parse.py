@@ -1,0 +1,214 @@
+"""The checker's own parser: a certificate (parsed JSON) becomes a typed, validated ``Claim``
+before any arithmetic, or is rejected with the first problem found.
+
+Every field is checked for type (an integer is never a bool, a number is never a string),
+finiteness, range and shape. Every float that enters the bound must lie in the safe range [R]
+(0 or magnitude in [2⁻⁶⁴, 2⁶⁴]; scales strictly positive), which the rounding argument of
+docs/soundness.md §3.1 needs. Nothing here imports the prover.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FORMAT = "rhoproof-certificate-2"
+SAFE_LOW, SAFE_HIGH = 2.0**-64, 2.0**64
+
+
+class CheckFailed(ValueError):
+    """The certificate is malformed, or its claims do not follow from its data."""
+
+
+def require(ok: bool, why: str) -> None:
+    if not ok:
+        raise CheckFailed(why)
+
+
+@dataclass(frozen=True)
+class RhoSetTables:
+    """A ρ-set circuit's data: integer actions and the floats that define f* (§1)."""
+
+    irrep: str
+    neurons: np.ndarray  # [n] int
+    act_b: np.ndarray  # [|G|, n_b] int
+    act_c: np.ndarray  # [|G|, n_c] int
+    alpha: np.ndarray  # [n_b]
+    gamma: np.ndarray  # [n_c]
+    k: np.ndarray  # [n_b, n_c]
+    w: float
+    p: np.ndarray  # [n] int
+    q: np.ndarray  # [n] int
+    scale: np.ndarray  # [n] > 0
+    weight: np.ndarray  # [n]
+
+
+@dataclass(frozen=True)
+class SignTables:
+    """A 1-d (sign) circuit's data."""
+
+    irrep: str
+    neurons: np.ndarray
+    chi: np.ndarray  # [|G|] ±1
+    p: np.ndarray  # [n] 0/1
+    q: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+    w_same: float
+    w_diff: float
+
+
+@dataclass(frozen=True)
+class CosetTables:
+    subgroups: tuple[np.ndarray, ...]
+    left: np.ndarray  # [m] index into subgroups, −1: dead
+    right: np.ndarray
+    target: np.ndarray  # [m] an element of the target coset, −1: dead
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a certificate claims and the data it offers in support."""
+
+    method: str  # "irrep", "coset" or "brute"
+    group: str
+    instance: int
+    certified_inputs: int
+    accuracy: float
+    cross_entropy: float
+    weights_sha256: str | None
+    per_output: str = "all"
+    top_k: int = 1
+    virtual_neurons: int = 0
+    t0: float = 0.0
+    circuits: tuple[RhoSetTables | SignTables, ...] = ()
+    coset: CosetTables | None = None
+
+
+def _number(v: Any, name: str) -> float:
+    require(isinstance(v, (int, float)) and not isinstance(v, bool), f"{name} is not a number")
+    return float(v)
+
+
+def _safe(v: float, name: str) -> float:
+    require(math.isfinite(v), f"{name} is not finite")
+    require(v == 0 or SAFE_LOW <= abs(v) <= SAFE_HIGH, f"{name} = {v!r} is outside the safe "
+            f"range (0 or magnitude in [2^-64, 2^64])")
+    return v
+
+
+def _integer(v: Any, name: str, lo: int, hi: int) -> int:
+    require(isinstance(v, int) and not isinstance(v, bool), f"{name} is not an integer")
+    require(lo <= v <= hi, f"{name} = {v} is out of range [{lo}, {hi}]")
+    return int(v)
+
+
+def _flat(v: Any, shape: tuple[int, ...], name: str) -> list:
+    """The nested list v, checked to have ``shape``, flattened."""
+    if not shape:
+        return [v]
+    require(isinstance(v, list) and len(v) == shape[0],
+            f"{name} must be a list of length {shape[0]}")
+    out: list = []
+    for row in v:
+        out.extend(_flat(row, shape[1:], name))
+    return out
+
+
+def _ints(v: Any, shape: tuple[int, ...], name: str, lo: int, hi: int) -> np.ndarray:
+    flat = _flat(v, shape, name)
+    require(all(isinstance(x, int) and not isinstance(x, bool) for x in flat),
+            f"{name} must hold integers")
+    require(all(lo <= x <= hi for x in flat), f"{name} has an entry outside [{lo}, {hi}]")
+    return np.array(flat, dtype=np.int64).reshape(shape)
+
+
+def _floats(v: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    flat = [_safe(_number(x, name), name) for x in _flat(v, shape, name)]
+    return np.array(flat, dtype=np.float64).reshape(shape)
+
+
+def _length(v: Any, name: str) -> int:
+    require(isinstance(v, list), f"{name} must be a list")
+    return len(v)
+
+
+def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
+    require(isinstance(c, dict), "a proof circuit must be an object")
+    kind, irrep = c.get("kind"), c.get("irrep")
+    require(isinstance(irrep, str), "a circuit's irrep must be a name")
+    n = _length(c.get("neurons"), "neurons")
+    require(n > 0, "a circuit has no neurons")
+    neurons = _ints(c["neurons"], (n,), "neurons", 0, m - 1)
+    scale = _floats(c.get("scale"), (n,), "scale")
+    require(bool((scale > 0).all()), "a scale is not positive")
+    weight = _floats(c.get("weight"), (n,), "weight")
+    if kind == "rho_set":
+        nb, nc = _length(c.get("alpha"), "alpha"), _length(c.get("gamma"), "gamma")
+        require(nb > 0 and nc > 0, "empty ρ-set")
+        return RhoSetTables(
+            irrep, neurons, _ints(c.get("act_b"), (g, nb), "act_b", 0, nb - 1),
+            _ints(c.get("act_c"), (g, nc), "act_c", 0, nc - 1),
+            _floats(c["alpha"], (nb,), "alpha"), _floats(c["gamma"], (nc,), "gamma"),
+            _floats(c.get("k"), (nb, nc), "k"), _safe(_number(c.get("w"), "w"), "w"),
+            _ints(c.get("p"), (n,), "p", 0, nb - 1), _ints(c.get("q"), (n,), "q", 0, nc - 1),
+            scale, weight)
+    if kind == "sign":
+        return SignTables(
+            irrep, neurons, _ints(c.get("chi"), (g,), "chi", -1, 1),
+            _ints(c.get("p"), (n,), "p", 0, 1), _ints(c.get("q"), (n,), "q", 0, 1), scale,
+            weight, _safe(_number(c.get("w_same"), "w_same"), "w_same"),
+            _safe(_number(c.get("w_diff"), "w_diff"), "w_diff"))
+    raise CheckFailed(f"unknown circuit kind {kind!r}")
+
+
+def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
+    """Validate every field of a certificate for a model with |G| = g, m hidden neurons and
+    ``n_instances`` instances of ``group``; raises CheckFailed with the first problem."""
+    require(isinstance(cert, dict), "a certificate is a JSON object")
+    require(cert.get("format") == FORMAT, f"not a {FORMAT} certificate")
+    method = cert.get("method")
+    require(method in ("irrep", "coset", "brute"), f"unknown method {method!r}")
+    require(cert.get("group") == group, f"certificate is for {cert.get('group')!r}, the model "
+            f"is {group}")
+    instance = _integer(cert.get("instance"), "instance", 0, n_instances - 1)
+    count = _integer(cert.get("certified_inputs"), "certified_inputs", 0, g * g)
+    accuracy = _number(cert.get("accuracy"), "accuracy")
+    require(accuracy == count / (g * g), "accuracy is not certified_inputs / |G|²")
+    ce = _number(cert.get("cross_entropy"), "cross_entropy")
+    require(not math.isnan(ce) and ce >= 0, "cross_entropy must be a nonnegative number")
+    sha = cert.get("weights_sha256")
+    require(sha is None or (isinstance(sha, str) and len(sha) == 64),
+            "weights_sha256 must be a SHA-256 hex digest")
+    base = dict(method=method, group=group, instance=instance, certified_inputs=count,
+                accuracy=accuracy, cross_entropy=ce, weights_sha256=sha)
+    if method == "brute":
+        return Claim(**base)
+    if method == "coset":
+        spec = cert.get("coset")
+        require(isinstance(spec, dict), "a coset certificate needs its coset data")
+        n_sub = _length(spec.get("subgroups"), "subgroups")
+        subs = tuple(_ints(s, (_length(s, "subgroup"),), "subgroup", 0, g - 1)
+                     for s in spec["subgroups"])
+        left = _ints(spec.get("left"), (m,), "left", -1, n_sub - 1)
+        right = _ints(spec.get("right"), (m,), "right", -1, n_sub - 1)
+        target = _ints(spec.get("target"), (m,), "target", -1, g - 1)
+        require(bool(((left < 0) == (right < 0)).all() and ((left < 0) == (target < 0)).all()),
+                "a neuron is dead on one side only")
+        return Claim(**base, coset=CosetTables(subs, left, right, target))
+    per_output = cert.get("per_output")
+    require(per_output in ("all", "needed"), "per_output must be all or needed")
+    top_k = _integer(cert.get("top_k"), "top_k", 1, 10**6)
+    virtual = _integer(cert.get("virtual_neurons", 0), "virtual_neurons", 0, 10**6)
+    t0 = _safe(_number(cert.get("t0"), "t0"), "t0")
+    _length(cert.get("proof"), "proof")
+    circuits = tuple(_circuit(c, g, m + virtual) for c in cert["proof"])
+    return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
+                 circuits=circuits)
+
+
+__all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",
+           "parse", "require"]
