@@ -352,13 +352,24 @@ def cmd_zoo(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from rhoproof.importer import import_weights
+    from rhoproof.importer import import_report
     from rhoproof.run import load_run
 
-    out = import_weights(args.weights, args.group, args.out)
-    run = load_run(out)
-    print(f"imported {run.n_instances} {run.group.spec} model(s) (m = {run.config.d_hidden}) "
-          f"into {out}; next: rhoproof evaluate {out}")
+    rep = import_report(args.weights, args.group, args.out, table=args.table,
+                        labels=args.labels, product=args.product)
+    run = load_run(rep.out)
+    print(f"imported {run.n_instances} {run.group.spec} model(s) (m = {run.config.d_hidden}, "
+          f"{run.config.dtype}) into {rep.out}")
+    print(f"  element order and product: {rep.convention}")
+    for note in rep.notes:
+        print(f"  note: {note}")
+    mean = sum(rep.accuracy) / len(rep.accuracy)
+    print(f"  exact accuracy on {run.group.spec}: mean {mean:.4f} (chance {rep.chance:.4f})")
+    if rep.near_chance:
+        print(f"warning: the imported model(s) score near chance on {run.group.spec}; if the "
+              f"source orders or multiplies elements differently, pass --table (its Cayley "
+              f"table) or --labels and --product", file=sys.stderr)
+    print(f"next: rhoproof evaluate {rep.out}")
 
 
 # --- parser --------------------------------------------------------------------------------
@@ -469,6 +480,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     "folded left/right/unembed/bias; instance axis optional)")
     im.add_argument("--group", required=True, help="group spec the weights are for")
     im.add_argument("--out", required=True, help="run directory to create")
+    im.add_argument("--table", help="the source's Cayley table (JSON rows, 0-based, in its "
+                                    "element order): the weights are relabelled by an "
+                                    "isomorphism onto the group")
+    im.add_argument("--labels", help="the source's elements in its order (JSON list: cycle "
+                                     "notation on 1..n like GAP's \"(1,2)(3,4)\", or 0-based "
+                                     "image lists); S_n and A_n only")
+    im.add_argument("--product", default="right-to-left",
+                    choices=["right-to-left", "left-to-right"],
+                    help="with --labels: how the source composes permutations (GAP: "
+                         "left-to-right; rhoproof: right-to-left, the default)")
     im.set_defaults(func=cmd_import)
 
     d = sub.add_parser("demo", help="a quick start: train 4 S5 models and explain them")

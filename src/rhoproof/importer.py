@@ -8,16 +8,33 @@ in "module.embedding_left"), holding either the seed paper's parameter names (al
     linear_right [K?, d_e, m], unembedding [K?, m, |G|], unembed_bias [K?, |G|]
 
 or folded tensors (left, right [K?, |G|, m], unembed [K?, m, |G|], bias [K?, |G|]), with or
-without the instance axis K. Anything else gets an error that lists what was expected.
+without the instance axis K. A missing bias (the seed code's ``unembed_bias=False``) is taken
+as zeros, and said so; any other missing tensor is named.
+
+Element order and product. By default element i of the weights is element i of rhoproof's
+group (``rhoproof groups SPEC`` lists them; S_n and A_n are permutations of 1..n in
+lexicographic one-line order, multiplied right to left: (x·y)(i) = x(y(i))). Another source's
+convention is given by
+* ``table``: its Cayley table, in its element order (JSON list of rows, 0-based); an
+  isomorphism onto rhoproof's group is searched for, and the weights relabelled by it; or
+* ``labels``: its elements as permutations, in its order (cycle notation on 1..n such as GAP's
+  "(1,2)(3,4,5)" and "()", or 0-based one-line image lists), with ``product`` "right-to-left"
+  (ours) or "left-to-right" (GAP's: p*q applies p first); left-to-right swaps the roles of the
+  left and right inputs.
+Float32 and float64 weights keep their dtype; float16/bfloat16 become float32 (exactly).
 """
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from rhoproof.errors import RunError
+from rhoproof.errors import RunError, UserError
 from rhoproof.groups import group as make_group
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
 
@@ -81,24 +98,213 @@ def _with_instances(tensors: dict[str, torch.Tensor], names: tuple[str, ...], so
     return {n: tensors[n] for n in names}
 
 
-def import_weights(path: str | Path, spec: str, out: str | Path) -> Path:
-    """Write the weights at ``path`` for group ``spec`` as a run directory at ``out``."""
+@dataclass(frozen=True)
+class ImportReport:
+    """Where an import went and what it assumed."""
+
+    out: Path
+    convention: str  # the element order and product the weights were read with
+    notes: list[str] = field(default_factory=list)  # e.g. a bias taken as zeros
+    accuracy: list[float] = field(default_factory=list)  # exact, per instance
+    chance: float = 0.0
+
+    @property
+    def near_chance(self) -> bool:
+        """Mean accuracy below twice chance: the element order is probably not the source's."""
+        return bool(self.accuracy) and sum(self.accuracy) / len(self.accuracy) < 2 * self.chance
+
+
+def _source_table(path: str | Path, order: int) -> np.ndarray:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not a readable JSON Cayley table ({exc})") from None
+    if isinstance(data, dict):
+        data = data.get("table")
+    try:
+        table = np.asarray(data, dtype=np.int64)
+    except (TypeError, ValueError):
+        table = np.zeros(0)
+    if table.shape != (order, order) or table.min() < 0 or table.max() >= order:
+        raise RunError(f"{path}: expected a {order}x{order} table of 0-based element indices")
+    return table
+
+
+def isomorphism(source: np.ndarray, grp) -> np.ndarray | None:  # grp: Group
+    """φ with φ[source[i, j]] = φ[i]·φ[j] (φ[i]: rhoproof's element for the source's i), or
+    None when the tables are not isomorphic. Backtracking over images of the source's
+    generators (same element order), each candidate extended along the generators and checked
+    on the whole table."""
+    from rhoproof.groups.group import _magma_generators, validate_table
+
+    validate_table(source, "the source table")
+    n = source.shape[0]
+    target = grp.table_np
+    e_src = int(np.nonzero((source == np.arange(n)[None]).all(1))[0][0])
+
+    def orders(t: np.ndarray, e: int) -> np.ndarray:
+        out = np.ones(t.shape[0], dtype=np.int64)
+        cur = np.arange(t.shape[0])
+        while True:
+            active = cur != e
+            if not active.any():
+                return out
+            cur = np.where(active, t[cur, np.arange(t.shape[0])], cur)
+            out += active
+
+    def generated(gs: list[int]) -> bool:
+        seen = np.zeros(n, dtype=bool)
+        seen[e_src] = True
+        frontier = np.array([e_src])
+        while frontier.size:
+            nxt = np.unique(source[frontier][:, gs].ravel())
+            frontier = nxt[~seen[nxt]]
+            seen[frontier] = True
+        return bool(seen.all())
+
+    rng = np.random.default_rng(0)  # a generating pair keeps the search small
+    gens = next((pair for pair in (sorted(rng.choice(n, 2, replace=False).tolist())
+                                   for _ in range(400)) if generated(pair)),
+                _magma_generators(source))
+    o_src, o_tgt = orders(source, e_src), orders(target, grp.identity)
+    cands = [np.nonzero(o_tgt == o_src[s])[0] for s in gens]
+
+    def extend(images: list[int]) -> np.ndarray | None:
+        phi = np.full(n, -1, dtype=np.int64)
+        phi[e_src] = grp.identity
+        frontier = [e_src]
+        while frontier:
+            nxt = []
+            for a in frontier:
+                for s, img in zip(gens, images):
+                    b = int(source[a, s])
+                    v = int(target[phi[a], img])
+                    if phi[b] < 0:
+                        phi[b] = v
+                        nxt.append(b)
+                    elif phi[b] != v:
+                        return None
+            frontier = nxt
+        if (phi < 0).any() or len(set(phi.tolist())) != n:
+            return None
+        return phi if bool((phi[source] == target[phi[:, None], phi[None, :]]).all()) else None
+
+    def search(i: int, images: list[int]) -> np.ndarray | None:
+        if i == len(gens):
+            return extend(images)
+        for c in cands[i]:
+            found = search(i + 1, images + [int(c)])
+            if found is not None:
+                return found
+        return None
+
+    return search(0, [])
+
+
+def _parse_permutation(label, n: int) -> tuple[int, ...]:
+    """A permutation of 0..n−1 from cycle notation on 1..n or a 0-based image list."""
+    if isinstance(label, list):
+        if sorted(label) != list(range(n)):
+            raise ValueError(f"{label} is not a permutation of 0..{n - 1}")
+        return tuple(int(v) for v in label)
+    if not isinstance(label, str):
+        raise ValueError(f"{label!r} is not a permutation")
+    text = label.strip()
+    perm = list(range(n))
+    if text in ("", "()", "e"):
+        return tuple(perm)
+    if not re.fullmatch(r"(\(\s*\d+(\s*[, ]\s*\d+)*\s*\))+", text):
+        raise ValueError(f"{label!r} is not cycle notation")
+    for cyc in re.findall(r"\(([^)]*)\)", text):
+        pts = [int(v) - 1 for v in re.split(r"[,\s]+", cyc.strip())]
+        if any(not 0 <= p < n for p in pts) or len(set(pts)) != len(pts):
+            raise ValueError(f"{label!r} moves points outside 1..{n}")
+        for a, b in zip(pts, pts[1:] + pts[:1]):
+            perm[a] = b
+    return tuple(perm)
+
+
+def _labels_map(path: str | Path, grp) -> np.ndarray:
+    """φ[i] = rhoproof's element for the source's i-th label."""
+    from rhoproof.groups.specs import _perm_label
+
+    try:
+        labels = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path}: not a readable JSON list of labels ({exc})") from None
+    if not isinstance(labels, list) or len(labels) != grp.order:
+        raise RunError(f"{path}: expected a JSON list of {grp.order} element labels")
+    if not re.fullmatch(r"[SA]\d+", grp.spec):
+        raise RunError(f"--labels needs a permutation group (S_n or A_n), not {grp.spec}; "
+                       f"use --table")
+    n = int(grp.spec[1:])
+    phi = []
+    for i, lab in enumerate(labels):
+        try:
+            phi.append(grp.index(_perm_label(_parse_permutation(lab, n))))
+        except (ValueError, UserError) as exc:
+            raise RunError(f"{path}: label {i}: {exc}") from None
+    if len(set(phi)) != grp.order:
+        raise RunError(f"{path}: labels repeat an element")
+    return np.asarray(phi, dtype=np.int64)
+
+
+def _relabel(t: dict[str, torch.Tensor], phi: np.ndarray, names: tuple[str, ...]
+             ) -> dict[str, torch.Tensor]:
+    """Move the source's element i to rhoproof's φ[i] on every group axis."""
+    where = torch.from_numpy(np.argsort(phi))  # new index j ← source index φ⁻¹(j)
+    axes = {"embedding_left": 1, "embedding_right": 1, "unembedding": 2, "unembed_bias": 1,
+            "left": 1, "right": 1, "unembed": 2, "bias": 1}
+    return {n: (t[n].index_select(axes[n], where) if n in axes else t[n]) for n in names}
+
+
+def import_weights(path: str | Path, spec: str, out: str | Path, *, table: str | Path | None
+                   = None, labels: str | Path | None = None, product: str = "right-to-left"
+                   ) -> Path:
+    """Write the weights at ``path`` for group ``spec`` as a run directory at ``out``; see
+    ``import_report`` for the conventions and what is said about them."""
+    return import_report(path, spec, out, table=table, labels=labels, product=product).out
+
+
+def import_report(path: str | Path, spec: str, out: str | Path, *,
+                  table: str | Path | None = None, labels: str | Path | None = None,
+                  product: str = "right-to-left") -> ImportReport:
+    """``import_weights`` returning what it assumed, its notes, and the exact accuracy of
+    every imported model (near chance means the convention is probably wrong)."""
     from rhoproof._io import atomic_save_tensors, atomic_write_json, ensure_dir
     from rhoproof.run import CONFIG, RUN_FORMAT, WEIGHTS, versions, write_folded_run
     from rhoproof.train import TrainConfig
 
+    if product not in ("right-to-left", "left-to-right"):
+        raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")
+    if table is not None and labels is not None:
+        raise RunError("give --table or --labels, not both")
+    if table is not None and product != "right-to-left":
+        raise RunError("--product goes with --labels; a --table already fixes the product")
     grp = make_group(spec)
     tensors = read_weights(path)
     source = str(path)
+    notes: list[str] = []
+    for names_, unembed, bias in ((PARAM_NAMES, "unembedding", "unembed_bias"),
+                                  (FOLDED_NAMES, "unembed", "bias")):
+        if bias not in tensors and all(n in tensors for n in names_ if n != bias):
+            u = tensors[unembed]  # [K?, m, |G|] → the bias is [K?, |G|]
+            tensors[bias] = torch.zeros(u.shape[:-2] + u.shape[-1:], dtype=u.dtype)
+            notes.append(f"no {bias} in the weights: taken as zeros (as the seed code's "
+                         f"unembed_bias=False)")
     if all(n in tensors for n in PARAM_NAMES):
         names: tuple[str, ...] = PARAM_NAMES
     elif all(n in tensors for n in FOLDED_NAMES):
         names = FOLDED_NAMES
     else:
+        best = max((PARAM_NAMES, FOLDED_NAMES), key=lambda ns: sum(n in tensors for n in ns))
+        missing = [n for n in best if n not in tensors]
         found = ", ".join(f"{n} {list(t.shape)}" for n, t in tensors.items()) or "none"
-        raise RunError(f"{source}: found {found}; {_expected()}")
-    t = {n: v.detach().to(torch.float32) for n, v in _with_instances(tensors, names,
-                                                                     source).items()}
+        raise RunError(f"{source}: missing {', '.join(missing)} (found {found}); "
+                       f"{_expected()}")
+    t = {n: v.detach() for n, v in _with_instances(tensors, names, source).items()}
+    t = {n: v if v.dtype in (torch.float32, torch.float64) else v.to(torch.float32)
+         for n, v in t.items()}
     g = grp.order
     if names == PARAM_NAMES:
         k, g_in, d = t["embedding_left"].shape
@@ -119,14 +325,38 @@ def import_weights(path: str | Path, spec: str, out: str | Path) -> Path:
                            f"{list(shape)} for {spec}; {_expected()}")
         if not torch.isfinite(t[n]).all():
             raise RunError(f"{source}: {n} contains NaN or infinite values")
+    if table is not None:
+        phi = isomorphism(_source_table(table, g), grp)
+        if phi is None:
+            raise RunError(f"{table}: the source's Cayley table is not isomorphic to {spec}")
+        t = _relabel(t, phi, names)
+        convention = f"the source's element order and product from the Cayley table {table}"
+    elif labels is not None:
+        t = _relabel(t, _labels_map(labels, grp), names)
+        convention = f"the source's elements as labelled in {labels}, multiplied {product}"
+        if product == "left-to-right":  # source x*y is our y·x: swap the two inputs
+            swap = {"embedding_left": "embedding_right", "linear_left": "linear_right",
+                    "left": "right"}
+            swap |= {v: k for k, v in swap.items()}
+            t = {n: t[swap.get(n, n)] for n in names}
+    else:
+        convention = (f"rhoproof's element order for {grp.spec} (see `rhoproof groups "
+                      f"{grp.spec}`), product right to left: (x·y)(i) = x(y(i))")
+    dtype = torch.float64 if any(v.dtype == torch.float64 for v in t.values()) else \
+        torch.float32
+    t = {n: v.to(dtype) for n, v in t.items()}  # one dtype per run (float32 → 64 is exact)
     config = TrainConfig(group=grp.spec, n_instances=int(k), d_embed=int(d),
-                         d_hidden=int(m), epochs=0)
+                         d_hidden=int(m), epochs=0,
+                         dtype="float64" if dtype == torch.float64 else "float32")
     info = {"imported_from": str(Path(path).resolve()), "imported_names": "paper"
-            if names == PARAM_NAMES else "folded"}
+            if names == PARAM_NAMES else "folded", "element_order": convention,
+            "import_notes": notes}
     out = Path(out)
+    model: GroupMLP | Folded
     if names == FOLDED_NAMES:
-        write_folded_run(out, Folded(*(t[n] for n in FOLDED_NAMES)), config, info)
-        return out
+        model = Folded(*(t[n] for n in FOLDED_NAMES))
+        write_folded_run(out, model, config, info)
+        return _report(out, convention, notes, model, grp)
     ensure_dir(out)
     if (out / CONFIG).exists():
         raise RunError(f"{out} already holds a run; choose another --out")
@@ -135,7 +365,14 @@ def import_weights(path: str | Path, spec: str, out: str | Path) -> Path:
                         {"format": RUN_FORMAT, "epoch": "0", "group": grp.spec})
     atomic_write_json(out / CONFIG, {"format": RUN_FORMAT, "config": config.to_dict(),
                                      "device": "cpu", "versions": versions(), **info})
-    return out
+    return _report(out, convention, notes, model, grp)
 
 
-__all__ = ["import_weights", "read_weights"]
+def _report(out: Path, convention: str, notes: list[str], model, grp) -> ImportReport:
+    from rhoproof.evaluate import evaluate
+
+    acc = evaluate(model, grp).accuracy.tolist()
+    return ImportReport(out, convention, notes, acc, 1 / grp.order)
+
+
+__all__ = ["ImportReport", "import_report", "import_weights", "isomorphism", "read_weights"]

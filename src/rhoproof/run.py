@@ -236,12 +236,14 @@ def load_run(path: str | Path) -> Run:
 
 
 def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any]) -> None:
-    """A run directory holding only folded float32 weights (zoo exports and imports); ``info``
+    """A run directory holding only folded weights, float32 or float64 as given (zoo exports
+    and imports; other dtypes become float32); ``info``
     goes into config.json beside the config. Refuses to overwrite a run."""
     ensure_dir(out)
     if (out / CONFIG).exists():
         raise RunError(f"{out} already holds a run; choose another --out")
-    tensors = {n: t.detach().to(torch.float32).contiguous()
+    tensors = {n: (t.detach() if t.dtype in (torch.float32, torch.float64)
+                   else t.detach().to(torch.float32)).contiguous()
                for n, t in folded.tensors().items()}
     atomic_save_tensors(out / WEIGHTS, tensors,
                         {"format": FOLDED_FORMAT, "epoch": str(config.epochs),

@@ -45,6 +45,9 @@ class CheckResult:
 
 def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int, float]:
     """(certified inputs, cross-entropy bound) recomputed from the claim's data."""
+    if claim.method != "brute" and claim.certified_inputs == 0 and \
+            claim.cross_entropy == math.inf:
+        return 0, math.inf  # nothing claimed (e.g. a model outside the safe range)
     center, radius = enclosure(model, claim.instance)
     if claim.method == "brute":
         return bounds.brute(center, radius, ExactLogits(model.tensors, model.folded,

@@ -105,13 +105,17 @@ def _ce(delta: np.ndarray, g: int) -> np.ndarray:
 
 
 def _ce_up(t: np.ndarray) -> np.ndarray:
-    """≥ log(1 + Σ_j e^{t_j}) over the last axis (t: upper bounds on f(z) − f(xy))."""
+    """≥ log(1 + Σ_j e^{t_j}) over the last axis (t: upper bounds on f(z) − f(xy)):
+    M + log1p(Σ of e^{v − M} over the entries other than the largest), widened for exp, the
+    sum, log1p and the rounding of v − M (docs/soundness.md [E2])."""
     full = np.concatenate([np.zeros(t.shape[:-1] + (1,)), t], -1)
+    n = full.shape[-1]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         top = full.max(-1)
-        lse = top + np.log(np.exp(full - top[..., None]).sum(-1))
-        out = lse + 8 * U * (np.abs(lse) + np.abs(top)) + (t.shape[-1] + 9) * 4 * U + 2e-13 \
-            + TINY
+        terms = np.exp(full - top[..., None])
+        np.put_along_axis(terms, full.argmax(-1)[..., None], 0.0, -1)
+        l1p = np.log1p(terms.sum(-1))
+        out = top + l1p * (1 + (n + 8) * 4 * U + 1e-13) + 8 * U * np.abs(top) + TINY
     return np.where(np.isnan(out), np.inf, out)
 
 

@@ -185,8 +185,8 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
             "weights_sha256 must be a SHA-256 hex digest")
     base = dict(method=method, group=group, instance=instance, certified_inputs=count,
                 accuracy=accuracy, cross_entropy=ce, weights_sha256=sha)
-    if method == "brute":
-        return Claim(**base)
+    if method == "brute" or (count == 0 and ce == math.inf):
+        return Claim(**base)  # V_brute, or a trivial claim (true of every model)
     if method == "coset":
         spec = cert.get("coset")
         require(isinstance(spec, dict), "a coset certificate needs its coset data")

@@ -1,0 +1,355 @@
+"""Helpers for testing soundness, shipped so users can attack their own models: the exact truth
+of a stored model by rational arithmetic, ``assert_sound``, and generators of adversarial
+models and certificates (used by ``tests/`` and ``bench/adversarial.py``).
+
+The truth here is written independently of ``rhoproof.exact`` and ``rhoproof.check``: every
+stored float becomes an integer times one common power of two, logits are integer dot
+products, and the cross-entropy is evaluated with ``decimal`` at 50 significant digits from the
+exact logit differences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Context, Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import torch
+
+from rhoproof.groups import Group
+from rhoproof.model import Folded, GroupMLP
+
+_CTX = Context(prec=50, Emax=10**8, Emin=-10**8, traps=[])
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The stored model's exact behaviour, one instance."""
+
+    correct: int  # inputs whose correct logit is strictly the largest
+    inputs: int
+    cross_entropy: Decimal  # mean CE to 50 digits (rounded to nearest)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.inputs
+
+
+def _scaled(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Every entry as an integer times 2**e0 (one e0 for all arrays)."""
+    fr = [[Fraction(float(v)) for v in a.ravel()] for a in arrays]
+    dens = [f.denominator for row in fr for f in row if f]
+    e0 = -max(d.bit_length() - 1 for d in dens) if dens else 0
+    out = []
+    for a, row in zip(arrays, fr):
+        ints = np.empty(a.size, dtype=object)
+        ints[:] = [int(f * Fraction(2) ** -e0) for f in row]
+        out.append(ints.reshape(a.shape))
+    return out, e0
+
+
+def exact_truth(model: GroupMLP | Folded, group: Group, k: int = 0) -> Truth:
+    """Exact accuracy and 50-digit cross-entropy of instance k over all |G|² inputs."""
+    t = {n: v[k].detach().cpu().to(torch.float64).numpy() for n, v in model.tensors().items()}
+    if isinstance(model, Folded):
+        (left, right, u, b), e0 = _scaled([t["left"], t["right"], t["unembed"], t["bias"]])
+        e_h = e0
+    else:
+        (el, wl, er, wr, u, b), e0 = _scaled([t["embedding_left"], t["linear_left"],
+                                              t["embedding_right"], t["linear_right"],
+                                              t["unembedding"], t["unembed_bias"]])
+        left, right, e_h = el @ wl, er @ wr, 2 * e0
+    g = group.order
+    table = group.table_np
+    correct, total = 0, Decimal(0)
+    for x in range(g):
+        hid = left[x][None, :] + right  # [y, m] at 2**e_h
+        hid = np.where(hid > 0, hid, 0)
+        # e0, e_h ≤ 0: the products are at 2**(e_h + e0), β moves there exactly
+        logits = hid @ u + b[None, :] * (1 << -e_h)
+        scale = e_h + e0
+        for y in range(g):
+            c = int(table[x, y])
+            row = logits[y]
+            diffs = [int(row[z]) - int(row[c]) for z in range(g) if z != c]
+            correct += all(d < 0 for d in diffs)
+            total += _ce(diffs, scale)
+    return Truth(correct, g * g, _CTX.divide(total, Decimal(g * g)))
+
+
+def _ce(diffs: list[int], scale: int) -> Decimal:
+    """log(1 + Σ e^{d·2^scale}) to 50 digits, stably (factor out the largest exponent)."""
+    two = _CTX.power(Decimal(2), scale)
+    vals = [_CTX.multiply(Decimal(d), two) for d in diffs] + [Decimal(0)]
+    top = max(vals)
+    s = sum((_CTX.exp(_CTX.subtract(v, top)) for v in vals), Decimal(0))
+    return _CTX.add(top, _CTX.ln(s))
+
+
+def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:
+    """A certified accuracy never above the truth, a certified CE never below it."""
+    assert accuracy <= truth.accuracy, (accuracy, truth.accuracy)
+    assert cross_entropy == math.inf or Decimal(cross_entropy) >= truth.cross_entropy, \
+        (cross_entropy, truth.cross_entropy)
+
+
+def claim_is_justified(cert: dict[str, Any], truth: Truth) -> bool:
+    """Whether a certificate's claims hold for the stored model."""
+    try:
+        count, ce = int(cert["certified_inputs"]), float(cert["cross_entropy"])
+    except (KeyError, TypeError, ValueError):
+        return True  # no numeric claim: nothing to justify (the checker must reject it)
+    return count <= truth.correct and (ce == math.inf or (not math.isnan(ce)
+                                                          and Decimal(ce) >= truth.cross_entropy))
+
+
+__all__ = ["Truth", "assert_sound", "claim_is_justified", "exact_truth"]
+
+
+def rho_set(group: Group, irrep: str, stabilizer_order: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """ρ and the orbit of a vector fixed by a subgroup of the given order: [|G|, d, d],
+    [n, d]."""
+    rho = group.irrep(irrep).tensor()
+    h = next(s for s in group.subgroups if len(s) == stabilizer_order)
+    vecs, _, _ = torch.linalg.svd(rho[sorted(h)].mean(0))
+    reps = [min(c) for c in group.left_cosets(h)]
+    return rho, rho[reps] @ vecs[:, 0]
+
+
+def planted(group: Group, irrep: str, stabilizer_order: int, *, noise: float = 0.0,
+            dead: int = 2, seed: int = 0) -> Folded:
+    """A float64 folded model whose neurons are one complete ρ-set double sum B × (−B) for
+    ``irrep`` (positive scales drawn from ``seed``), ``dead`` dead neurons and a bias; plus
+    Gaussian ``noise``. Its idealization is the planted circuit."""
+    gen = torch.Generator().manual_seed(seed)
+    rho, pts = rho_set(group, irrep, stabilizer_order)
+    d = rho.shape[1]
+    a = torch.randn(d, dtype=torch.float64, generator=gen)
+    cols_l, cols_r, rows_u = [], [], []
+    for p in range(len(pts)):
+        for q in range(len(pts)):
+            s = 0.5 + float(torch.rand(1, generator=gen, dtype=torch.float64))
+            cols_l.append(s * torch.einsum("d,gde,e->g", pts[p], rho, a))
+            cols_r.append(s * torch.einsum("d,gde,e->g", a, rho, -pts[q]))
+            rows_u.append(torch.einsum("d,gde,e->g", pts[p], rho, -pts[q]) / s)
+    g = group.order
+    left = torch.cat([torch.stack(cols_l, 1), torch.zeros(g, dead, dtype=torch.float64)], 1)
+    right = torch.cat([torch.stack(cols_r, 1), torch.zeros(g, dead, dtype=torch.float64)], 1)
+    unembed = torch.cat([torch.stack(rows_u, 0), torch.zeros(dead, g, dtype=torch.float64)], 0)
+    bias = 0.1 * torch.randn(g, dtype=torch.float64, generator=gen)
+    if noise:
+        left = left + noise * torch.randn(left.shape, dtype=torch.float64, generator=gen)
+        right = right + noise * torch.randn(right.shape, dtype=torch.float64, generator=gen)
+        unembed = unembed + noise * torch.randn(unembed.shape, dtype=torch.float64,
+                                                generator=gen)
+    return Folded(left[None], right[None], unembed[None], bias[None])
+
+
+# --- adversarial models and certificates ------------------------------------------------------
+
+SCALES = (-300, -163, -70, -64, -40, 0, 40, 64, 70, 153, 300)
+"""Powers of two by which adversarial models are scaled (predictions are unchanged)."""
+
+
+def _scaled_model(f: Folded, a: int, b: int) -> Folded:
+    """ℓ, r times 2^a, u times 2^b, β times 2^(a+b): the same predictions (exactly, unless a
+    value leaves the float range)."""
+    return Folded(f.left * 2.0**a, f.right * 2.0**a, f.unembed * 2.0**b, f.bias * 2.0**(a + b))
+
+
+def _unfolded(f: Folded, dtype: torch.dtype, rng: np.random.Generator) -> GroupMLP:
+    """An unfolded model whose fold E W approximates f's ℓ, r with rounding in every entry."""
+    g = f.left.shape[1]
+    d = g + 2
+    out = {}
+    for side, name in (("left", "embedding_left"), ("right", "embedding_right")):
+        e = torch.from_numpy(rng.standard_normal((g, d))).to(dtype)
+        w = torch.linalg.lstsq(e.double(), getattr(f, side)[0]).solution.to(dtype)
+        out[name], out["linear_" + side] = e[None], w[None]
+    out["unembedding"] = f.unembed.to(dtype)
+    out["unembed_bias"] = f.bias.to(dtype)
+    return GroupMLP.from_tensors(out)
+
+
+def _ulp_nudge(t: torch.Tensor, rng: np.random.Generator, count: int) -> torch.Tensor:
+    a = t.detach().cpu().numpy().copy()
+    flat = a.reshape(-1)
+    for i in rng.choice(flat.size, size=min(count, flat.size), replace=False):
+        flat[i] = np.nextafter(flat[i], np.inf if rng.random() < 0.5 else -np.inf)
+    return torch.from_numpy(a)
+
+
+def adversarial_model(rng: np.random.Generator, group_of: Any) -> tuple[str, Group, Any]:
+    """(description, group, stored model) drawn from the adversarial families: planted circuits
+    (float64/float32, folded/unfolded, scaled by 2^±300), dead neurons with huge ℓ and tiny u,
+    random models, exact ties, ties nudged by one ulp, subnormals."""
+    kind = rng.choice(["planted", "planted_unfolded", "dead_huge", "random", "ties",
+                       "near_tie", "subnormal"])
+    if kind in ("planted", "planted_unfolded", "dead_huge"):
+        spec, irrep, stab = [("S3", "2d-0", 2), ("S4", "3d-0", 6)][int(rng.random() < 0.25)]
+        grp = group_of(spec)
+        noise = float(rng.choice([0.0, 1e-4, 1e-3, 1e-2]))
+        f = planted(grp, irrep, stab, noise=noise, seed=int(rng.integers(1 << 30)))
+        if kind == "dead_huge":  # the last two neurons: ℓ = 2^s (huge), u = 2^-t (tiny)
+            s, t = int(rng.choice([40, 70, 153, 300])), int(rng.choice([40, 70, 163, 300]))
+            left, unembed = f.left.clone(), f.unembed.clone()
+            left[0, :, -2:] = 2.0**s * (1 + torch.rand(grp.order, 2, dtype=torch.float64))
+            unembed[0, -2:] = 2.0**-t * torch.randn(2, grp.order, dtype=torch.float64)
+            f = Folded(left, f.right, unembed, f.bias)
+            return f"dead_huge 2^{s} 2^-{t} {spec} noise {noise}", grp, f
+        a, b = int(rng.choice(SCALES)), int(rng.choice(SCALES))
+        if kind == "planted_unfolded" or rng.random() < 0.3:
+            a, b = int(np.clip(a, -40, 40)), int(np.clip(b, -40, 40))
+            dtype = torch.float32
+        else:
+            dtype = torch.float64
+        f = _scaled_model(f, a, b)
+        desc = f"{kind} {spec} noise {noise} 2^{a}/2^{b} {dtype}"
+        if kind == "planted_unfolded":
+            return desc, grp, _unfolded(f, dtype, rng)
+        return desc, grp, f.to(dtype)
+    spec = str(rng.choice(["C2", "C3", "S3", "C2xC2", "D4"]))
+    grp = group_of(spec)
+    g, m = grp.order, int(rng.integers(2, 9))
+    if kind in ("ties", "near_tie"):
+        ints = [torch.from_numpy(rng.integers(-2, 3, size=s).astype(np.float32))[None]
+                for s in ((g, m), (g, m), (m, g), (g,))]
+        f = Folded(*ints)
+        if kind == "near_tie":
+            f = Folded(*(_ulp_nudge(t, rng, 2) for t in f.tensors().values()))
+        return f"{kind} {spec} m={m}", grp, f
+    dtype = torch.float64 if rng.random() < 0.6 else torch.float32
+    model = GroupMLP(g, 1, int(rng.integers(2, 6)), m, seed=int(rng.integers(1 << 30)),
+                     dtype=dtype)
+    if kind == "subnormal":
+        tiny = 5e-324 if dtype == torch.float64 else 1e-45
+        with torch.no_grad():
+            for p in model.parameters():
+                mask = torch.from_numpy(rng.random(tuple(p.shape)) < 0.3)
+                p[mask] = tiny * torch.from_numpy(rng.integers(1, 4, size=tuple(p.shape))).to(
+                    dtype)[mask]
+        return f"subnormal {spec} {dtype}", grp, model
+    if rng.random() < 0.5:
+        return f"random unfolded {spec} {dtype}", grp, model
+    f = model.fold().detach()
+    a, b = int(rng.choice(SCALES)), int(rng.choice(SCALES))
+    if dtype == torch.float32:
+        a, b = int(np.clip(a, -60, 60)), int(np.clip(b, -60, 60))
+    return f"random folded {spec} {dtype} 2^{a}/2^{b}", grp, _scaled_model(f, a, b)
+
+
+def lookup_forgery(group: Group, m: int, scale: float, claim: int, ce: float) -> dict:
+    """A V_irrep certificate whose 'circuit' is a lookup table on the regular action (B = C =
+    G, K[p, q] = −[p ≠ q]) carried by |G|² virtual neurons with scales ``scale``: it passes
+    every structural check; it claims ``claim`` inputs and cross-entropy ``ce``."""
+    g = group.order
+    act = group.table_np.tolist()  # act[h][p] = h·p
+    s = [float(2 * i - g + 1) for i in range(g)]
+    pairs = [(p, q) for p in range(g) for q in range(g)]
+    return {"format": "rhoproof-certificate-2", "method": "irrep", "group": group.spec,
+            "instance": 0, "certified_inputs": claim, "accuracy": claim / g**2,
+            "cross_entropy": ce, "per_output": "all", "top_k": 24, "virtual_neurons": g * g,
+            "t0": 0.0, "proof": [{
+                "kind": "rho_set", "irrep": "lookup", "neurons": list(range(m, m + g * g)),
+                "act_b": act, "act_c": act, "alpha": s, "gamma": s,
+                "k": [[0.0 if p == q else -1.0 for q in range(g)] for p in range(g)],
+                "w": 1.0, "p": [p for p, _ in pairs], "q": [q for _, q in pairs],
+                "scale": [scale] * (g * g), "weight": [1.0] * (g * g)}]}
+
+
+def tampered(cert: dict, rng: np.random.Generator, g: int) -> list[tuple[str, dict]]:
+    """Edits of an honest certificate: raised claims (kept self-consistent), lowered CE claims,
+    non-finite and extreme floats, scales near underflow, edited supporting data."""
+    import copy
+
+    out = []
+
+    def edit(name: str, fn: Any) -> None:
+        c = copy.deepcopy(cert)
+        try:
+            fn(c)
+        except (KeyError, IndexError, TypeError, StopIteration):
+            return
+        out.append((name, c))
+
+    def claim(c: dict, n: int) -> None:
+        c["certified_inputs"] = n
+        c["accuracy"] = n / g**2
+
+    n0 = int(cert["certified_inputs"])
+    if n0 < g * g:
+        edit("claim+1", lambda c: claim(c, n0 + 1))
+        edit("claim all", lambda c: claim(c, g * g))
+    edit("ce/2", lambda c: c.update(cross_entropy=c["cross_entropy"] * 0.5))
+    edit("ce tiny", lambda c: c.update(cross_entropy=1e-300))
+    rho = [c for c in cert.get("proof", []) if c.get("kind") == "rho_set"]
+    if rho:
+        fields = ["alpha", "gamma", "scale", "weight"]
+        for value in (float("nan"), float("inf"), 1e308, 5e-324, 2.0**-70, -1.0):
+            field = str(rng.choice(fields))
+            edit(f"{field}[0]={value}",
+                 lambda c, f=field, v=value: [x for x in c["proof"]
+                                              if x["kind"] == "rho_set"][0][f].__setitem__(0, v))
+        edit("w*2", lambda c: [x for x in c["proof"] if x["kind"] == "rho_set"][0].update(
+            w=[x for x in c["proof"] if x["kind"] == "rho_set"][0]["w"] * 2))
+        edit("alpha*1.1", lambda c: [x for x in c["proof"] if x["kind"] == "rho_set"][0].update(
+            alpha=[a * 1.1 for a in [x for x in c["proof"] if x["kind"] == "rho_set"][0]
+                   ["alpha"]]))
+        edit("t0+1", lambda c: c.update(t0=c["t0"] + 1.0))
+        edit("all scales 1e-163", lambda c: [x.update(scale=[1e-163] * len(x["scale"]))
+                                             for x in c["proof"]])
+    return out
+
+
+def run_case(rng: np.random.Generator, group_of: Any) -> dict:
+    """One adversarial case: a model, the exact truth, every verifier's bound, evaluate, and
+    every certificate (honest, tampered, forged) through the checker. Returns counts and the
+    failures (an unsound bound, a wrong evaluation, an accepted unjustified claim)."""
+    import json
+
+    from rhoproof.evaluate import evaluate
+    from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
+
+    desc, grp, model = adversarial_model(rng, group_of)
+    truth = exact_truth(model, grp)
+    res = {"case": desc, "bounds": 0, "nonzero_bounds": 0, "unsound": [], "certificates": 0, "unjustified": 0,
+           "accepted_unjustified": [], "rejected_honest": [], "evaluate_wrong": []}
+    ev = evaluate(model, grp)
+    if float(ev.accuracy[0]) != truth.accuracy or not (
+            math.isinf(float(ev.loss[0])) or Decimal(float(ev.loss[0])) >= truth.cross_entropy):
+        res["evaluate_wrong"].append(desc)
+    g = grp.order
+    m = model.d_hidden if isinstance(model, Folded) else int(model.linear_left.shape[2])
+    certs: list[tuple[str, dict]] = []
+    for method in ("irrep", "coset", "brute"):
+        cert = json.loads(json.dumps(certify_model(model, grp, 0, method)))
+        res["bounds"] += 1
+        res["nonzero_bounds"] += cert["certified_inputs"] > 0
+        if not claim_is_justified(cert, truth):
+            res["unsound"].append(f"{desc}: {method} claims {cert['certified_inputs']} "
+                                  f"(truth {truth.correct}), CE {cert['cross_entropy']}")
+        certs.append((f"{method} honest", cert))
+        certs += [(f"{method} {name}", c) for name, c in tampered(cert, rng, g)]
+    for scale in (1e-163, 5e-324, 2.0**-64, 1.0, 1e10):
+        certs.append((f"lookup forgery scale {scale}",
+                      lookup_forgery(grp, m, scale, g * g, 1e-300)))
+    for name, cert in certs:
+        res["certificates"] += 1
+        justified = claim_is_justified(cert, truth)
+        res["unjustified"] += not justified
+        try:
+            check_stored(cert, model, grp)
+            accepted = True
+        except CertificateError:
+            accepted = False
+        if accepted and not justified:
+            res["accepted_unjustified"].append(f"{desc}: {name}")
+        if name.endswith("honest") and not accepted:
+            res["rejected_honest"].append(f"{desc}: {name}")
+    return res
+
+
+__all__ += ["SCALES", "run_case", "adversarial_model", "lookup_forgery", "planted", "rho_set", "tampered"]
