@@ -30,6 +30,8 @@ bench: $(STAMP)
 	test -d runs/zoo-s5 || $(VENV)/bin/rhoproof zoo export S5 --out runs/zoo-s5
 	$(PY) bench/certify_s5.py runs/zoo-s5
 	$(PY) bench/soundness_stress.py runs/zoo-s5
+	$(PY) bench/adversarial.py
+	$(PY) bench/proof_time_before_after.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -30,7 +30,7 @@ def _mean(xs: list[float]) -> float | None:
 
 def main() -> None:
     run, out = load_run_from_args(__doc__)
-    f = run.model.fold().detach().to(dtype=torch.float64)
+    f = run.model  # the stored weights: folded, or unfolded with the fold enclosed
     grp = run.group
     rows = []
     for k in range(run.n_instances):
