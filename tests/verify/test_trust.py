@@ -243,3 +243,27 @@ def test_import_names_the_missing_tensor(tmp_path):
     torch.save(tensors, tmp_path / "w.pt")
     with pytest.raises(RunError, match="missing linear_right "):
         import_report(tmp_path / "w.pt", "S3", tmp_path / "r")
+
+
+# the red-team review of this change: hostile JSON gets one line, never a traceback or a
+# checker whose time or memory an attacker controls
+@pytest.mark.parametrize("text", ["[" * 100000 + "]" * 100000, "{\"a\": " + "9" * 5000 + "}"])
+def test_hostile_json_is_one_line(tmp_path, capsys, text):
+    run_dir = tmp_path / "s4"
+    assert main(["zoo", "export", "S4", "--models", "1", "--out", str(run_dir)]) == 0
+    path = tmp_path / "c.json"
+    path.write_text(text)
+    capsys.readouterr()
+    assert main(["check", str(path), str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhoproof: error:") and err.count("\n") == 1
+
+
+def test_huge_integers_and_unused_virtual_neurons_are_rejected():
+    g = group("S3")
+    f = planted(g, "2d-0", 2)
+    cert = _round_trip(certify_model(f, g, 0))
+    for edit in (dict(cross_entropy=10**400), dict(t0=10**400),
+                 dict(virtual_neurons=10**5)):  # padding no circuit uses: memory, not proof
+        with pytest.raises(CertificateError):
+            check_stored(dict(cert, **edit), f, g)

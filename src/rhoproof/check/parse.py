@@ -90,7 +90,10 @@ class Claim:
 
 def _number(v: Any, name: str) -> float:
     require(isinstance(v, (int, float)) and not isinstance(v, bool), f"{name} is not a number")
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:  # an integer beyond the float range
+        raise CheckFailed(f"{name} is too large") from None
 
 
 def _safe(v: float, name: str) -> float:
@@ -206,6 +209,8 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     t0 = _safe(_number(cert.get("t0"), "t0"), "t0")
     _length(cert.get("proof"), "proof")
     circuits = tuple(_circuit(c, g, m + virtual) for c in cert["proof"])
+    used = set().union(*(set(c.neurons.tolist()) for c in circuits)) if circuits else set()
+    require(set(range(m, m + virtual)) <= used, "a virtual neuron is not used by any circuit")
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
                  circuits=circuits)
 

@@ -218,7 +218,8 @@ def check_stored(cert: dict[str, Any], model: GroupMLP | Folded, grp: Group
     from rhoproof.check.weights import stored_model
 
     folded = isinstance(model, Folded)
-    tensors = {n: t.detach().cpu().numpy() for n, t in model.tensors().items()}
+    tensors = {n: (t if t.dtype in (torch.float32, torch.float64) else t.float())
+               .detach().cpu().numpy() for n, t in model.tensors().items()}
     try:
         stored: StoredModel = stored_model(tensors, folded)
         res = check_model(cert, stored, grp.table_np, grp.spec)
@@ -256,8 +257,10 @@ def load_certificate(path: str | Path) -> dict[str, Any]:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise CertificateError(f"{path}: file not found") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CertificateError(f"{path}: not a readable JSON certificate: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and integers beyond Python's digit limit
+        raise CertificateError(f"{path}: not a readable JSON certificate: "
+                               f"{type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise CertificateError(f"{path}: a certificate is a JSON object, got "
                                f"{type(data).__name__}")
