@@ -47,7 +47,8 @@ def main() -> None:
     for i in range(args.cases):
         r = run_case(rng, group_of)
         kinds[r["case"].split()[0]] += 1
-        for key in ("bounds", "certificates", "unjustified", "nonzero_bounds"):
+        for key in ("bounds", "certificates", "unjustified", "nonzero_bounds", "nonzero_irrep",
+                    "nonzero_coset", "nonzero_brute"):
             totals[key] += r.get(key, 0)
         for key in failures:
             failures[key] += r[key]
@@ -71,7 +72,8 @@ def main() -> None:
         "| quantity | count |", "|---|---|",
         f"| cases (adversarial models) | {args.cases} |",
         f"| bounds computed (V_irrep, V_coset, V_brute) | {totals['bounds']} |",
-        f"| of them nonzero | {totals['nonzero_bounds']} |",
+        f"| of them nonzero (V_irrep / V_coset / V_brute) | {totals['nonzero_bounds']} "
+        f"({totals['nonzero_irrep']} / {totals['nonzero_coset']} / {totals['nonzero_brute']}) |",
         f"| **unsound bounds** | **{len(failures['unsound'])}** |",
         f"| `evaluate` results not equal to the exact truth | {len(failures['evaluate_wrong'])} |",
         f"| certificates through the checker | {totals['certificates']} |",

@@ -329,6 +329,7 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
         cert = json.loads(json.dumps(certify_model(model, grp, 0, method)))
         res["bounds"] += 1
         res["nonzero_bounds"] += cert["certified_inputs"] > 0
+        res[f"nonzero_{method}"] = int(cert["certified_inputs"] > 0)
         if not claim_is_justified(cert, truth):
             res["unsound"].append(f"{desc}: {method} claims {cert['certified_inputs']} "
                                   f"(truth {truth.correct}), CE {cert['cross_entropy']}")

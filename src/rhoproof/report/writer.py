@@ -194,6 +194,8 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     which = "the explained model" if expl else "the model"
     _, b_irrep = certify_with_bound(run.model, run.group, k, "irrep")
     _, b_coset = certify_with_bound(run.model, run.group, k, "coset")
+    if b_irrep is None or b_coset is None:  # the model is outside the proofs' safe range
+        return captions
     margin_distance_figure([(f"V_irrep (bound {b_irrep.accuracy:.1%})", b_irrep.margins,
                              b_irrep.distances),
                             (f"V_coset (bound {b_coset.accuracy:.1%})", b_coset.margins,
