@@ -215,10 +215,14 @@ def _parse_permutation(label, n: int) -> tuple[int, ...]:
         return tuple(perm)
     if not re.fullmatch(r"(\(\s*\d+(\s*[, ]\s*\d+)*\s*\))+", text):
         raise ValueError(f"{label!r} is not cycle notation")
+    seen: set[int] = set()
     for cyc in re.findall(r"\(([^)]*)\)", text):
         pts = [int(v) - 1 for v in re.split(r"[,\s]+", cyc.strip())]
-        if any(not 0 <= p < n for p in pts) or len(set(pts)) != len(pts):
+        if any(not 0 <= p < n for p in pts):
             raise ValueError(f"{label!r} moves points outside 1..{n}")
+        if len(set(pts)) != len(pts) or seen & set(pts):
+            raise ValueError(f"{label!r} is not a product of disjoint cycles")
+        seen |= set(pts)
         for a, b in zip(pts, pts[1:] + pts[:1]):
             perm[a] = b
     return tuple(perm)

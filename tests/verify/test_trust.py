@@ -267,3 +267,29 @@ def test_huge_integers_and_unused_virtual_neurons_are_rejected():
                  dict(virtual_neurons=10**5)):  # padding no circuit uses: memory, not proof
         with pytest.raises(CertificateError):
             check_stored(dict(cert, **edit), f, g)
+
+
+def test_second_review_edge_cases(tmp_path):
+    """A model without hidden neurons gets bounds, not an exception; overlapping cycles in
+    --labels are refused rather than read wrongly; a malformed weights tensor is one line."""
+    import numpy as np
+
+    from rhoproof.check import CheckFailed
+    from rhoproof.check.weights import stored_model
+    from rhoproof.importer import _parse_permutation
+
+    g = group("C2")
+    empty = Folded(torch.zeros(1, 2, 0, dtype=torch.float64), torch.zeros(1, 2, 0,
+                                                                         dtype=torch.float64),
+                   torch.zeros(1, 0, 2, dtype=torch.float64), torch.tensor([[1.0, 0.0]]))
+    truth = exact_truth(empty, g)
+    for method in ("irrep", "coset", "brute"):
+        cert = _round_trip(certify_model(empty, g, 0, method))
+        assert_sound(cert["accuracy"], cert["cross_entropy"], truth)
+    for label in ("(1,2)(2,1)", "(1,2,3)(3,2,1)", "(1,2)(1,2)"):
+        with pytest.raises(ValueError, match="disjoint"):
+            _parse_permutation(label, 3)
+    assert _parse_permutation("(1,2,3)", 3) == (1, 2, 0)
+    with pytest.raises(CheckFailed, match="axes"):
+        stored_model({"left": np.zeros((2, 3)), "right": np.zeros((1, 2, 3)),
+                      "unembed": np.zeros((1, 3, 2)), "bias": np.zeros((1, 2))}, True)

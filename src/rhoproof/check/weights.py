@@ -64,6 +64,11 @@ def stored_model(tensors: dict[str, np.ndarray], folded: bool) -> StoredModel:
         require(t.dtype in (np.float32, np.float64), f"{name} is {t.dtype}, not float32/64")
         require(bool(np.isfinite(t).all()), f"{name} is not finite")
     t = {n: np.asarray(tensors[n]) for n in names}
+    dims = {"left": 3, "right": 3, "unembed": 3, "bias": 2, "embedding_left": 3,
+            "linear_left": 3, "embedding_right": 3, "linear_right": 3, "unembedding": 3,
+            "unembed_bias": 2}
+    for name in names:
+        require(t[name].ndim == dims[name], f"{name} has {t[name].ndim} axes, not {dims[name]}")
     if folded:
         k, g, m = t["left"].shape
         ok = (t["right"].shape == (k, g, m) and t["unembed"].shape == (k, m, g)

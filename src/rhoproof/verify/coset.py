@@ -169,7 +169,7 @@ def coset_margins(ideal: CosetIdeal, group: Group) -> torch.Tensor:
     table = group.table
     wide = _widen(m + 4)
     out = torch.empty(g, dtype=torch.float64)
-    chunk = max(1, (1 << 22) // (g * m))
+    chunk = max(1, (1 << 22) // max(1, g * m))
     for z0 in range(0, g, chunk):
         zs = torch.arange(z0, min(g, z0 + chunk))  # [c]
         ys = table[inv][:, zs].T  # [c, x]: y = x⁻¹z

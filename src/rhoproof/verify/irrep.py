@@ -137,7 +137,7 @@ def correct_logits(folded: Folded, group: Group, radius: Folded | None = None
         cols += [eu.T, u.T.abs() + eu.T]
     pair = torch.stack(cols, 2)  # [z, m, 2 or 4]
     out = torch.empty(g, g, dtype=torch.float64)
-    rows = max(1, (1 << 22) // (g * m))
+    rows = max(1, (1 << 22) // max(1, g * m))
     buf = torch.empty(g * rows * m, dtype=torch.float64)
     for x0 in range(0, g, rows):
         xs = torch.arange(x0, min(g, x0 + rows))
