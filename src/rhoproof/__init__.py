@@ -7,16 +7,27 @@ The pipeline, one module per stage: ``groups`` (finite groups and real irreps) â
 one-command reproduction); ``zoo`` holds pre-trained models.
 """
 
-__version__ = "0.2.0"
+from rhoproof._version import __version__
 
-from rhoproof.errors import UserError  # noqa: E402
-from rhoproof.evaluate import Evaluation, evaluate  # noqa: E402
-from rhoproof.explain.explanation import Explanation, explain  # noqa: E402
-from rhoproof.groups import Group, Irrep, group  # noqa: E402
-from rhoproof.model import Folded, GroupMLP  # noqa: E402
-from rhoproof.run import Run, load_run  # noqa: E402
-from rhoproof.train import TrainConfig, train  # noqa: E402
-from rhoproof.verify.certificate import certify  # noqa: E402
+# The public names load on first use (PEP 562), so that `import rhoproof` and the command
+# line's --version and --help do not import torch and every stage.
+_LAZY = {
+    "UserError": "rhoproof.errors", "Evaluation": "rhoproof.evaluate",
+    "evaluate": "rhoproof.evaluate", "Explanation": "rhoproof.explain.explanation",
+    "explain": "rhoproof.explain.explanation", "Group": "rhoproof.groups",
+    "Irrep": "rhoproof.groups", "group": "rhoproof.groups", "Folded": "rhoproof.model",
+    "GroupMLP": "rhoproof.model", "Run": "rhoproof.run", "load_run": "rhoproof.run",
+    "TrainConfig": "rhoproof.config", "train": "rhoproof.train",
+    "certify": "rhoproof.verify.certificate",
+}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rhoproof' has no attribute {name!r}")
 
 
 def reproduce(group_spec: str, out: str, *, models: int | None = None, train: bool = False,
@@ -24,6 +35,7 @@ def reproduce(group_spec: str, out: str, *, models: int | None = None, train: bo
               progress: bool = True) -> dict:
     """``rhoproof reproduce`` from Python: the whole pipeline into ``out``; returns the
     results (also in ``out/results.json``)."""
+    from rhoproof.groups import group
     from rhoproof.report.reproduce import Reproduction, Settings
 
     settings = Settings(group=group(group_spec).spec, models=models,

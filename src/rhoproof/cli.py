@@ -57,7 +57,7 @@ def cmd_groups(args: argparse.Namespace) -> None:
 
 
 def _config_from_args(args: argparse.Namespace):
-    from rhoproof.train import TrainConfig
+    from rhoproof.config import TrainConfig
 
     fields = {"group": args.group, "n_instances": args.models, "epochs": args.epochs,
               "seed": args.seed, "d_embed": args.d_embed, "d_hidden": args.d_hidden,
@@ -376,7 +376,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rhoproof import __version__
+    from rhoproof._version import __version__
 
     p = argparse.ArgumentParser(prog="rhoproof", description=(
         "Train networks on finite-group multiplication, explain them, certify them."))

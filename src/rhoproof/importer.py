@@ -276,8 +276,8 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
     """``import_weights`` returning what it assumed, its notes, and the exact accuracy of
     every imported model (near chance means the convention is probably wrong)."""
     from rhoproof._io import atomic_save_tensors, atomic_write_json, ensure_dir
+    from rhoproof.config import TrainConfig
     from rhoproof.run import CONFIG, RUN_FORMAT, WEIGHTS, versions, write_folded_run
-    from rhoproof.train import TrainConfig
 
     if product not in ("right-to-left", "left-to-right"):
         raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")

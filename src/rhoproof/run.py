@@ -35,7 +35,7 @@ CONFIG, WEIGHTS, CHECKPOINT, METRICS = ("config.json", "weights.safetensors",
 
 
 def versions() -> dict[str, str]:
-    from rhoproof import __version__
+    from rhoproof._version import __version__
 
     return {"rhoproof": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version()}
@@ -95,7 +95,7 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def train_config_of(path: Path):  # -> TrainConfig
-    from rhoproof.train import TrainConfig
+    from rhoproof.config import TrainConfig
 
     try:
         return TrainConfig.from_dict(read_config(path)["config"])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import math
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rhoproof import run as run_io
+from rhoproof.config import TrainConfig
 from rhoproof.errors import ConfigError, UserError
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group, group
@@ -26,78 +26,6 @@ from rhoproof.step import FusedStep
 _functional_adam = importlib.import_module("torch.optim.adam").adam
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that determines a training run's result (the seed paper's recipe by default).
-
-    group: group spec, e.g. "S5" (see ``rhoproof.groups.specs``).
-    n_instances: K, models trained together; instance k's init depends only on (seed, k).
-    d_embed, d_hidden: embedding width d_e and hidden width m.
-    train_frac: fraction of all |G|² pairs in the training set (one seeded split per run).
-    epochs: full-batch steps. lr, beta1, beta2, eps: Adam.
-    weight_decay: coupled L2 (added to the gradient, as torch.optim.Adam does) on all weights
-        except the unembedding bias.
-    seed: run seed; derives the split and every instance's init.
-    eval_every: epochs between exact all-pairs evaluations written to metrics.jsonl.
-    checkpoint_every: epochs between checkpoints (resume points).
-    dtype: "float32" or "float64".
-    """
-
-    group: str = "S5"
-    n_instances: int = 1
-    d_embed: int = 128
-    d_hidden: int = 128
-    train_frac: float = 0.4
-    epochs: int = 2000
-    lr: float = 1e-2
-    beta1: float = 0.9
-    beta2: float = 0.98
-    eps: float = 1e-8
-    weight_decay: float = 2e-4
-    seed: int = 0
-    eval_every: int = 50
-    checkpoint_every: int = 250
-    dtype: str = "float32"
-
-    def __post_init__(self) -> None:
-        for name in ("n_instances", "d_embed", "d_hidden", "eval_every", "checkpoint_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ConfigError(f"epochs must be a non-negative integer, got {self.epochs!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.train_frac, (int, float)) or not 0 < self.train_frac <= 1:
-            raise ConfigError(f"train_frac must be in (0, 1], got {self.train_frac!r}")
-        for name in ("beta1", "beta2"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not 0 <= v < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {v!r}")
-        for name in ("lr", "eps", "weight_decay"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ConfigError(f"{name} must be a finite non-negative number, got {v!r}")
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
-        if not isinstance(self.group, str):
-            raise ConfigError(f"group must be a spec string, got {self.group!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown config fields: {', '.join(unknown)}")
-        return cls(**data)
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
 
 
 def train_split(group_order: int, train_frac: float, seed: int) -> torch.Tensor:

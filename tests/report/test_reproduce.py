@@ -116,10 +116,10 @@ def test_corrupt_settings_file(tmp_path):
 def test_outputs_of_another_version_are_redone(tmp_path, monkeypatch):
     import importlib
 
-    rhoproof = importlib.import_module("rhoproof")
+    version = importlib.import_module("rhoproof._version")
     out = tmp_path / "rep"
     Reproduction(Settings(group="S4", models=2), out, progress=False, log=lambda s: None).run()
-    monkeypatch.setattr(rhoproof, "__version__", "9.9.9")
+    monkeypatch.setattr(version, "__version__", "9.9.9")
     said = []
     Reproduction(Settings(group="S4", models=2), out, progress=False, log=said.append).run()
     assert sum("running" in s for s in said) == 4  # evaluate, explain, certify, report

@@ -54,7 +54,7 @@ class Settings:
 def recipe(spec: str, models: int, epochs: int | None, seed: int):  # -> TrainConfig
     """The zoo's training recipe for the group if it has one, else the seed paper's."""
     from rhoproof import zoo
-    from rhoproof.train import TrainConfig
+    from rhoproof.config import TrainConfig
 
     base = zoo.index()[spec]["config"] if spec in zoo.index() else {"group": spec}
     cfg = {**base, "group": spec, "n_instances": models, "seed": seed}
@@ -100,7 +100,7 @@ class Reproduction:
     @staticmethod
     def _fresh(path: Path) -> bool:
         """A stage output written by this rhoproof version (older ones are redone)."""
-        from rhoproof import __version__
+        from rhoproof._version import __version__
 
         try:
             return json.loads(path.read_text()).get("rhoproof_version") == __version__
@@ -147,7 +147,7 @@ class Reproduction:
         return load_run(path)
 
     def evaluate(self, run) -> dict[str, Any]:
-        from rhoproof import __version__
+        from rhoproof._version import __version__
         from rhoproof.evaluate import evaluate
 
         path = self.out / "evaluate.json"
@@ -159,7 +159,7 @@ class Reproduction:
         return json.loads(path.read_text())
 
     def explain(self, run) -> list[dict[str, Any]]:
-        from rhoproof import __version__
+        from rhoproof._version import __version__
         from rhoproof.explain.explanation import explain_models
         from rhoproof.explain.rho_sets import smallest_rho_set
         from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
@@ -194,7 +194,7 @@ class Reproduction:
         folder = ensure_dir(self.out / "certificates")
         digest = weights_digest(run.path / WEIGHTS)
 
-        from rhoproof import __version__
+        from rhoproof._version import __version__
         from rhoproof.verify.certificate import FORMAT
 
         def have(method: str, k: int) -> bool:

@@ -61,8 +61,8 @@ def load(spec: str, n_models: int | None = None) -> Folded:
 
 def export(spec: str, out: str | Path, n_models: int | None = None) -> Path:
     """Write the zoo entry (or its first ``n_models``) as a run directory at ``out``."""
+    from rhoproof.config import TrainConfig
     from rhoproof.run import write_folded_run
-    from rhoproof.train import TrainConfig
 
     e = entry(spec)
     folded = load(spec, n_models)
