@@ -3,8 +3,9 @@
 import torch
 
 from rhoproof.explain import coset_concentration, subgroup_name
-from rhoproof.explain.cosets import coset_ids, partition_variance
+from rhoproof.explain.cosets import partition_variance
 from rhoproof.groups import group
+from rhoproof.groups.cosets import coset_ids
 from rhoproof.model import Folded
 
 

@@ -7,7 +7,7 @@ Pipeline per model: ``sparsity`` → ``factors`` (rank-1 factors, shared a) → 
 """
 
 from rhoproof.explain.circuits import Circuit, find_circuits
-from rhoproof.explain.cosets import CosetConcentration, coset_concentration, subgroup_name
+from rhoproof.explain.cosets import CosetConcentration, coset_concentration
 from rhoproof.explain.explanation import Explanation, explain, explain_models
 from rhoproof.explain.factors import RankOneFactors, rank_one_factors, split_by_a
 from rhoproof.explain.idealize import assert_bi_equivariant, bi_equivariance_score, idealize
@@ -20,6 +20,7 @@ from rhoproof.explain.sparsity import (
                                        irrep_fractions,
                                        irrep_sparsity,
 )
+from rhoproof.groups.cosets import subgroup_name
 
 __all__ = ["DEAD", "MIXED", "Circuit", "CosetConcentration", "Explanation", "IrrepSparsity",
            "RankOneFactors", "RhoSet", "RhoSetClustering", "assert_bi_equivariant",

@@ -11,11 +11,12 @@ import torch
 from tqdm.auto import tqdm
 
 from rhoproof.evaluate import evaluate
-from rhoproof.explain.cosets import coset_concentration, subgroup_name
+from rhoproof.explain.cosets import coset_concentration
 from rhoproof.explain.idealize import MIN_WEIGHT, bi_equivariance_score, idealize
 from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
+from rhoproof.groups.cosets import subgroup_name
 from rhoproof.model import Folded
 
 BLOCKS = ("left", "right", "unembed", "bias")

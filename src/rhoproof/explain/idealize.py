@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from rhoproof.explain.circuits import Circuit, find_circuits
-from rhoproof.explain.cosets import subgroup_name
 from rhoproof.explain.sparsity import irrep_sparsity
 from rhoproof.groups import Group, Irrep
+from rhoproof.groups.cosets import subgroup_name
 from rhoproof.model import Folded
 
 A_VARIANCE_MAX = 1e-5

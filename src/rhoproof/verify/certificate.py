@@ -186,7 +186,7 @@ def with_virtual_neurons(folded: Folded, v: int) -> Folded:
 
 def _coset_representatives(grp: Group, ideal: Any) -> list[int]:
     """An element of each neuron's target coset T_i (−1 when dead)."""
-    from rhoproof.explain.cosets import coset_ids
+    from rhoproof.groups.cosets import coset_ids
 
     ids = coset_ids(grp, "right")
     out = []

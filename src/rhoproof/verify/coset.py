@@ -32,8 +32,9 @@ from dataclasses import dataclass
 
 import torch
 
-from rhoproof.explain.cosets import coset_concentration, coset_ids
+from rhoproof.explain.cosets import coset_concentration
 from rhoproof.groups import Group
+from rhoproof.groups.cosets import coset_ids
 from rhoproof.model import Folded
 from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
 from rhoproof.verify.irrep import ETA, correct_logits, norm_up
