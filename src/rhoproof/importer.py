@@ -275,9 +275,8 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
                   product: str = "right-to-left") -> ImportReport:
     """``import_weights`` returning what it assumed, its notes, and the exact accuracy of
     every imported model (near chance means the convention is probably wrong)."""
-    from rhoproof._io import atomic_save_tensors, atomic_write_json, ensure_dir
     from rhoproof.config import TrainConfig
-    from rhoproof.run import CONFIG, RUN_FORMAT, WEIGHTS, versions, write_folded_run
+    from rhoproof.run import write_stored_run
 
     if product not in ("right-to-left", "left-to-right"):
         raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")
@@ -356,19 +355,9 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
             if names == PARAM_NAMES else "folded", "element_order": convention,
             "import_notes": notes}
     out = Path(out)
-    model: GroupMLP | Folded
-    if names == FOLDED_NAMES:
-        model = Folded(*(t[n] for n in FOLDED_NAMES))
-        write_folded_run(out, model, config, info)
-        return _report(out, convention, notes, model, grp)
-    ensure_dir(out)
-    if (out / CONFIG).exists():
-        raise RunError(f"{out} already holds a run; choose another --out")
-    model = GroupMLP.from_tensors(t)
-    atomic_save_tensors(out / WEIGHTS, model.tensors(),
-                        {"format": RUN_FORMAT, "epoch": "0", "group": grp.spec})
-    atomic_write_json(out / CONFIG, {"format": RUN_FORMAT, "config": config.to_dict(),
-                                     "device": "cpu", "versions": versions(), **info})
+    model: GroupMLP | Folded = Folded(*(t[n] for n in FOLDED_NAMES)) \
+        if names == FOLDED_NAMES else GroupMLP.from_tensors(t)
+    write_stored_run(out, model, config, info)
     return _report(out, convention, notes, model, grp)
 
 

@@ -235,20 +235,27 @@ def load_run(path: str | Path) -> Run:
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
 
 
-def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any]) -> None:
-    """A run directory holding only folded weights, float32 or float64 as given (zoo exports
-    and imports; other dtypes become float32); ``info``
-    goes into config.json beside the config. Refuses to overwrite a run."""
+def write_stored_run(out: Path, model: GroupMLP | Folded, config: Any, info: dict[str, Any]
+                     ) -> None:
+    """A run directory holding a model as given (zoo exports and imports): folded tensors
+    (format ``rhoproof-folded-1``) or the paper's parameters, float32 or float64 as given
+    (other dtypes become float32, exactly). ``info`` goes into config.json beside the config.
+    Refuses to overwrite a run; every file is written atomically."""
     ensure_dir(out)
     if (out / CONFIG).exists():
         raise RunError(f"{out} already holds a run; choose another --out")
     tensors = {n: (t.detach() if t.dtype in (torch.float32, torch.float64)
                    else t.detach().to(torch.float32)).contiguous()
-               for n, t in folded.tensors().items()}
+               for n, t in model.tensors().items()}
+    fmt = FOLDED_FORMAT if isinstance(model, Folded) else RUN_FORMAT
     atomic_save_tensors(out / WEIGHTS, tensors,
-                        {"format": FOLDED_FORMAT, "epoch": str(config.epochs),
-                         "group": config.group})
+                        {"format": fmt, "epoch": str(config.epochs), "group": config.group})
     atomic_write_json(out / CONFIG, {
         "format": RUN_FORMAT, "config": config.to_dict(), "device": "cpu",
         "versions": versions(), "created": datetime.now(timezone.utc).isoformat(
             timespec="seconds"), **info})
+
+
+def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any]) -> None:
+    """``write_stored_run`` for a folded model."""
+    write_stored_run(out, folded, config, info)
