@@ -66,8 +66,10 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # any reader failure is a bad input file
         raise RunError(f"{path}: not a readable safetensors file or torch state dict "
                        f"({type(exc).__name__}: {exc})") from None
-    if isinstance(raw, dict) and len(raw) == 1 and isinstance(next(iter(raw.values())), dict):
-        raw = next(iter(raw.values()))  # {"model": state_dict}
+    if isinstance(raw, dict) and len(raw) == 1:
+        (only,) = raw.values()
+        if isinstance(only, dict):
+            raw = only  # {"model": state_dict}
     if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
         raise RunError(f"{path}: expected a dict of tensors (a state dict); {_expected()}")
     known = set(PARAM_NAMES) | set(FOLDED_NAMES)
@@ -124,7 +126,7 @@ def _source_table(path: str | Path, order: int) -> np.ndarray:
     try:
         table = np.asarray(data, dtype=np.int64)
     except (TypeError, ValueError):
-        table = np.zeros(0)
+        table = np.zeros(0, dtype=np.int64)
     if table.shape != (order, order) or table.min() < 0 or table.max() >= order:
         raise RunError(f"{path}: expected a {order}x{order} table of 0-based element indices")
     return table

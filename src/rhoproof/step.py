@@ -15,6 +15,8 @@ For logits f = h W_U + β and loss (1/N) Σ_n CE(f_n, z_n), with p_n = softmax(f
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -41,7 +43,7 @@ class FusedStep:
         self.bags = torch.stack([self.x, self.y + g], dim=1)  # [N, 2] rows of the ℓ/r table
         # [K, N, 1]-shaped label views per chunk are made on the fly from this
         self.labels = labels.to(self.device)
-        opts = {"device": self.device, "dtype": self.dtype}
+        opts: dict[str, Any] = {"device": self.device, "dtype": self.dtype}
         c = self.chunk
         # flat buffers, viewed per chunk so that every out= tensor is contiguous
         self._tmp = torch.empty(c * k * m, **opts)

@@ -315,9 +315,10 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
 
     desc, grp, model = adversarial_model(rng, group_of)
     truth = exact_truth(model, grp)
-    res = {"case": desc, "bounds": 0, "nonzero_bounds": 0, "unsound": [], "certificates": 0,
-           "unjustified": 0, "accepted_unjustified": [], "rejected_honest": [],
-           "evaluate_wrong": []}
+    res: dict[str, Any] = {
+        "case": desc, "bounds": 0, "nonzero_bounds": 0, "unsound": [], "certificates": 0,
+        "unjustified": 0, "accepted_unjustified": [], "rejected_honest": [],
+        "evaluate_wrong": []}
     ev = evaluate(model, grp)
     if float(ev.accuracy[0]) != truth.accuracy or not (
             math.isinf(float(ev.loss[0])) or Decimal(float(ev.loss[0])) >= truth.cross_entropy):

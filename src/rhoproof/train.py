@@ -73,7 +73,8 @@ def adam_step(model: GroupMLP, grads: dict[str, torch.Tensor], state: AdamState,
                  for p in params]
         kwargs = dict(amsgrad=False, beta1=config.beta1, beta2=config.beta2, lr=config.lr,
                       weight_decay=decay, eps=config.eps, maximize=False)
-        args = (params, [grads[n] for n in names], [state.exp_avg[n] for n in names],
+        args: tuple[Any, ...] = (params, [grads[n] for n in names],
+                                 [state.exp_avg[n] for n in names],
                 [state.exp_avg_sq[n] for n in names], [], steps)
         try:
             _functional_adam(*args, fused=True, **kwargs)

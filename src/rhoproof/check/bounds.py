@@ -232,8 +232,9 @@ def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, f
     """The float tables f̂ of f* over m neurons and their error bounds (ε_ℓr, ε_u, ε_β)."""
     g = table.shape[0]
     e, inv = group_facts(table)
-    out = {"left": np.zeros((g, m)), "right": np.zeros((g, m)), "unembed": np.zeros((m, g))}
-    eps_u, taken = 4 * U, set()
+    out: dict[str, np.ndarray] = {"left": np.zeros((g, m)), "right": np.zeros((g, m)),
+                                  "unembed": np.zeros((m, g))}
+    eps_u, taken = 4 * U, set[int]()
     bias, magnitude, n_sign = np.full(g, claim.t0), abs(claim.t0), 0
     for c in claim.circuits:
         mine = set(c.neurons.tolist())
@@ -285,7 +286,8 @@ def _hidden_norm(claim: Claim, inv: np.ndarray, g: int, m: int, split: int) -> n
             nc = len(c.gamma)
             rx = r2[c.act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
             a_x = np.zeros((g, nc, nc))
-            np.add.at(a_x, (slice(None), q), rx)
+            where: Any = (slice(None), q)  # a_x[:, q_i] += rx[:, i], repeated q_i summed
+            np.add.at(a_x, where, rx)
             total[part] += a_x[:, np.arange(nc)[None, :], c.act_c].sum(-1)
     return np.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
 
@@ -431,18 +433,19 @@ def coset(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     rows = max(1, (1 << 21) // (g * max(m, g)))
     for x0 in range(0, g, rows):
         xs = np.arange(x0, min(g, x0 + rows))
-        rad = 0.0 if r is None else _norm(r["left"][xs], 1)[:, None] + _norm(r["right"], 1)[None]
+        rad: Any = 0.0 if r is None else \
+            _norm(r["left"][xs], 1)[:, None] + _norm(r["right"], 1)[None]
         d = (_norm(dl[xs][:, None, :] + dr[None], 2)
              + 3 * U * (_norm(dl[xs], 1)[:, None] + _norm(dr, 1)[None]) + rad) * (1 + wide) + TINY
         hid_hat = np.maximum(ih["left"][xs][:, None, :] + ih["right"][None], 0.0)
-        n = (_norm(hid_hat, 2) + U * (_norm(ih["left"][xs], 1)[:, None]
-                                      + _norm(ih["right"], 1)[None])) * (1 + wide) + TINY
-        z = table[xs]
-        contrib = hid_hat * uh.T[z]
-        ideal_up = contrib.sum(2) + b[z] + wide * (np.abs(contrib).sum(2) + np.abs(b[z])) \
+        n_hat = (_norm(hid_hat, 2) + U * (_norm(ih["left"][xs], 1)[:, None]
+                                          + _norm(ih["right"], 1)[None])) * (1 + wide) + TINY
+        zs = table[xs]
+        contrib = hid_hat * uh.T[zs]
+        ideal_up = contrib.sum(2) + b[zs] + wide * (np.abs(contrib).sum(2) + np.abs(b[zs])) \
             + (2 * m + 2) * ETA + TINY
-        spread = (big_a * d + big_b * n + e_b) * (1 + 8 * U) + TINY
-        wrong = _up(ideal_up - margin[z] + spread, np.abs(ideal_up) + np.abs(margin[z]) + spread)
+        spread = (big_a * d + big_b * n_hat + e_b) * (1 + 8 * U) + TINY
+        wrong = _up(ideal_up - margin[zs] + spread, np.abs(ideal_up) + np.abs(margin[zs]) + spread)
         delta = l_low[xs] - wrong
         delta = np.where(np.isnan(delta), -np.inf, delta)
         count += int((delta > 0).sum())

@@ -60,9 +60,9 @@ def stored_model(tensors: dict[str, np.ndarray], folded: bool) -> StoredModel:
     names = FOLDED if folded else UNFOLDED
     for name in names:
         require(name in tensors, f"the weights lack {name}")
-        t = np.asarray(tensors[name])
-        require(t.dtype in (np.float32, np.float64), f"{name} is {t.dtype}, not float32/64")
-        require(bool(np.isfinite(t).all()), f"{name} is not finite")
+        arr = np.asarray(tensors[name])
+        require(arr.dtype in (np.float32, np.float64), f"{name} is {arr.dtype}, not float32/64")
+        require(bool(np.isfinite(arr).all()), f"{name} is not finite")
     t = {n: np.asarray(tensors[n]) for n in names}
     dims = {"left": 3, "right": 3, "unembed": 3, "bias": 2, "embedding_left": 3,
             "linear_left": 3, "embedding_right": 3, "linear_right": 3, "unembedding": 3,

@@ -102,7 +102,7 @@ class IdealizationReport:
 
 
 def _ideal_circuit(circ: Circuit, rep: Irrep, virtual_start: int | None = None
-                   ) -> tuple[torch.Tensor, ...] | None:
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, IdealCircuit] | None:
     """Ideal (ℓ̂ [|G|, n], r̂ [|G|, n], û [n, |G|]) and parameters for a complete circuit, or
     None. With ``virtual_start``, an incomplete circuit gets one virtual neuron per missing
     pair, numbered from there: a neuron the model does not have (its weights are zero), which
@@ -128,6 +128,7 @@ def _ideal_circuit(circ: Circuit, rep: Irrep, virtual_start: int | None = None
     omega_hat = omega * target / total[pair]
     neurons, p, q = circ.neurons, circ.b_point, circ.c_point
     if not present.all():  # virtual neurons: mean scale, the pair's whole weight
+        assert virtual_start is not None  # checked above
         missing = torch.nonzero(~present)[:, 0]
         v = missing.numel()
         neurons = torch.cat([neurons, torch.arange(virtual_start, virtual_start + v)])
@@ -145,7 +146,9 @@ def _ideal_circuit(circ: Circuit, rep: Irrep, virtual_start: int | None = None
 
 
 def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
-                   unembed: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+                   unembed: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
+                              IdealCircuit] | None:
     """Ideal neurons and bias coefficient for a 1-d circuit, or None if it cannot be made
     bi-equivariant (a pair class with neurons whose mirror class has none)."""
     g = chi.numel()
@@ -215,11 +218,11 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
             continue
         if rep.dim == 1:
             chi = torch.from_numpy(rep.character.copy())
-            ideal = _ideal_one_dim(chi, left[:, idx], right[:, idx], unembed[idx])
-            if ideal is None:
+            sign_ideal = _ideal_one_dim(chi, left[:, idx], right[:, idx], unembed[idx])
+            if sign_ideal is None:
                 report.zero(f"{rep.name}: 1-d circuit cannot be balanced", idx)
                 continue
-            new_left[:, idx], new_right[:, idx], new_unembed[idx], beta, params = ideal
+            new_left[:, idx], new_right[:, idx], new_unembed[idx], beta, params = sign_ideal
             report.ideal.append(replace(params, irrep=rep.name, neurons=idx))
             new_bias = new_bias + beta * chi
             report.ideal_neurons[rep.name] = idx.tolist()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -35,7 +36,7 @@ def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     bottom = torch.zeros(len(labels))
     for verdict, color in (("explained", "tab:blue"), ("unexplained", "tab:orange")):
-        total = Counter()
+        total: Counter[str] = Counter()
         for e in explanations:
             if e.verdict == verdict:
                 total.update(e.neuron_counts)
@@ -97,9 +98,11 @@ def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path, note: 
     dist = torch.cdist(pts, pts)
     nearest = dist[dist > 1e-6].min() if pts.shape[0] > 1 else torch.tensor(0.0)
     fig = plt.figure(figsize=(4.5, 4.5))
-    ax = fig.add_subplot(projection="3d" if d == 3 else None)
+    ax: Any = fig.add_subplot(projection="3d" if d == 3 else None)  # Axes3D when d = 3
     coords = [pts[:, i].tolist() for i in range(d)]
-    ax.scatter(*coords, s=40, color="tab:red", depthshade=False) if d == 3 else \
+    if d == 3:
+        ax.scatter(*coords, s=40, color="tab:red", depthshade=False)
+    else:
         ax.scatter(*coords, s=40, color="tab:red")
     for i in range(pts.shape[0]):
         for j in range(i + 1, pts.shape[0]):

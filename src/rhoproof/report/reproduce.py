@@ -158,7 +158,7 @@ class Reproduction:
                                      "loss": ev.loss.tolist(), **ev.summary()})
         return json.loads(path.read_text())
 
-    def explain(self, run) -> list[dict[str, Any]]:
+    def explain(self, run) -> dict[str, Any]:
         from rhoproof._version import __version__
         from rhoproof.explain.explanation import explain_models
         from rhoproof.explain.rho_sets import smallest_rho_set

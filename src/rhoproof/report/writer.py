@@ -196,6 +196,8 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     _, b_coset = certify_with_bound(run.model, run.group, k, "coset")
     if b_irrep is None or b_coset is None:  # the model is outside the proofs' safe range
         return captions
+    assert b_irrep.margins is not None and b_irrep.distances is not None
+    assert b_coset.margins is not None and b_coset.distances is not None
     margin_distance_figure([(f"V_irrep (bound {b_irrep.accuracy:.1%})", b_irrep.margins,
                              b_irrep.distances),
                             (f"V_coset (bound {b_coset.accuracy:.1%})", b_coset.margins,

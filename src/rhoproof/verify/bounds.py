@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -20,11 +21,13 @@ from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.verify.exact_ideal import U
 
+Num = TypeVar("Num", torch.Tensor, float)
 
-def _up(value: torch.Tensor | float, scale: torch.Tensor | float) -> torch.Tensor | float:
+
+def _up(value: Num, scale: torch.Tensor | float) -> Num:
     """An upper bound on the exact result of a last addition that produced ``value``: the
     rounding error of a few final operations is at most 4u times the magnitudes involved."""
-    return value + 4 * U * scale + 1e-300
+    return value + 4 * U * scale + 1e-300  # type: ignore[return-value]  # Tensor in, Tensor out
 
 
 def _down(value: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

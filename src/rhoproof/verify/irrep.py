@@ -28,6 +28,7 @@ Every computed quantity is widened for float64 rounding (docs/soundness.md §3).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -243,19 +244,21 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # relative u, covered by the (1 + wide) factors.
     # The real model is f̂ ± radius [F1]: (a + δ)⁺ ≤ a⁺ + |δ| and ‖a + δ‖ ≤ ‖a‖ + ‖δ‖, so each
     # column gains the norm of its radius, each D the norms of e_ℓ(x) and e_r(y)
-    def rad_norm(pick: Callable[[Folded], torch.Tensor], dim: int) -> torch.Tensor | float:
-        return 0.0 if radius is None else norm_up(pick(radius), dim)
+    zero = torch.zeros((), dtype=torch.float64)  # an exact 0 that broadcasts
 
-    e_b = 0.0 if radius is None else radius.bias[0]
+    def rad_norm(pick: Callable[[Folded], torch.Tensor], dim: int) -> torch.Tensor:
+        return zero if radius is None else norm_up(pick(radius), dim)
+
+    e_b = zero if radius is None else radius.bias[0]
     col_c = (torch.relu(b - bh) + e_b + eps_b) * (1 + wide) + TINY  # ≥ (β − β*)⁺(z)
     parts = []  # (per-output column [G], per-input factor [G, G])
     n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖: [G, G]
 
-    def lr_radius(cols: torch.Tensor) -> torch.Tensor | float:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
+    def lr_radius(cols: torch.Tensor) -> torch.Tensor:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
         if radius is None:
-            return 0.0
+            return zero
         return rad_norm(lambda t: t.left[0][:, cols], 1)[:, None] \
-            + rad_norm(lambda t: t.right[0][:, cols], 1)[None]  # type: ignore[index]
+            + rad_norm(lambda t: t.right[0][:, cols], 1)[None]
 
     if len(live):
         eu_c = rad_norm(lambda t: t.unembed[0][live], 0)
@@ -279,7 +282,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
             * (1 + wide) + TINY
         parts.append((col_v, n_v))
 
-    def spread(pick: Callable[[torch.Tensor], torch.Tensor], where: tuple = (),
+    def spread(pick: Callable[[torch.Tensor], Any], where: tuple = (),
                extra: tuple = ()) -> torch.Tensor:
         """Σ col[z]·factor + col_c[z], widened for its ≤ 4 nonnegative terms' rounding;
         ``pick`` selects the column entries, ``where`` the inputs."""
@@ -307,7 +310,10 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
             w = top[j:j + step]
             z = table[table[x[..., None], w], y[..., None]]  # [t, kc]
-            s_z = spread(lambda col, z=z: col[z], (x, y), (..., None))
+            def pick(col: torch.Tensor, z: torch.Tensor = z) -> torch.Tensor:
+                return col[z]
+
+            s_z = spread(pick, (x, y), (..., None))
             fw = f_up[w]
             wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
     if g - 1 > k:  # the other outputs together
