@@ -6,3 +6,50 @@ from hypothesis import settings
 torch.set_num_threads(2)
 settings.register_profile("rhoproof", max_examples=25, deadline=None)
 settings.load_profile("rhoproof")
+
+
+# --- every certificate the suite writes is validated against the shipped JSON Schema -------
+
+import json  # noqa: E402
+from importlib import resources  # noqa: E402
+
+import pytest  # noqa: E402
+
+VALIDATED: list[str] = []
+"""Methods of the certificates validated so far (tests/verify/test_schema.py reads it)."""
+
+
+def _validator():
+    import jsonschema
+
+    schema = json.loads(resources.files("rhoproof.verify").joinpath(
+        "certificate.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _schema_checked_certificates():
+    from rhoproof.verify import certificate
+
+    validator = _validator()
+    made, bound = certificate.certify_with_bound, certificate.bind_to_run
+
+    def check(cert):
+        errors = sorted(validator.iter_errors(json.loads(json.dumps(cert))), key=str)
+        assert not errors, f"certificate violates the schema: {errors[0].message}"
+        VALIDATED.append(cert["method"])
+
+    def certify_with_bound(*args, **kwargs):
+        cert, b = made(*args, **kwargs)
+        check(cert)
+        return cert, b
+
+    def bind_to_run(*args, **kwargs):
+        cert = bound(*args, **kwargs)
+        check(cert)
+        return cert
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(certificate, "certify_with_bound", certify_with_bound)
+        mp.setattr(certificate, "bind_to_run", bind_to_run)
+        yield
