@@ -12,9 +12,6 @@ from typing import Any
 
 from rhoproof.errors import ConfigError, UserError
 
-DEMO_CONFIG = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0, "eval_every": 100,
-               "checkpoint_every": 500}
-
 
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2))
@@ -219,46 +216,32 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> None:
-    from rhoproof._io import atomic_write_json, ensure_dir
-    from rhoproof.run import WEIGHTS, load_run
-    from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
+    from rhoproof.report.pipeline import certify_run, proof_over_brute, summarize_certificates
+    from rhoproof.run import load_run
+    from rhoproof.verify.certificate import METHODS
 
     run = load_run(args.run_dir)
     instances = _select_instances(args, run.n_instances)
-    out = ensure_dir(Path(args.out) if args.out else run.path / "certificates")
-    digest = weights_digest(run.path / WEIGHTS)
-    methods = ["irrep", "coset", "brute"] if args.method == "all" else [args.method]
-    certs = []
-    for method in methods:
-        for i in instances:  # the same certificate as rhoproof.certify(run, i, method)
-            cert = bind_to_run(certify_model(run.model, run.group, i, method, args.per_output),
-                               run, digest)
-            atomic_write_json(out / f"{method}_{i}.json", cert)
-            certs.append(cert)
-    # "explained" is the ρ-set explanation's verdict, whichever method is printed
-    verdicts = {c["instance"]: c["verdict"] for c in certs if c["method"] == "irrep"}
+    out = Path(args.out) if args.out else run.path / "certificates"
+    methods = list(METHODS) if args.method == "all" else [args.method]
+    # the same certificates as rhoproof.certify(run, i, method)
+    certs = certify_run(run, instances, methods, out, args.per_output)
     if args.json:
         _print_json([{k2: v for k2, v in c.items() if k2 not in ("circuits", "proof", "coset")}
                      for c in certs])
         return
+    # "explained" is the ρ-set explanation's verdict, whichever method is printed
+    verdicts = {c["instance"]: c["verdict"] for c in certs if c["method"] == "irrep"}
     print(f"{'model':>5}  {'method':<6} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
-        sec = c["seconds"]
         verdict = verdicts.get(c["instance"], "-")
         print(f"{c['instance']:>5}  {c['method']:<6} {verdict:<11} {c['brute']['accuracy']:>8.5f} "
               f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
-              f"{c['cross_entropy']:>9.4g} {sec['proof']:>8.4f} {c['brute']['seconds']:>8.4f} "
-              f"{sec['proof'] / max(c['brute']['seconds'], 1e-12):>6.2f}")
-    for method in methods:
-        mine = [c for c in certs if c["method"] == method]
-        bounds = [c["accuracy"] for c in mine]
-        expl = [c["accuracy"] for c in mine if verdicts.get(c["instance"]) == "explained"]
-        ratios = sorted(c["seconds"]["proof"] / max(c["brute"]["seconds"], 1e-12) for c in mine)
-        print(f"{run.group.spec} ({method}): {sum(b >= 0.95 for b in bounds)} of {len(mine)} "
-              f"models certified >= 95%; mean bound {sum(bounds) / len(bounds):.4f} "
-              f"(explained models: " + (f"{sum(expl) / len(expl):.4f}" if expl else "none")
-              + f"); median proof/brute time {ratios[len(ratios) // 2]:.2f}")
+              f"{c['cross_entropy']:>9.4g} {c['seconds']['proof']:>8.4f} "
+              f"{c['brute']['seconds']:>8.4f} {proof_over_brute(c):>6.2f}")
+    for summary in summarize_certificates(certs):
+        print(summary.line(run.group.spec))
     print(f"certificates in {out}")
 
 
@@ -278,31 +261,25 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from rhoproof.evaluate import evaluate
     from rhoproof.groups import group
-    from rhoproof.run import load_run
-    from rhoproof.train import TrainConfig, train
+    from rhoproof.report.pipeline import demo, demo_config
 
     out = Path(args.out)
-    config = TrainConfig(**{**DEMO_CONFIG, "n_instances": args.models, "epochs": args.epochs})
-    resume = (out / "config.json").exists()
+    config = demo_config(args.models, args.epochs)
     grp = group(config.group)
+    resume = (out / "config.json").exists()
     print(f"rhoproof demo: train {config.n_instances} {grp.spec} models (|G| = {grp.order}, "
           f"m = {config.d_hidden}, {config.train_frac:.0%} of pairs for training) for "
           f"{config.epochs} epochs on CPU, then check every one on all {grp.order ** 2} pairs"
           + (f" (resuming {out})" if resume else ""))
-    t0 = time.perf_counter()
-    _, metrics = train(config, out, resume=resume, progress=not args.quiet)
-    _report_training(config, metrics, time.perf_counter() - t0, None)
-    run = load_run(out)
-    ev = evaluate(run.model, run.group)
+    res = demo(out, args.models, args.epochs, progress=not args.quiet)
+    _report_training(res.run.config, res.metrics, res.seconds, None)
+    ev = res.evaluation
     print(f"\nexact evaluation of {out} ({grp.order}² = {grp.order ** 2} pairs per model):")
     for k, (a, lo) in enumerate(zip(ev.accuracy.tolist(), ev.loss.tolist())):
         print(f"  model {k}: accuracy {a:.5f}  loss {lo:.4g}")
-    from rhoproof.explain.explanation import explain_models
-
     print(f"\nρ-set explanation of each model (rhoproof explain {out} --all for details):")
-    for e in explain_models(run.model.fold(), run.group):
+    for e in res.explanations:
         kept = [c for c in e.circuits if c["status"] == "idealized"]
         shapes = ", ".join(f"{c['irrep']} {c['B']}x{c['C']}" for c in kept) or "none"
         acc = e.faithfulness["accuracy"]["idealized"]
@@ -377,6 +354,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from rhoproof._version import __version__
+    from rhoproof.config import DEMO_CONFIG, PER_OUTPUT_MODES
 
     p = argparse.ArgumentParser(prog="rhoproof", description=(
         "Train networks on finite-group multiplication, explain them, certify them."))
@@ -437,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
                         "brute (exact), or all of them")
-    c.add_argument("--per-output", choices=["auto", "all", "needed"], default="auto",
+    c.add_argument("--per-output", choices=PER_OUTPUT_MODES, default="auto",
                    help="V_irrep's per-output terms: for every input (all: tightest CE bound), "
                         "only where needed (same accuracy bound, faster), or auto (all while "
                         "|G|^3 <= 2e7)")

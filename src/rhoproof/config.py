@@ -14,6 +14,13 @@ from rhoproof.errors import ConfigError
 DTYPES = ("float32", "float64")
 """Parameter dtypes a run may train in."""
 
+PER_OUTPUT_MODES = ("auto", "all", "needed")
+"""V_irrep's per-output terms: ``auto``, for every input (``all``) or where needed."""
+
+DEMO_CONFIG: dict[str, Any] = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0,
+                               "eval_every": 100, "checkpoint_every": 500}
+"""``rhoproof demo``: a few S5 models with the seed recipe, short enough for a laptop."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -87,4 +94,4 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
 
-__all__ = ["DTYPES", "TrainConfig"]
+__all__ = ["DEMO_CONFIG", "DTYPES", "PER_OUTPUT_MODES", "TrainConfig"]

@@ -22,12 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from rhoproof._io import atomic_write_json, ensure_dir
 from rhoproof.errors import ConfigError, RunError
+from rhoproof.verify.certificate import METHODS
 
-METHODS = ("irrep", "coset", "brute")
 SETTINGS = "settings.json"
 
 
@@ -188,33 +186,28 @@ class Reproduction:
         return json.loads(path.read_text())
 
     def certify(self, run) -> None:
+        from rhoproof._version import __version__
+        from rhoproof.report.pipeline import certify_run
         from rhoproof.run import WEIGHTS
-        from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
+        from rhoproof.verify.certificate import FORMAT, weights_digest
 
         folder = ensure_dir(self.out / "certificates")
         digest = weights_digest(run.path / WEIGHTS)
 
-        from rhoproof._version import __version__
-        from rhoproof.verify.certificate import FORMAT
-
-        def have(method: str, k: int) -> bool:
+        def have(path: Path) -> bool:
             """A certificate for these weights by this rhoproof version (else redone)."""
-            p = folder / f"{method}_{k}.json"
             try:
-                cert = json.loads(p.read_text())
+                cert = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 return False
             return (cert.get("weights_sha256") == digest and cert.get("format") == FORMAT
                     and cert.get("versions", {}).get("rhoproof") == __version__)
 
-        todo = [k for k in range(run.n_instances) if not all(have(m, k) for m in METHODS)]
-        if self._stage("certify", not todo):
-            for k in tqdm(todo, disable=not self.progress, desc="certify", unit="model"):
-                for method in METHODS:
-                    if not have(method, k):
-                        cert = bind_to_run(certify_model(run.model, run.group, k, method), run,
-                                           digest)
-                        atomic_write_json(folder / f"{method}_{k}.json", cert)
+        done = all(have(folder / f"{m}_{k}.json") for m in METHODS
+                   for k in range(run.n_instances))
+        if self._stage("certify", done):
+            certify_run(run, range(run.n_instances), METHODS, folder, reuse=have,
+                        progress=self.progress)
 
     def report(self, run, explained: dict[str, Any]) -> dict[str, Any]:
         from rhoproof.report.writer import write_report

@@ -237,8 +237,10 @@ def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str 
         raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if per_output not in ("auto", "all", "needed"):
-        raise UserError(f"per_output must be auto, all or needed, not {per_output!r}")
+    try:
+        per_output_mode(run.group, per_output)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     return bind_to_run(certify_model(run.model, run.group, instance, method, per_output), run)
 
 

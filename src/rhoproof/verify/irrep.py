@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
@@ -164,7 +165,7 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
     "auto" is "all" while |G|³ ≤ PER_OUTPUT_ALL."""
     if per_output == "auto":
         return "all" if group.order**3 <= PER_OUTPUT_ALL else "needed"
-    if per_output not in ("all", "needed"):
+    if per_output not in PER_OUTPUT_MODES:
         raise ValueError(f"per_output must be auto, all or needed, not {per_output!r}")
     return per_output
 

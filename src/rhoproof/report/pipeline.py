@@ -1,0 +1,124 @@
+"""Library orchestration shared by the command line and ``reproduce``: certify a run (methods ×
+instances → certify → bind to the weights → write), summarize certificates per verifier, and
+the small ``demo`` pipeline (train → evaluate → explain). The CLI only parses, calls these and
+prints."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rhoproof._io import atomic_write_json, ensure_dir
+from rhoproof.config import DEMO_CONFIG
+
+
+def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
+                out: str | Path, per_output: str = "auto",
+                reuse: Callable[[Path], bool] | None = None,
+                progress: bool = False) -> list[dict[str, Any]]:
+    """Certify every instance with every method and write each certificate atomically to
+    ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
+    whether an existing file can stay (``reproduce`` resumes with it). Returns the
+    certificates in order, methods outer, instances inner."""
+    from tqdm.auto import tqdm
+
+    from rhoproof.run import WEIGHTS
+    from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
+
+    folder = ensure_dir(Path(out))
+    digest = weights_digest(run.path / WEIGHTS)
+    todo = [(m, k) for m in methods for k in instances]
+    certs = []
+    for method, k in tqdm(todo, disable=not progress, desc="certify", unit="certificate"):
+        path = folder / f"{method}_{k}.json"
+        if reuse is not None and reuse(path):
+            certs.append(json.loads(path.read_text()))
+            continue
+        cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output), run,
+                           digest)
+        atomic_write_json(path, cert)
+        certs.append(cert)
+    return certs
+
+
+@dataclass(frozen=True)
+class VerifierSummary:
+    """One verifier over a set of certificates."""
+
+    method: str
+    models: int
+    certified_95: int  # models with a bound of at least 0.95
+    mean_bound: float
+    mean_bound_explained: float | None  # over the models the ρ-set explanation explains
+    median_proof_over_brute: float
+
+    def line(self, spec: str) -> str:
+        expl = "none" if self.mean_bound_explained is None else \
+            f"{self.mean_bound_explained:.4f}"
+        return (f"{spec} ({self.method}): {self.certified_95} of {self.models} models certified "
+                f">= 95%; mean bound {self.mean_bound:.4f} (explained models: {expl}); median "
+                f"proof/brute time {self.median_proof_over_brute:.2f}")
+
+
+def proof_over_brute(cert: dict[str, Any]) -> float:
+    return cert["seconds"]["proof"] / max(cert["brute"]["seconds"], 1e-12)
+
+
+def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]:
+    """Per verifier: models ≥ 95%, mean bound (all / explained), median proof/brute time.
+    "Explained" is the ρ-set explanation's verdict from the irrep certificates."""
+    verdicts = {c["instance"]: c.get("verdict") for c in certs if c["method"] == "irrep"}
+    out = []
+    for method in dict.fromkeys(c["method"] for c in certs):
+        mine = [c for c in certs if c["method"] == method]
+        bounds = [c["accuracy"] for c in mine]
+        expl = [c["accuracy"] for c in mine if verdicts.get(c["instance"]) == "explained"]
+        out.append(VerifierSummary(
+            method, len(mine), sum(b >= 0.95 for b in bounds), sum(bounds) / len(bounds),
+            sum(expl) / len(expl) if expl else None,
+            statistics.median(proof_over_brute(c) for c in mine)))
+    return out
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What ``demo`` produced: the run, its training record, exact evaluation, explanations."""
+
+    run: Any  # Run
+    metrics: list[dict[str, Any]]
+    seconds: float
+    evaluation: Any  # Evaluation
+    explanations: list[Any]  # Explanation
+
+
+def demo_config(models: int, epochs: int) -> Any:  # TrainConfig
+    from rhoproof.config import TrainConfig
+
+    return TrainConfig(**{**DEMO_CONFIG, "n_instances": models, "epochs": epochs})
+
+
+def demo(out: str | Path, models: int, epochs: int, progress: bool = True) -> DemoResult:
+    """``rhoproof demo``: train (or resume) a few S5 models, evaluate them exactly and explain
+    them."""
+    from rhoproof.evaluate import evaluate
+    from rhoproof.explain.explanation import explain_models
+    from rhoproof.run import load_run
+    from rhoproof.train import train
+
+    out = Path(out)
+    config = demo_config(models, epochs)
+    t0 = time.perf_counter()
+    _, metrics = train(config, out, resume=(out / "config.json").exists(), progress=progress)
+    seconds = time.perf_counter() - t0
+    run = load_run(out)
+    return DemoResult(run, metrics, seconds, evaluate(run.model, run.group),
+                      explain_models(run.model.fold(), run.group))
+
+
+__all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certify_run", "demo", "demo_config",
+           "proof_over_brute", "summarize_certificates"]
