@@ -146,27 +146,31 @@ def _print_explanation(e: Any) -> None:
     print(f"  neurons: {counts}")
     cos = ", ".join(f"{n} ×{c}" for n, c in list(e.coset_subgroups.items())[:4])
     print(f"  coset concentration (live neurons, largest subgroup): {cos}")
+    from rhoproof.explain.records import SignCircuitRecord
+
     for c in e.circuits:
-        if c["B"] == 2 and "B_stabilizer" not in c:
-            print(f"  circuit {c['irrep']}: 1-d, {c['neurons']} neurons, ρ-sets {{±1}} "
-                  f"-> {c['status']}")
+        if isinstance(c, SignCircuitRecord):
+            print(f"  circuit {c.irrep}: 1-d, {c.neurons} neurons, ρ-sets {{±1}} "
+                  f"-> {c.status}")
             continue
-        print(f"  circuit {c['irrep']}: {c['neurons']} neurons, B = {c['B']} points "
-              f"(stabilizer {c['B_stabilizer']}), C = {c['C']} points (stabilizer "
-              f"{c['C_stabilizer']}), {c['missing_pairs']} of {c['B'] * c['C']} pairs missing, "
-              f"{c['duplicated_pairs']} duplicated, a-variance {c['a_variance']:.1e} "
-              f"-> {c['status']}")
+        print(f"  circuit {c.irrep}: {c.neurons} neurons, B = {c.b_size} points "
+              f"(stabilizer {c.b_stabilizer}), C = {c.c_size} points (stabilizer "
+              f"{c.c_stabilizer}), {c.missing_pairs} of {c.pairs} pairs missing, "
+              f"{c.duplicated_pairs} duplicated, a-variance {c.a_variance:.1e} "
+              f"-> {c.status}")
     for r in e.reasons:
         print(f"  reason: {r}")
     fa = e.faithfulness
-    r2 = ", ".join(f"{k} {v:.1e}" for k, v in fa["one_minus_r2"].items())
-    print(f"  bi-equivariance score: original {fa['bi_equivariance']['original']:.3g}, "
-          f"idealized {fa['bi_equivariance']['idealized']:.1e}")
+    if fa is None:
+        return
+    r2 = ", ".join(f"{k} {v:.1e}" for k, v in fa.one_minus_r2.items())
+    print(f"  bi-equivariance score: original {fa.bi_equivariance['original']:.3g}, "
+          f"idealized {fa.bi_equivariance['idealized']:.1e}")
     print(f"  1 - R²: {r2}")
-    print(f"  accuracy: original {fa['accuracy']['original']:.5f}, idealized "
-          f"{fa['accuracy']['idealized']:.5f}; loss: original {fa['loss']['original']:.4g}, "
-          f"idealized {fa['loss']['idealized']:.4g}")
-    swaps = [f"{k[len('swap_'):]} {v:.4g}" for k, v in fa["loss"].items() if k.startswith("swap_")]
+    print(f"  accuracy: original {fa.accuracy['original']:.5f}, idealized "
+          f"{fa.accuracy['idealized']:.5f}; loss: original {fa.loss['original']:.4g}, "
+          f"idealized {fa.loss['idealized']:.4g}")
+    swaps = [f"{k[len('swap_'):]} {v:.4g}" for k, v in fa.loss.items() if k.startswith("swap_")]
     if swaps:
         print(f"  loss with one part idealized: {', '.join(swaps)}")
 
@@ -280,9 +284,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(f"  model {k}: accuracy {a:.5f}  loss {lo:.4g}")
     print(f"\nρ-set explanation of each model (rhoproof explain {out} --all for details):")
     for e in res.explanations:
-        kept = [c for c in e.circuits if c["status"] == "idealized"]
-        shapes = ", ".join(f"{c['irrep']} {c['B']}x{c['C']}" for c in kept) or "none"
-        acc = e.faithfulness["accuracy"]["idealized"]
+        kept = [c for c in e.circuits if c.status == "idealized"]
+        shapes = ", ".join(f"{c.irrep} {c.shape}" for c in kept) or "none"
+        acc = e.faithfulness.accuracy["idealized"] if e.faithfulness else float("nan")
         print(f"  model {e.instance}: {e.verdict}; idealized circuits: {shapes}; idealized "
               f"model accuracy {acc:.4f}" + (f"; {e.reasons[0]}" if e.reasons else ""))
     print(f"next: rhoproof evaluate {out}; rhoproof explain {out} --all --plots plots/")

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from rhoproof.cli import main
-from rhoproof.explain.explanation import explain, explain_models
+from rhoproof.explain.explanation import Explanation, explain, explain_models
 from rhoproof.explain.idealize import assert_bi_equivariant
+from rhoproof.explain.records import RhoSetCircuitRecord
 from rhoproof.run import load_run
 from rhoproof.train import TrainConfig, train
 
@@ -37,12 +38,13 @@ def test_explanations_of_trained_models_are_consistent(s4_run):
         assert set(e.neuron_counts) <= names | {"mixed", "dead"}
         assert sum(e.neuron_counts.values()) == run.config.d_hidden
         assert_bi_equivariant(e.idealized_model(), run.group, atol=1e-8)
-        assert e.faithfulness["bi_equivariance"]["idealized"] < 1e-8
+        assert e.faithfulness.bi_equivariance["idealized"] < 1e-8
         for c in e.circuits:
-            if "B_stabilizer" in c:  # a ρ-set has |G| / |stabilizer| points
-                assert c["B"] * c["B_stabilizer_order"] == run.group.order
-                assert c["C"] * c["C_stabilizer_order"] == run.group.order
-        json.loads(e.to_json())
+            if isinstance(c, RhoSetCircuitRecord):  # a ρ-set has |G| / |stabilizer| points
+                assert c.b_size * c.b_stabilizer_order == run.group.order
+                assert c.c_size * c.c_stabilizer_order == run.group.order
+        back = Explanation.from_dict(json.loads(e.to_json()))  # typed records round-trip
+        assert back.circuits == e.circuits and back.faithfulness == e.faithfulness
 
 
 def test_api_and_range_check(s4_run):

@@ -48,7 +48,7 @@ def test_an_exact_circuit_model_is_its_own_idealization():
         assert torch.allclose(getattr(ideal, name), getattr(f, name), atol=1e-9), name
     assert report.reasons() == [] and list(report.zeroed) == ["dead"]
     assert report.zeroed["dead"]["neurons"] == 3
-    assert sorted(c["irrep"] for c in report.circuits) == ["1d-1", "4d-0"]
+    assert sorted(c.irrep for c in report.circuits) == ["1d-1", "4d-0"]
 
 
 def test_noisy_circuits_idealize_to_an_exactly_bi_equivariant_model():
@@ -102,6 +102,6 @@ def test_hybrids_of_an_exact_model_change_nothing():
     g, f = _planted_model()
     (e,) = explain_models(f, g)
     assert e.verdict == "explained"
-    loss = e.faithfulness["loss"]
+    loss = e.faithfulness.loss
     assert {"swap_irrep_4d-0", "swap_irrep_1d-1", "swap_bias"} <= set(loss)
     assert all(v == pytest.approx(loss["original"], abs=1e-9) for v in loss.values())

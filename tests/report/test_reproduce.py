@@ -71,10 +71,12 @@ def test_bad_settings(tmp_path):
 
 
 def test_paper_criterion():
+    from rhoproof.explain.records import RhoSetCircuitRecord, SignCircuitRecord
     from rhoproof.report.writer import paper_criterion
 
-    sign = {"irrep": "1d-1", "B": 2, "C": 2}
-    full = {"irrep": "4d-0", "B": 5, "C": 5, "a_variance": 1e-7, "missing_pairs": 0}
+    sign = SignCircuitRecord("1d-1", 4, "idealized").to_json()
+    full = RhoSetCircuitRecord("4d-0", 25, 5, 5, "S4 (24)", "S4 (24)", 24, 24, 0, 0, 1e-7,
+                               "idealized").to_json()
     assert paper_criterion({"circuits": [sign, full]})
     assert not paper_criterion({"circuits": [{**full, "a_variance": 1e-3}]})
     assert paper_criterion({"circuits": [{**full, "missing_pairs": 3}]})  # 12%: not "bad"

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from rhoproof.evaluate import evaluate
 from rhoproof.explain.cosets import coset_concentration
 from rhoproof.explain.idealize import MIN_WEIGHT, bi_equivariance_score, idealize
+from rhoproof.explain.records import CircuitRecord, Faithfulness, circuit_from_json
 from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
@@ -38,9 +39,9 @@ class Explanation:
     neuron_counts: dict[str, int]
     bias_shares: dict[str, float]
     coset_subgroups: dict[str, int]  # live neurons per coset-concentration subgroup
-    circuits: list[dict[str, Any]]
+    circuits: list[CircuitRecord]
     zeroed: dict[str, dict[str, float]]
-    faithfulness: dict[str, Any] = field(default_factory=dict)
+    faithfulness: Faithfulness | None = None
     _idealized: Folded | None = field(default=None, repr=False)
     _rho_sets: list[tuple[str, RhoSet]] = field(default_factory=list, repr=False)
 
@@ -51,8 +52,21 @@ class Explanation:
         return self._idealized
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if not f.name.startswith("_")}
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if not f.name.startswith("_")}
+        out["circuits"] = [c.to_json() for c in self.circuits]
+        out["faithfulness"] = None if self.faithfulness is None else self.faithfulness.to_json()
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        """An explanation read back from ``to_dict`` (without its idealized model)."""
+        return cls(d["group"], int(d["instance"]), d["verdict"], list(d["reasons"]),
+                   dict(d["neuron_counts"]), dict(d["bias_shares"]),
+                   dict(d["coset_subgroups"]), [circuit_from_json(c) for c in d["circuits"]],
+                   dict(d["zeroed"]),
+                   None if d.get("faithfulness") is None
+                   else Faithfulness.from_json(d["faithfulness"]))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -118,12 +132,11 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
         live = sp.assignment[row] != DEAD
         cosets = Counter(subgroup_name(group, group.subgroups[int(i)])
                          for i in cc.left_subgroup[row][live])
-        faith = {
-            "bi_equivariance": {"original": float(be[0]), "idealized": float(be[1])},
-            "one_minus_r2": _one_minus_r2(orig, ideal),
-            "accuracy": dict(zip(names, ev.accuracy.tolist())),
-            "loss": dict(zip(names, ev.loss.tolist())),
-        }
+        faith = Faithfulness(
+            bi_equivariance={"original": float(be[0]), "idealized": float(be[1])},
+            one_minus_r2=_one_minus_r2(orig, ideal),
+            accuracy=dict(zip(names, ev.accuracy.tolist())),
+            loss=dict(zip(names, ev.loss.tolist())))
         bias = {name: float(sp.bias[row, j]) for j, name in enumerate(sp.irrep_names)}
         out.append(Explanation(
             group=group.spec, instance=k,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from rhoproof.explain.circuits import Circuit, find_circuits
+from rhoproof.explain.records import CircuitRecord, RhoSetCircuitRecord, SignCircuitRecord
 from rhoproof.explain.sparsity import irrep_sparsity
 from rhoproof.groups import Group, Irrep
 from rhoproof.groups.cosets import subgroup_name
@@ -74,7 +75,7 @@ class IdealizationReport:
     ‖r_i‖)}, the weight the idealization dropped for that reason.
     """
 
-    circuits: list[dict] = field(default_factory=list)
+    circuits: list[CircuitRecord] = field(default_factory=list)
     zeroed: dict[str, dict] = field(default_factory=dict)
     weights: torch.Tensor | None = None  # [m] per-neuron weight shares
     found: list[Circuit] = field(default_factory=list)  # every circuit of dim > 1 irreps
@@ -227,19 +228,16 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
             new_bias = new_bias + beta * chi
             report.ideal_neurons[rep.name] = idx.tolist()
             report.bias_parts[rep.name] = (chi * (bias @ chi) / group.order, beta * chi)
-            report.circuits.append({"irrep": rep.name, "neurons": idx.numel(), "B": 2, "C": 2,
-                                    "status": "idealized"})
+            report.circuits.append(SignCircuitRecord(rep.name, idx.numel(), "idealized"))
             continue
         for circ in find_circuits(left, right, unembed, rep, group, idx):
             report.found.append(circ)
-            info = {"irrep": rep.name, "neurons": circ.neurons.numel(), "B": circ.b_set.size,
-                    "C": circ.c_set.size,
-                    "B_stabilizer": subgroup_name(group, circ.b_set.stabilizer),
-                    "C_stabilizer": subgroup_name(group, circ.c_set.stabilizer),
-                    "B_stabilizer_order": len(circ.b_set.stabilizer),
-                    "C_stabilizer_order": len(circ.c_set.stabilizer),
-                    "missing_pairs": circ.missing, "duplicated_pairs": circ.duplicated,
-                    "a_variance": circ.factors.a_variance}
+            info = RhoSetCircuitRecord(
+                rep.name, circ.neurons.numel(), circ.b_set.size, circ.c_set.size,
+                subgroup_name(group, circ.b_set.stabilizer),
+                subgroup_name(group, circ.c_set.stabilizer), len(circ.b_set.stabilizer),
+                len(circ.c_set.stabilizer), circ.missing, circ.duplicated,
+                circ.factors.a_variance, status="")
             ideal = _ideal_circuit(circ, rep) if circ.complete else None
             if (virtual and not circ.complete and circ.factors.a_variance <= A_VARIANCE_MAX
                     and (done := _ideal_circuit(circ, rep, m + report.virtual)) is not None):
@@ -250,13 +248,13 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
                        "a varies" if circ.factors.a_variance > A_VARIANCE_MAX else
                        "weights cannot be made uniform")
                 report.zero(f"{rep.name}: {why}", circ.neurons)
-                report.circuits.append({**info, "status": why})
+                report.circuits.append(replace(info, status=why))
                 continue
             cl, cr, cu, params = ideal
             report.ideal.append(params)
             new_left[:, circ.neurons], new_right[:, circ.neurons] = cl, cr
             new_unembed[circ.neurons] = cu
-            report.circuits.append({**info, "status": "idealized"})
+            report.circuits.append(replace(info, status="idealized"))
             report.ideal_neurons.setdefault(rep.name, []).extend(circ.neurons.tolist())
     ideal_folded = Folded(new_left[None], new_right[None], new_unembed[None], new_bias[None])
     return ideal_folded, report

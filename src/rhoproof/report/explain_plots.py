@@ -53,8 +53,9 @@ def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
 def bi_equivariance_boxplot(explanations: list[Explanation], random_scores: torch.Tensor,
                             path: Path) -> Path:
     """The seed paper's bi-equivariance score for random, trained and idealized models."""
-    orig = [e.faithfulness["bi_equivariance"]["original"] for e in explanations]
-    ideal = [max(e.faithfulness["bi_equivariance"]["idealized"], 1e-18) for e in explanations]
+    faith = [e.faithfulness for e in explanations if e.faithfulness is not None]
+    orig = [f.bi_equivariance["original"] for f in faith]
+    ideal = [max(f.bi_equivariance["idealized"], 1e-18) for f in faith]
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.boxplot([random_scores.tolist(), orig, ideal], orientation="horizontal",
                tick_labels=["random init", "trained", "idealized"])
@@ -70,8 +71,8 @@ def r2_boxplot(explanations: list[Explanation], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     for offset, verdict, color in ((-0.18, "explained", "tab:blue"),
                                    (0.18, "unexplained", "tab:orange")):
-        data = [[max(e.faithfulness["one_minus_r2"][b], 1e-18) for e in explanations
-                 if e.verdict == verdict] for b in blocks]
+        data = [[max(e.faithfulness.one_minus_r2[b], 1e-18) for e in explanations
+                 if e.verdict == verdict and e.faithfulness is not None] for b in blocks]
         if not any(data):
             continue
         pos = [i + offset for i in range(len(blocks))]

@@ -111,13 +111,14 @@ def paper_criterion(model: dict[str, Any]) -> bool:
     """The seed paper's looser test, applied to our circuits (notes §4.2, §5.2): a model is
     unexplained when some circuit's a varies (a-variance > 1e-5) or some irrep is "bad" (every
     one of its circuits misses 20–80% of its double sum); mixed neurons do not count."""
+    from rhoproof.explain.records import RhoSetCircuitRecord, circuit_from_json
+
     by_irrep: dict[str, list[float]] = {}
-    for c in model["circuits"]:
-        if c.get("B", 2) * c.get("C", 2) > 4 or "a_variance" in c:
-            if c.get("a_variance", 0.0) > 1e-5:
+    for c in map(circuit_from_json, model["circuits"]):
+        if isinstance(c, RhoSetCircuitRecord):
+            if c.a_variance > 1e-5:
                 return False
-            by_irrep.setdefault(c["irrep"], []).append(
-                c.get("missing_pairs", 0) / (c["B"] * c["C"]))
+            by_irrep.setdefault(c.irrep, []).append(c.missing_pairs / c.pairs)
     return not any(all(0.2 <= share <= 0.8 for share in shares)
                    for shares in by_irrep.values())
 
