@@ -32,8 +32,9 @@ from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
+from rhoproof.verify.records import Certificate
 
-FORMAT = "rhoproof-certificate-2"
+FORMAT = Certificate.FORMAT
 METHODS = ("irrep", "coset", "brute")
 CE_SLACK = 2e-9
 MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
@@ -82,7 +83,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         cert.update(certified_inputs=round(truth.accuracy * g2), accuracy=truth.accuracy,
                     cross_entropy=_claimed_ce(truth.cross_entropy), circuits=[],
                     seconds={"proof": brute_s})
-        return cert, None
+        return _typed(cert), None
     try:  # the real model as centre ± radius in the safe range [R]
         enc = for_proof(enclose(stored))
     except OutOfRange as exc:
@@ -91,7 +92,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                     verdict="refused", reasons=[reason], refused=reason, margin=None, ops={},
                     seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
                              "proof_over_brute": 0.0})
-        return cert, None
+        return _typed(cert), None
     f, radius = enc.center, enc.radius  # one instance, float64
     n, m = grp.order, f.d_hidden
     t1 = time.perf_counter()
@@ -151,7 +152,13 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                 cross_entropy=ce, margin=bound.margin,
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
-    return cert, bound
+    return _typed(cert), bound
+
+
+def _typed(cert: dict[str, Any]) -> dict[str, Any]:
+    """The certificate through its typed record (``records.Certificate``): the one definition
+    of its fields; what the prover returns and writes is that record's ``to_json``."""
+    return Certificate.from_json(cert).to_json()
 
 
 def _claimed_ce(ce: float) -> float:

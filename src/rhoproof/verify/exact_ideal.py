@@ -36,6 +36,7 @@ from rhoproof.enclosure import SAFE_HIGH, SAFE_LOW
 from rhoproof.explain.idealize import IdealCircuit
 from rhoproof.groups import Group
 from rhoproof.model import Folded
+from rhoproof.verify.records import ProofCircuit, RhoSetProof, SignProof
 
 U = 2.0**-53
 POINT_TOL = 1e-6
@@ -96,7 +97,7 @@ class ExactIdeal:
     eps_bias: float  # |β̂ − β*| ≤ eps_bias, entrywise
     circuits: list[str]
     excluded: list[str]  # circuits dropped because a proof check failed, with the reason
-    proof: list[dict]  # per used circuit, the tables that define f* (tensors; ``proof_json``)
+    proof: list[ProofCircuit]  # per used circuit, the tables that define f* (``proof_json``)
     t0: float  # the bias's constant part
 
 
@@ -130,7 +131,7 @@ def _check_neurons(c: IdealCircuit, m: int, taken: set[int]) -> None:
 
 
 def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
-                    ) -> tuple[float, dict]:
+                    ) -> tuple[float, RhoSetProof]:
     """Fill the circuit's neurons; returns the relative error bound of its û entries and the
     tables that define f* (what a checker needs)."""
     rho = group.irrep(c.irrep).tensor()
@@ -158,15 +159,14 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     out["left"][:, neurons] = lam[None] * alpha[act_b[inv][:, p]]  # [G, n]
     out["right"][:, neurons] = lam[None] * gamma[act_c[:, q]]
     out["unembed"][neurons] = (share * w / lam)[:, None] * k_orbit[p[:, None], act_c[:, q].T]
-    tables = {"kind": "rho_set", "irrep": c.irrep, "neurons": neurons, "act_b": act_b,
-              "act_c": act_c, "alpha": alpha, "gamma": gamma, "k": k_orbit, "w": w, "p": p,
-              "q": q, "scale": lam, "weight": c.weight}
+    tables = RhoSetProof(c.irrep, neurons, act_b, act_c, alpha, gamma, k_orbit, w, p, q, lam,
+                         c.weight)
     # û = fl(fl(fl(c·W)/λ)·K) with c = fl(ω / fl(Σ_pair ω)): γ_{max_pair} + 5 roundings
     return (max_pair + 8) * U * 1.01, tables
 
 
 def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
-                    ) -> tuple[float, torch.Tensor, float, dict]:
+                    ) -> tuple[float, torch.Tensor, float, SignProof]:
     """Fill a 1-d circuit; returns (β_χ, χ as exact ±1, relative error bound of its û, the
     tables that define it)."""
     raw = torch.from_numpy(group.irrep(c.irrep).character.copy())
@@ -202,16 +202,14 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     out["right"][:, neurons] = (lam * cc)[None] * chi[:, None]
     out["unembed"][neurons] = (share * wc / lam)[:, None] * chi[None]
     largest = max(int(m.sum()) for m in classes.values())
-    tables = {"kind": "sign", "irrep": c.irrep, "neurons": neurons,
-              "chi": chi.to(torch.int64), "p": c.p, "q": c.q, "scale": lam,
-              "weight": c.weight, "w_same": w_class["s"], "w_diff": w_class["d"]}
+    tables = SignProof(c.irrep, neurons, chi.to(torch.int64), c.p, c.q, lam, c.weight,
+                       w_class["s"], w_class["d"])
     return -(w_class["s"] + w_class["d"]), chi, (largest + 8) * U * 1.01, tables
 
 
-def proof_json(proof: list[dict]) -> list[dict]:
+def proof_json(proof: list[ProofCircuit]) -> list[dict]:
     """The proof tables as JSON-ready lists (for a certificate)."""
-    return [{k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in c.items()}
-            for c in proof]
+    return [c.to_json() for c in proof]
 
 
 def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor
@@ -232,12 +230,15 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
         t0 = 0.0
     bias_terms: list[tuple[float, torch.Tensor]] = []
     eps_u = 4 * U
-    used, excluded, proof = [], [], []
+    used: list[str] = []
+    excluded: list[str] = []
+    proof: list[ProofCircuit] = []
     taken: set[int] = set()
     for c in circuits:
         saved = {k: v.clone() for k, v in out.items()}
         try:
             _check_neurons(c, m, taken)
+            tables: ProofCircuit
             if c.points_b.shape[1] == 1:
                 beta, chi, eps, tables = _one_dim_tables(group, c, out)
                 bias_terms.append((beta, chi))

@@ -37,6 +37,7 @@ from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
 from rhoproof.verify.exact_ideal import ExactIdeal
+from rhoproof.verify.records import ProofCircuit, SignProof
 
 TOP_K = 24
 """How many of the largest wrong values F(w) get their own per-output term."""
@@ -74,7 +75,8 @@ def distance_bound(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(s_up.clamp_min(0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
 
 
-def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None = None
+def hidden_norm_bound(proof: list[ProofCircuit], group: Group, m: int,
+                      split: int | None = None
                       ) -> torch.Tensor:
     """An upper bound on ‖h*(x, y)‖ for every (x, y), from the circuits' tables: [G, G]; with
     ``split``, [2, G, G]: the norms over the neurons below ``split`` and from it on.
@@ -88,8 +90,8 @@ def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None
     inv = torch.from_numpy(group.inverses.copy())
     total = torch.zeros(2, g, g, dtype=torch.float64)
     for c in proof:
-        scale = torch.as_tensor(c["scale"], dtype=torch.float64)
-        low = torch.as_tensor(c["neurons"]) < (m if split is None else split)
+        scale = c.scale.to(torch.float64)
+        low = c.neurons < (m if split is None else split)
         for part, keep in ((0, low), (1, ~low)):
             if keep.any():
                 total[part] += _circuit_norm_sq(c, group, inv, scale, keep)
@@ -97,20 +99,19 @@ def hidden_norm_bound(proof: list[dict], group: Group, m: int, split: int | None
     return out[0] if split is None else out
 
 
-def _circuit_norm_sq(c: dict, group: Group, inv: torch.Tensor, scale: torch.Tensor,
+def _circuit_norm_sq(c: ProofCircuit, group: Group, inv: torch.Tensor, scale: torch.Tensor,
                      keep: torch.Tensor) -> torch.Tensor:
     """Σ h*_i(x, y)² over the circuit's neurons selected by ``keep``: [G, G]."""
     g = group.order
     lam2 = scale[keep] ** 2  # [n]
-    p, q = torch.as_tensor(c["p"])[keep], torch.as_tensor(c["q"])[keep]
-    if c["kind"] == "sign":
-        chi = torch.as_tensor(c["chi"])  # [G] ±1
+    p, q = c.p[keep], c.q[keep]
+    if isinstance(c, SignProof):
+        chi = c.chi  # [G] ±1
         on_x = ((1 - 2 * p)[None] * chi[:, None]) == 1  # [G, n]: b_i χ(x) = 1
         on_y = ((1 - 2 * q)[None] * chi[:, None]) == 1
         return (on_x.to(torch.float64) * (4 * lam2)) @ on_y.to(torch.float64).T
-    act_b, act_c = torch.as_tensor(c["act_b"]), torch.as_tensor(c["act_c"])  # [G, n_b], [G, n_c]
-    alpha = torch.as_tensor(c["alpha"], dtype=torch.float64)
-    gamma = torch.as_tensor(c["gamma"], dtype=torch.float64)
+    act_b, act_c = c.act_b, c.act_c  # [G, n_b], [G, n_c]
+    alpha, gamma = c.alpha.to(torch.float64), c.gamma.to(torch.float64)
     r2 = torch.relu(alpha[:, None] + gamma[None]) ** 2  # [nb, nc]
     nc = gamma.shape[0]
     rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
@@ -236,7 +237,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     r = m - virtual  # real neurons first
     in_circuit = torch.zeros(m, dtype=torch.bool)
     for c in ideal.proof:
-        in_circuit[torch.as_tensor(c["neurons"])] = True
+        in_circuit[c.neurons] = True
     live = torch.nonzero(in_circuit[:r])[:, 0]
     others = torch.nonzero(~in_circuit[:r])[:, 0]
     # Only upper bounds on wrong logits are needed (the correct logit is exact), so every

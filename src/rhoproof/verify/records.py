@@ -1,0 +1,189 @@
+"""Typed records of what a V_irrep proof rests on: one frozen dataclass per circuit kind of the
+exactly bi-equivariant ideal f* (docs/soundness.md §1). ``to_json`` gives the certificate's
+``proof`` entries (docs/certificate.md), ``from_json`` reads them back; the ``kind`` is a
+field of the JSON, never guessed from its keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import torch
+
+
+def _lists(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: (getattr(obj, n).tolist() if isinstance(getattr(obj, n), torch.Tensor)
+                else getattr(obj, n)) for n in names}
+
+
+@dataclass(frozen=True)
+class RhoSetProof:
+    """A ρ-set circuit of f*: the integer actions on B and C and the floats that define it."""
+
+    kind: ClassVar[str] = "rho_set"
+    irrep: str
+    neurons: torch.Tensor  # [n] int64
+    act_b: torch.Tensor  # [|G|, n_b] int64: act_B[g, p]
+    act_c: torch.Tensor  # [|G|, n_c] int64
+    alpha: torch.Tensor  # [n_b] float64
+    gamma: torch.Tensor  # [n_c]
+    k: torch.Tensor  # [n_b, n_c], constant on orbits of the diagonal action
+    w: float  # the weight of every pair
+    p: torch.Tensor  # [n] int64
+    q: torch.Tensor  # [n] int64
+    scale: torch.Tensor  # [n] λ_i > 0
+    weight: torch.Tensor  # [n] ω_i
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("irrep", "neurons", "act_b", "act_c", "alpha", "gamma",
+                                         "k", "w", "p", "q", "scale", "weight")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **_lists(self, self.FIELDS)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RhoSetProof:
+        i64, f64 = torch.int64, torch.float64
+        return cls(str(d["irrep"]), torch.tensor(d["neurons"], dtype=i64),
+                   torch.tensor(d["act_b"], dtype=i64), torch.tensor(d["act_c"], dtype=i64),
+                   torch.tensor(d["alpha"], dtype=f64), torch.tensor(d["gamma"], dtype=f64),
+                   torch.tensor(d["k"], dtype=f64), float(d["w"]),
+                   torch.tensor(d["p"], dtype=i64), torch.tensor(d["q"], dtype=i64),
+                   torch.tensor(d["scale"], dtype=f64), torch.tensor(d["weight"], dtype=f64))
+
+
+@dataclass(frozen=True)
+class SignProof:
+    """A 1-d (sign) circuit of f*: the character and the two class weights."""
+
+    kind: ClassVar[str] = "sign"
+    irrep: str
+    neurons: torch.Tensor  # [n] int64
+    chi: torch.Tensor  # [|G|] int64, ±1
+    p: torch.Tensor  # [n] 0 for b_i = +1, 1 for −1
+    q: torch.Tensor
+    scale: torch.Tensor
+    weight: torch.Tensor
+    w_same: float
+    w_diff: float
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("irrep", "neurons", "chi", "p", "q", "scale", "weight",
+                                         "w_same", "w_diff")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **_lists(self, self.FIELDS)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SignProof:
+        i64, f64 = torch.int64, torch.float64
+        return cls(str(d["irrep"]), torch.tensor(d["neurons"], dtype=i64),
+                   torch.tensor(d["chi"], dtype=i64), torch.tensor(d["p"], dtype=i64),
+                   torch.tensor(d["q"], dtype=i64), torch.tensor(d["scale"], dtype=f64),
+                   torch.tensor(d["weight"], dtype=f64), float(d["w_same"]), float(d["w_diff"]))
+
+
+ProofCircuit = RhoSetProof | SignProof
+
+
+def proof_from_json(d: dict[str, Any]) -> ProofCircuit:
+    """The record named by ``d["kind"]``."""
+    kinds: dict[str, Any] = {"rho_set": RhoSetProof, "sign": SignProof}
+    if d.get("kind") not in kinds:
+        raise ValueError(f"unknown proof circuit kind {d.get('kind')!r}")
+    record: ProofCircuit = kinds[d["kind"]].from_json(d)
+    return record
+
+
+@dataclass(frozen=True)
+class CosetData:
+    """V_coset's idealization: the subgroups used and, per neuron, its left and right subgroup
+    (index into ``subgroups``, −1 when dead) and an element of its target coset (−1)."""
+
+    subgroups: tuple[tuple[int, ...], ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    target: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subgroups": [list(s) for s in self.subgroups], "left": list(self.left),
+                "right": list(self.right), "target": list(self.target)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CosetData:
+        return cls(tuple(tuple(int(x) for x in s) for s in d["subgroups"]),
+                   tuple(int(x) for x in d["left"]), tuple(int(x) for x in d["right"]),
+                   tuple(int(x) for x in d["target"]))
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate (docs/certificate.md; the JSON Schema ``certificate.schema.json``): the
+    claim about one model, the data that supports it, and bookkeeping. ``to_json`` writes the
+    format version first and leaves out the fields a method does not have."""
+
+    FORMAT: ClassVar[str] = "rhoproof-certificate-2"
+    method: str
+    group: str
+    instance: int
+    certified_inputs: int
+    accuracy: float
+    cross_entropy: float
+    brute: dict[str, float]
+    seconds: dict[str, float]
+    circuits: tuple[dict[str, Any], ...] = ()  # the explanation's circuits, for reading
+    ops: dict[str, int] | None = None
+    margin: float | None = None
+    verdict: str | None = None
+    reasons: tuple[str, ...] | None = None
+    refused: str | None = None
+    excluded: tuple[str, ...] | None = None
+    proof: tuple[ProofCircuit, ...] | None = None
+    t0: float | None = None
+    top_k: int | None = None
+    per_output: str | None = None
+    virtual_neurons: int | None = None
+    missing_share_allowed: float | None = None
+    coset: CosetData | None = None
+    run: str | None = None
+    weights_sha256: str | None = None
+    versions: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": self.FORMAT}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None:
+                if f.name == "margin" and self.method != "brute":
+                    out["margin"] = None
+                continue
+            if f.name == "proof":
+                v = [c.to_json() for c in v]
+            elif f.name == "coset":
+                v = v.to_json()
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Certificate:
+        """The record of a certificate dict; ValueError on another format or unknown fields.
+        (Validation of the claim is the checker's job, ``rhoproof.check``.)"""
+        if d.get("format") != cls.FORMAT:
+            raise ValueError(f"not a {cls.FORMAT} certificate")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known - {"format"})
+        if unknown:
+            raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
+        kw = {k: v for k, v in d.items() if k != "format"}
+        for name in ("circuits", "reasons", "excluded"):
+            if kw.get(name) is not None:
+                kw[name] = tuple(kw[name])
+        if kw.get("proof") is not None:
+            kw["proof"] = tuple(proof_from_json(c) for c in kw["proof"])
+        if kw.get("coset") is not None:
+            kw["coset"] = CosetData.from_json(kw["coset"])
+        return cls(**kw)
+
+
+__all__ = ["Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof",
+           "proof_from_json"]
