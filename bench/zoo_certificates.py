@@ -33,7 +33,7 @@ def main() -> None:
             g2 = run.group.order**2
             per: dict = {}
             for method in args.methods:
-                accepted, rejected, bounds, exact = 0, [], [], []
+                accepted, rejected, bounds, exact, counts, ces = 0, [], [], [], [], []
                 for k in range(run.n_instances):
                     path = Path(tmp) / f"{spec}_{method}_{k}.json"
                     path.write_text(json.dumps(certify(run, k, method)))
@@ -44,14 +44,18 @@ def main() -> None:
                     except CertificateError as exc:
                         rejected.append(f"{k}: {exc}")
                     bounds.append(cert["accuracy"])
+                    counts.append(cert["certified_inputs"])
+                    ces.append(cert["cross_entropy"])
                     exact.append(cert["brute"]["accuracy"])
                     assert cert["certified_inputs"] <= round(cert["brute"]["accuracy"] * g2)
                 per[method] = {"certificates": run.n_instances, "accepted": accepted,
+                               "certified": counts, "ce_bounds": ces,
                                "rejected": rejected, "bound_ge_0.95":
                                sum(b >= 0.95 for b in bounds),
                                "mean_bound": sum(bounds) / len(bounds),
                                "mean_exact_accuracy": sum(exact) / len(exact)}
-                print(spec, method, {k: v for k, v in per[method].items() if k != "rejected"},
+                print(spec, method, {k: v for k, v in per[method].items()
+                                     if k not in ("rejected", "certified", "ce_bounds")},
                       flush=True)
             summary["groups"][spec] = per
     summary["seconds"] = round(time.perf_counter() - t0, 1)

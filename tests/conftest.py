@@ -57,3 +57,16 @@ def _schema_checked_certificates():
         mp.setattr(certificate, "certify_with_bound", certify_with_bound)
         mp.setattr(certificate, "bind_to_run", bind_to_run)
         yield
+
+
+@pytest.fixture(scope="session")
+def s4_run_dir(tmp_path_factory):
+    """Three small S4 models trained once for the whole suite (explain and verify use them)."""
+    from rhoproof.config import TrainConfig
+    from rhoproof.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "s4"
+    train(TrainConfig(group="S4", n_instances=3, d_embed=32, d_hidden=48, epochs=1500,
+                      train_frac=0.8, eval_every=500, checkpoint_every=1500), out,
+          progress=False)
+    return out

@@ -296,11 +296,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
-    from rhoproof.groups import group
+    from rhoproof.groups.specs import check_spec
     from rhoproof.report.reproduce import Reproduction, Settings
     from rhoproof.report.writer import comparison_table
 
-    spec = group(args.group).spec
+    spec = check_spec(args.group)  # a bad spec fails before any group is built
     settings = Settings(group=spec, models=args.models,
                         source="train" if args.train else "zoo", epochs=args.epochs,
                         seed=args.seed, device=args.device)

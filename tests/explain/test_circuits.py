@@ -5,33 +5,15 @@ import torch
 from rhoproof.explain.circuits import find_circuits
 from rhoproof.groups import group
 
-
-def _simplex(g):
-    rho = g.irrep("4d-0").tensor()
-    h = next(s for s in g.subgroups if len(s) == 24)
-    u, _, _ = torch.linalg.svd(rho[sorted(h)].mean(0))
-    mu = u[:, 0]
-    reps = [min(c) for c in g.left_cosets(h)]
-    return rho, rho[reps] @ mu  # [5, 4] vertices of a regular simplex
-
-
-def _circuit(rho, a, bs, cs, pairs, seed):
-    gen = torch.Generator().manual_seed(seed)
-    left, right, unembed = [], [], []
-    for p, q in pairs:
-        s = 0.5 + float(torch.rand(1, generator=gen, dtype=torch.float64))
-        left.append(s * torch.einsum("d,gde,e->g", bs[p], rho, a))
-        right.append(s * torch.einsum("d,gde,e->g", a, rho, cs[q]))
-        unembed.append(torch.einsum("d,gde,e->g", bs[p], rho, cs[q]) / s)
-    return torch.stack(left, 1), torch.stack(right, 1), torch.stack(unembed, 0)
+from .. import builders
 
 
 def test_complete_double_sum_is_found():
     g = group("S5")
-    rho, simplex = _simplex(g)
+    rho, simplex = builders.simplex(g)
     a = torch.tensor([0.3, -0.5, 0.7, 0.2], dtype=torch.float64)
     pairs = [(p, q) for p in range(5) for q in range(5)]
-    left, right, unembed = _circuit(rho, a, simplex, -simplex, pairs, 0)
+    left, right, unembed = builders.circuit(rho, a, simplex, -simplex, pairs, 0)
     (c,) = find_circuits(left, right, unembed, g.irrep("4d-0"), g, torch.arange(25))
     assert c.b_set.size == 5 and c.c_set.size == 5 and len(c.b_set.stabilizer) == 24
     assert c.complete and c.duplicated == 0 and (c.coverage == 1).all()
@@ -40,13 +22,13 @@ def test_complete_double_sum_is_found():
 
 def test_incomplete_and_second_circuit():
     g = group("S5")
-    rho, simplex = _simplex(g)
+    rho, simplex = builders.simplex(g)
     a1 = torch.tensor([0.3, -0.5, 0.7, 0.2], dtype=torch.float64)
     a2 = torch.tensor([-0.6, 0.1, 0.2, 0.7], dtype=torch.float64)
     full = [(p, q) for p in range(5) for q in range(5)]
     partial = full[:20] + [full[0]]  # 5 pairs missing, one duplicated
-    l1, r1, u1 = _circuit(rho, a1, simplex, -simplex, full, 1)
-    l2, r2, u2 = _circuit(rho, a2, -simplex, simplex, partial, 2)
+    l1, r1, u1 = builders.circuit(rho, a1, simplex, -simplex, full, 1)
+    l2, r2, u2 = builders.circuit(rho, a2, -simplex, simplex, partial, 2)
     circuits = find_circuits(torch.cat([l1, l2], 1), torch.cat([r1, r2], 1),
                              torch.cat([u1, u2], 0), g.irrep("4d-0"), g, torch.arange(46))
     assert [c.neurons.numel() for c in circuits] == [25, 21]

@@ -13,12 +13,8 @@ from rhoproof.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def s4_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "s4"
-    train(TrainConfig(group="S4", n_instances=3, d_embed=32, d_hidden=48, epochs=1500,
-                      train_frac=0.8, eval_every=500, checkpoint_every=1500), out,
-          progress=False)
-    return out
+def s4_run(s4_run_dir):
+    return s4_run_dir
 
 
 @pytest.fixture(scope="module")

@@ -8,40 +8,11 @@ from rhoproof.explain.idealize import assert_bi_equivariant, bi_equivariance_sco
 from rhoproof.groups import group
 from rhoproof.model import Folded, GroupMLP
 
-from .test_circuits import _circuit, _simplex
-
-
-def _planted_model(noise=0.0, drop=0, seed=0):
-    """A 4d-0 simplex circuit (25 neurons), a balanced sign circuit (4 neurons) with its
-    bias, and 3 dead neurons, for S5."""
-    g = group("S5")
-    rho, simplex = _simplex(g)
-    a = torch.tensor([0.3, -0.5, 0.7, 0.2], dtype=torch.float64)
-    pairs = [(p, q) for p in range(5) for q in range(5)][drop:]
-    left, right, unembed = _circuit(rho, a, simplex, -simplex, pairs, seed)
-    chi = torch.from_numpy(g.irrep("1d-1").character.copy())
-    sign_pairs = [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)]
-    sl = torch.stack([0.7 * b * chi for b, _ in sign_pairs], 1)
-    sr = torch.stack([0.7 * c * chi for _, c in sign_pairs], 1)
-    su = torch.stack([2.0 * chi for _ in sign_pairs], 0)
-    n = left.shape[1] + 4 + 3
-    L = torch.zeros(g.order, n, dtype=torch.float64)
-    R, U = torch.zeros_like(L), torch.zeros(n, g.order, dtype=torch.float64)
-    m0 = left.shape[1]
-    L[:, :m0], R[:, :m0], U[:m0] = left, right, unembed
-    L[:, m0:m0 + 4], R[:, m0:m0 + 4], U[m0:m0 + 4] = sl, sr, su
-    # sign circuit total: χ(z)(2·W(sx, sy) + β) with W = 1.4 on every class → β = -2.8
-    bias = -2.8 * chi + 0.3
-    gen = torch.Generator().manual_seed(seed + 100)
-    if noise:
-        L = L + noise * torch.randn(L.shape, generator=gen, dtype=torch.float64)
-        R = R + noise * torch.randn(R.shape, generator=gen, dtype=torch.float64)
-        U = U + noise * torch.randn(U.shape, generator=gen, dtype=torch.float64)
-    return g, Folded(L[None], R[None], U[None], bias[None])
+from .. import builders
 
 
 def test_an_exact_circuit_model_is_its_own_idealization():
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     assert_bi_equivariant(f, g)
     ideal, report = idealize(f, g)
     for name in ("left", "right", "unembed", "bias"):
@@ -52,7 +23,7 @@ def test_an_exact_circuit_model_is_its_own_idealization():
 
 
 def test_noisy_circuits_idealize_to_an_exactly_bi_equivariant_model():
-    g, f = _planted_model(noise=1e-3, seed=1)
+    g, f = builders.planted_model(noise=1e-3, seed=1)
     with pytest.raises(AssertionError):
         assert_bi_equivariant(f, g)
     ideal, report = idealize(f, g)
@@ -64,7 +35,7 @@ def test_noisy_circuits_idealize_to_an_exactly_bi_equivariant_model():
 
 
 def test_incomplete_double_sum_is_zeroed_with_a_reason():
-    g, f = _planted_model(drop=3)
+    g, f = builders.planted_model(drop=3)
     ideal, report = idealize(f, g)
     assert any("double sum incomplete" in r for r in report.reasons())
     entry = report.zeroed["4d-0: double sum incomplete"]
@@ -99,7 +70,7 @@ def test_complex_irreps_are_reported_not_dropped():
 def test_hybrids_of_an_exact_model_change_nothing():
     from rhoproof.explain.explanation import explain_models
 
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     (e,) = explain_models(f, g)
     assert e.verdict == "explained"
     loss = e.faithfulness.loss

@@ -11,7 +11,6 @@ from rhoproof.explain.idealize import assert_bi_equivariant, idealize
 from rhoproof.groups import group
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.run import load_run
-from rhoproof.train import TrainConfig, train
 from rhoproof.verify import (
     ProofCheckError,
     action_table,
@@ -22,7 +21,7 @@ from rhoproof.verify import (
     irrep_bound,
 )
 
-from ..explain.test_idealize import _planted_model
+from .. import builders
 
 
 def _certify(f, g, k=0):
@@ -53,7 +52,7 @@ def test_action_check_can_fail():
 
 
 def test_planted_exact_model_is_certified_in_full():
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     ex, bound, truth = _certify(f, g)
     assert ex.excluded == [] and sorted(ex.circuits) == ["1d-1", "4d-0"]
     assert_bi_equivariant(ex.folded, g, atol=1e-12)
@@ -63,13 +62,13 @@ def test_planted_exact_model_is_certified_in_full():
 
 @given(noise=st.floats(1e-4, 0.3), seed=st.integers(0, 10_000))
 def test_sound_on_noisy_planted_models(noise, seed):
-    g, f = _planted_model(noise=noise, seed=seed)
+    g, f = builders.planted_model(noise=noise, seed=seed)
     _, bound, truth = _certify(f, g)
     _assert_sound(bound, truth)
 
 
 def test_adversarial_perturbation_lowers_the_bound():
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     # make the inputs (x, y) with x = e wrong: boost one wrong logit through the bias of
     # z = some w ≠ e ... by changing the left embedding of x = e instead (inputs (e, y) only)
     bad = f.left.clone()
@@ -82,11 +81,8 @@ def test_adversarial_perturbation_lowers_the_bound():
 
 
 @pytest.fixture(scope="module")
-def s4_trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "s4"
-    train(TrainConfig(group="S4", n_instances=3, d_embed=32, d_hidden=48, epochs=1500,
-                      train_frac=0.8, eval_every=1500), out, progress=False)
-    return load_run(out)
+def s4_trained(s4_run_dir):
+    return load_run(s4_run_dir)
 
 
 @given(k=st.integers(0, 2), noise=st.sampled_from([0.0, 1e-3, 1e-2, 0.1, 1.0]),
@@ -131,7 +127,7 @@ def test_distance_bound_covers_the_exact_norm():
 def test_structured_hidden_norm_matches_the_tables():
     from rhoproof.verify.irrep import hidden_norm_bound
 
-    g, f = _planted_model(noise=0.05, seed=1)
+    g, f = builders.planted_model(noise=0.05, seed=1)
     ex, _, _ = _certify(f, g)
     fh = ex.folded
     direct = torch.relu(fh.left[0][:, None, :] + fh.right[0][None]).norm(dim=2)  # ‖ĥ‖
@@ -140,7 +136,7 @@ def test_structured_hidden_norm_matches_the_tables():
 
 
 def test_more_per_output_terms_never_loosen_the_bound():
-    g, f = _planted_model(noise=0.003, seed=4)  # partly certified
+    g, f = builders.planted_model(noise=0.003, seed=4)  # partly certified
     _, report = idealize(f, g)
     ex = exact_ideal(g, f.d_hidden, report.ideal, f.bias[0])
     counts = [int(irrep_bound(f, ex, g, top_k=k).certified.sum()) for k in (1, 8, g.order - 1)]
@@ -154,7 +150,7 @@ def test_needed_only_per_output_terms_keep_the_accuracy_bound():
 
     from rhoproof.verify.certificate import certify_model, check_stored
 
-    g, f = _planted_model(noise=0.003, seed=4)
+    g, f = builders.planted_model(noise=0.003, seed=4)
     ex, full, truth = _certify(f, g)
     needed = irrep_bound(f, ex, g, per_output="needed")
     _assert_sound(needed, truth)
@@ -171,7 +167,7 @@ def test_neurons_with_zero_unembedding_cost_nothing():
     # outside the circuits, a neuron's term is u_i(z)·h_i: with u_i = 0 it cannot matter,
     # however large its ℓ_i, r_i (the bound charges each neuron group its own norms; the
     # whole-layer Cauchy–Schwarz bound certifies nothing here)
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     big = torch.full((1, g.order, 2), 50.0, dtype=torch.float64)
     wider = Folded(torch.cat([f.left, big], 2), torch.cat([f.right, big], 2),
                    torch.cat([f.unembed, torch.zeros(1, 2, g.order, dtype=torch.float64)], 1),
@@ -187,7 +183,7 @@ def test_neurons_with_zero_unembedding_cost_nothing():
 def test_raising_one_wrong_output_is_caught(push):
     # the one-sided terms keep only (u − u*)⁺: raising u for one output z0 raises exactly the
     # terms they keep, and breaks the inputs whose answer is not z0
-    g, f = _planted_model(noise=1e-3, seed=5)
+    g, f = builders.planted_model(noise=1e-3, seed=5)
     z0 = 7
     unembed = f.unembed.clone()
     unembed[0, :, z0] += push

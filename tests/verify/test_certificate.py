@@ -9,11 +9,11 @@ from rhoproof.cli import main
 from rhoproof.train import TrainConfig, train
 from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
 
-from ..explain.test_idealize import _planted_model
+from .. import builders
 
 
 def test_certificate_round_trip_and_tampering():
-    g, f = _planted_model(noise=1e-3, seed=3)
+    g, f = builders.planted_model(noise=1e-3, seed=3)
     cert = json.loads(json.dumps(certify_model(f, g, 0)))  # through JSON, as on disk
     assert cert["accuracy"] <= cert["brute"]["accuracy"]
     assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
@@ -47,7 +47,7 @@ def _rho(cert):
 
 
 def test_brute_certificate():
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     cert = certify_model(f, g, 0, method="brute")
     assert cert["accuracy"] == 1.0
     check_stored(cert, f, g)
@@ -83,9 +83,8 @@ def test_cli_certify_and_check(tmp_path, capsys):
 
 
 def test_coset_certificate_round_trip_and_tampering():
-    from .test_coset import _constant_output_model
 
-    g, f = _constant_output_model()
+    g, f = builders.constant_output_model()
     cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset")))
     assert cert["certified_inputs"] == g.order  # the |G| inputs with xy = z0
     assert check_stored(cert, f, g)["certified_inputs"] == g.order
@@ -127,7 +126,8 @@ def test_virtual_neurons_complete_a_circuit_soundly():
     from rhoproof.verify.bounds import brute_bound
     from rhoproof.verify.certificate import with_virtual_neurons
 
-    g, f = _planted_model(noise=1e-3, seed=2, drop=2)  # two pairs of the 4d-0 circuit missing
+    # two pairs of the 4d-0 circuit missing
+    g, f = builders.planted_model(noise=1e-3, seed=2, drop=2)
     truth = brute_bound(f, g)
     ext = with_virtual_neurons(f, 2)
     same = brute_bound(ext, g)  # the same function: the same exact accuracy; the CE upper

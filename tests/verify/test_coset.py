@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rhoproof.groups import group
-from rhoproof.model import Folded, GroupMLP
+from rhoproof.model import GroupMLP
 from rhoproof.verify import brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal, coset_margins
 
-from ..explain.test_idealize import _planted_model
+from .. import builders
 
 
 def _ideal_margins(ideal, g):
@@ -32,7 +32,7 @@ def _assert_margin_bounds_every_input(f, g):
 
 def test_exact_coset_model_idealizes_to_itself():
     # a ρ-set circuit is exactly constant on cosets of the points' stabilizers
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     ideal = coset_ideal(f, g)
     assert ideal.explained == 32  # every live neuron; the 3 dead ones have no structure
     for name in ("left", "right"):
@@ -42,20 +42,8 @@ def test_exact_coset_model_idealizes_to_itself():
     assert bound.accuracy <= truth.accuracy == 1.0
 
 
-def _constant_output_model():
-    """Constant hidden layer, output z0 = 2 on top: correct on exactly the |G| inputs with
-    xy = z0."""
-    g = group("S3")
-    m = 3
-    left = torch.ones(1, g.order, m, dtype=torch.float64)
-    right = torch.zeros_like(left)
-    unembed = -torch.ones(1, m, g.order, dtype=torch.float64)
-    unembed[0, :, 2] = 1.0
-    return g, Folded(left, right, unembed, torch.zeros(1, g.order, dtype=torch.float64))
-
-
 def test_constant_output_model_is_certified_exactly():
-    g, f = _constant_output_model()
+    g, f = builders.constant_output_model()
     bound, truth = coset_bound(f, coset_ideal(f, g), g), brute_bound(f, g)
     assert truth.accuracy == pytest.approx(1 / g.order)
     assert bound.accuracy == truth.accuracy
@@ -67,7 +55,7 @@ def test_constant_output_model_is_certified_exactly():
        noise=st.sampled_from([0.0, 1e-3, 0.1]))
 def test_sound_on_random_and_noisy_models(spec, seed, noise):
     if spec == "planted S5":
-        g, f = _planted_model(noise=noise, seed=seed)
+        g, f = builders.planted_model(noise=noise, seed=seed)
     else:
         g = group(spec)
         f = GroupMLP(g.order, 1, 8, 12, seed=seed).fold().detach().to(dtype=torch.float64)
@@ -78,7 +66,7 @@ def test_sound_on_random_and_noisy_models(spec, seed, noise):
 
 
 def test_given_subgroups_are_checked():
-    g, f = _planted_model()
+    g, f = builders.planted_model()
     ideal = coset_ideal(f, g)
     again = coset_ideal(f, g, subgroups=(ideal.left_subgroup, ideal.right_subgroup))
     assert torch.equal(again.folded.unembed, ideal.folded.unembed)

@@ -29,8 +29,26 @@ MAX_ORDER = 5040
 _FACTOR = re.compile(r"(Dic|S|A|C|D)(\d+)$|(Q8)$")
 
 
-@lru_cache(maxsize=64)
-def _group_cached(spec: str) -> Group:
+def check_spec(spec: str) -> str:
+    """The spec as ``group`` would name the group, checked against the grammar and the order
+    limit without building anything (so a bad spec fails before a large table is made).
+
+    >>> check_spec(" S5 "), check_spec("C3 x C5")
+    ('S5', 'C3xC5')
+    """
+    if not isinstance(spec, str):
+        raise GroupSpecError(f"a group spec must be a string, got {type(spec).__name__}")
+    spec = spec.strip()
+    if spec.startswith("table:"):
+        return "table:" + spec[len("table:"):].strip()
+    spec = spec.replace(" ", "")
+    if not spec:
+        raise GroupSpecError("empty group spec")
+    _parse(spec)
+    return spec
+
+
+def _parse(spec: str) -> list[tuple[str, int]]:
     factors = spec.split("x")
     if any(f == "" for f in factors):
         raise GroupSpecError(f"bad group spec {spec!r}: empty factor around 'x'")
@@ -38,6 +56,12 @@ def _group_cached(spec: str) -> Group:
     order = int(np.prod([_factor_order(kind, n) for kind, n in parsed]))
     if order > MAX_ORDER:
         raise GroupSpecError(f"group {spec!r} has order {order}, above the limit {MAX_ORDER}")
+    return parsed
+
+
+@lru_cache(maxsize=64)
+def _group_cached(spec: str) -> Group:
+    parsed = _parse(spec)
     built = [_build_factor(kind, n) for kind, n in parsed]
     if len(built) == 1:
         table, labels = built[0]

@@ -69,10 +69,11 @@ class Reproduction:
                  log: Callable[[str], None] = print) -> None:
         from rhoproof import zoo
         from rhoproof.groups import group
+        from rhoproof.groups.specs import check_spec
 
+        if settings.source == "zoo":  # fails before any table is built or file written
+            zoo.entry(check_spec(settings.group))
         self.grp = group(settings.group)
-        if settings.source == "zoo":
-            zoo.entry(self.grp.spec)  # fails before anything is written
         self.settings, self.out = settings, ensure_dir(out)
         self.progress, self.log = progress, log
         self._check_settings()
