@@ -4,13 +4,13 @@ from the stages' outputs; the paper's numbers come from ``paper_reference.json``
 from __future__ import annotations
 
 import json
-import statistics
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text
+from rhoproof.verify.certificate import METHODS
 
 REFERENCE = Path(__file__).parent / "paper_reference.json"
 
@@ -85,13 +85,17 @@ def _behind(ours: Any, paper: Any, better: str | None) -> bool:
     return ours < min(values) if better == "higher" else ours > max(values)
 
 
-def model_rows(out: Path, n: int, explained: dict[str, Any], evaluated: dict[str, Any]
-               ) -> list[dict[str, Any]]:
+def certificates(out: Path, n: int) -> list[dict[str, dict[str, Any]]]:
+    """Per model, its certificate by method, as written by the certify stage."""
+    return [{m: json.loads((out / "certificates" / f"{m}_{k}.json").read_text())
+             for m in METHODS} for k in range(n)]
+
+
+def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any],
+               evaluated: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per model from the certificates, the explanation and the evaluation."""
     rows = []
-    for k in range(n):
-        cert = {m: json.loads((out / "certificates" / f"{m}_{k}.json").read_text())
-                for m in ("irrep", "coset", "brute")}
+    for k, cert in enumerate(certs):
         e = explained["models"][k]
         sec = cert["irrep"]["seconds"]
         rows.append({
@@ -123,25 +127,31 @@ def paper_criterion(model: dict[str, Any]) -> bool:
                    for shares in by_irrep.values())
 
 
-def summarize(rows: list[dict[str, Any]], explained: dict[str, Any]) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
+              certs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    from rhoproof.report.pipeline import summarize_certificates
+
     expl = [r for r in rows if r["verdict"] == "explained"]
     paper_ok = [r for r, m in zip(rows, explained["models"]) if paper_criterion(m)]
+    # the per-verifier numbers are the same summary `rhoproof certify` prints
+    per = {s.method: s for s in summarize_certificates(
+        [c[m] for m in ("irrep", "coset") for c in certs])}
     return {
         "fraction_explained_paper_criterion": len(paper_ok) / len(rows),
         "mean_bound_explained_paper_criterion": _mean([r["irrep"] for r in paper_ok]),
         "models": len(rows),
-        "bound_ge_0.95": sum(r["irrep"] >= 0.95 for r in rows),
-        "mean_bound_all": _mean([r["irrep"] for r in rows]),
+        "bound_ge_0.95": per["irrep"].certified_95,
+        "mean_bound_all": per["irrep"].mean_bound,
         "mean_bound_explained": _mean([r["irrep"] for r in expl]),
         "fraction_explained": len(expl) / len(rows),
         "ce_bound_explained": _mean([r["irrep_ce"] for r in expl]),
         "ce_true": _mean([r["ce"] for r in rows]),
-        "proof_over_brute": statistics.median(r["proof_over_brute"] for r in rows),
+        "proof_over_brute": per["irrep"].median_proof_over_brute,
         "bi_equivariance_random": _mean(explained["bi_equivariance_random"]),
         "bi_equivariance_trained": _mean([r["bi_equivariance"]["original"] for r in rows]),
         "bi_equivariance_idealized": _mean([r["bi_equivariance"]["idealized"] for r in rows]),
-        "coset_bound_mean": _mean([r["coset"] for r in rows]),
-        "coset_ge_0.95": sum(r["coset"] >= 0.95 for r in rows),
+        "coset_bound_mean": per["coset"].mean_bound,
+        "coset_ge_0.95": per["coset"].certified_95,
     }
 
 
@@ -221,8 +231,9 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
 
     out = repro.out
     evaluated = json.loads((out / "evaluate.json").read_text())
-    rows = model_rows(out, run.n_instances, explained, evaluated)
-    summary = summarize(rows, explained)
+    certs = certificates(out, run.n_instances)
+    rows = model_rows(certs, explained, evaluated)
+    summary = summarize(rows, explained, certs)
     spec = run.group.spec
     captions = _figures(repro, run, rows)
     results = {"group": spec, "settings": json.loads((out / "settings.json").read_text()),
