@@ -34,6 +34,7 @@ class Evaluation:
 
     accuracy: torch.Tensor  # [K] float64 (exact when ``exact``)
     loss: torch.Tensor  # [K] float64 (an upper bound on the exact mean when ``exact``)
+    loss_lower: torch.Tensor | None = None  # [K] a lower bound on the exact mean (``exact``)
     correct: torch.Tensor | None = None  # [K, |G|²] bool
     pair_loss: torch.Tensor | None = None  # [K, |G|²] float64
     exact: bool = False
@@ -121,6 +122,19 @@ def ce_upper(t: torch.Tensor) -> torch.Tensor:
     return torch.where(torch.isnan(bound), torch.inf, bound)
 
 
+def ce_lower(t: torch.Tensor) -> torch.Tensor:
+    """Lower bounds on log(1 + Σ_j e^{t_j}) over the last axis, where t holds *lower* bounds
+    on f(z) − f(xy) [E2]: the same computation as ``ce_upper`` rounded the other way (terms
+    below e^{−900} may be dropped: that only lowers the sum)."""
+    n = t.shape[-1] + 1
+    full = torch.cat([torch.zeros_like(t[..., :1]), t], -1)
+    top, arg = full.max(-1)
+    rest = torch.exp(full - top[..., None]).scatter(-1, arg[..., None], 0.0).sum(-1)
+    l1p = torch.log1p(rest)
+    bound = top + l1p * (1 - (n + 8) * 4 * U - 1e-13) - 8 * U * top.abs() - 1e-300
+    return torch.where(torch.isnan(bound), 0.0, bound.clamp_min(0.0))
+
+
 def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
                     chunk_bytes: int) -> Evaluation:
     """[E1]: logits as centre ± err with |f − centre| ≤ err; decided where they separate,
@@ -135,6 +149,7 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
     rows = _chunk_rows(c, chunk_bytes // 3, 8)
     correct_all = torch.empty(k, g, g, dtype=torch.bool)
     loss_all = torch.empty(k, g, g, dtype=torch.float64)
+    loss_low = torch.empty(k, g, g, dtype=torch.float64)
     open_inputs: list[list[tuple[int, int]]] = [[] for _ in range(k)]
     gam = (m + 4) * U * 1.01
     u_abs = c.unembed.abs()  # [K, m, G]
@@ -169,6 +184,10 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
         t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + 1e-300
         t = t.scatter(-1, labels, -torch.inf)
         loss_all[:, x0:x1] = ce_upper(t)
+        t_low = lo_w - hi_c[..., None]  # ≤ f(z) − f(xy)
+        t_low = t_low - 4 * U * (lo_w.abs() + hi_c.abs()[..., None]) - 1e-300
+        t_low = t_low.scatter(-1, labels, -torch.inf)
+        loss_low[:, x0:x1] = ce_lower(t_low)
         for kk, xx, yy in torch.nonzero(undecided).tolist():
             open_inputs[kk].append((x0 + xx, yy))
     decided = 0
@@ -180,18 +199,23 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
             if not todo:
                 continue
             decided += len(todo)
-            for (x, y), (ok, diffs) in decide(model, kk, todo, table_np).items():
+            for (x, y), (ok, up, down) in decide(model, kk, todo, table_np).items():
                 correct_all[kk, x, y] = ok
-                loss_all[kk, x, y] = float(ce_upper(torch.tensor([diffs], dtype=torch.float64))[0])
+                loss_all[kk, x, y] = float(ce_upper(torch.tensor([up], dtype=torch.float64))[0])
+                loss_low[kk, x, y] = float(ce_lower(torch.tensor([down],
+                                                                 dtype=torch.float64))[0])
     correct_flat = correct_all.reshape(k, g * g)
     loss_flat = loss_all.reshape(k, g * g)
     n_pairs = g * g
     # the mean of |G|² nonnegative upper bounds, rounded up: γ_{|G|²} plus the division
     mean = loss_flat.mean(1) * (1 + (n_pairs + 8) * U * 1.01) + 1e-300
     mean = torch.where(torch.isfinite(mean), mean, torch.inf)
+    low = loss_low.reshape(k, g * g).mean(1) * (1 - (n_pairs + 8) * U * 1.01) - 1e-300
+    low = torch.where(torch.isnan(low), 0.0, low.clamp_min(0.0))
     return Evaluation(
         accuracy=correct_flat.to(torch.float64).mean(1),
         loss=mean,
+        loss_lower=low,
         correct=correct_flat if keep_pairs else None,
         pair_loss=loss_flat if keep_pairs else None,
         exact=True,

@@ -106,9 +106,10 @@ def to_float_up(n: int, exp: int) -> float:
 
 
 def decide(model: GroupMLP | Folded, k: int, inputs: list[tuple[int, int]], table: np.ndarray
-           ) -> dict[tuple[int, int], tuple[bool, list[float]]]:
+           ) -> dict[tuple[int, int], tuple[bool, list[float], list[float]]]:
     """For each input (x, y): whether the correct logit is strictly the largest, exactly, and
-    upper bounds (floats) on f(z) − f(xy) for every z ≠ xy (for the cross-entropy bound)."""
+    upper and lower bounds (floats) on f(z) − f(xy) for every z ≠ xy (for the cross-entropy
+    bounds)."""
     ex = ExactModel(model, k)
     by_x: dict[int, list[int]] = {}
     for x, y in inputs:
@@ -121,7 +122,8 @@ def decide(model: GroupMLP | Folded, k: int, inputs: list[tuple[int, int]], tabl
             row = vals[j]
             others = [int(row[z]) - int(row[c]) for z in range(len(row)) if z != c]
             ok = all(d < 0 for d in others)
-            out[(x, y)] = (ok, [to_float_up(d, e) for d in others])
+            out[(x, y)] = (ok, [to_float_up(d, e) for d in others],
+                           [-to_float_up(-d, e) for d in others])
     return out
 
 

@@ -320,8 +320,10 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
         "unjustified": 0, "accepted_unjustified": [], "rejected_honest": [],
         "evaluate_wrong": []}
     ev = evaluate(model, grp)
+    low = 0.0 if ev.loss_lower is None else float(ev.loss_lower[0])
     if float(ev.accuracy[0]) != truth.accuracy or not (
-            math.isinf(float(ev.loss[0])) or Decimal(float(ev.loss[0])) >= truth.cross_entropy):
+            math.isinf(float(ev.loss[0])) or Decimal(float(ev.loss[0])) >= truth.cross_entropy) \
+            or Decimal(low) > truth.cross_entropy:
         res["evaluate_wrong"].append(desc)
     g = grp.order
     m = model.d_hidden if isinstance(model, Folded) else int(model.linear_left.shape[2])

@@ -370,16 +370,46 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
         todo = (delta <= 0) & (l_low > top1 + spread(np.min))
     xi, yi = np.nonzero(todo)
     wrong = np.full(len(xi), -np.inf)
-    for w_ in order[:k]:
-        z = table[table[xi, w_], yi]  # x·w·y
-        sz = spread(lambda col, z=z: col[z], (xi, yi))
-        wrong = np.maximum(wrong, _up(f_up[w_] + sz, abs(f_up[w_]) + sz))
+    acc = np.zeros(len(xi))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
+    low = l_low[xi, yi]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for w_ in order[:k]:
+            z = table[table[xi, w_], yi]  # x·w·y
+            sz = spread(lambda col, z=z: col[z], (xi, yi))
+            up_w = _up(f_up[w_] + sz, abs(f_up[w_]) + sz)
+            wrong = np.maximum(wrong, up_w)
+            acc += np.exp(_up(up_w - low, np.abs(up_w) + np.abs(low)))
     if g - 1 > k:
         rest, sm = f_up[order[k]], s_max[xi, yi]
         wrong = np.maximum(wrong, _up(rest + sm, abs(rest) + sm))
     delta[xi, yi] = np.maximum(delta[xi, yi], l_low[xi, yi] - wrong)
     delta = np.where(np.isnan(delta), -np.inf, delta)
-    return int((delta > 0).sum()), _mean_up(_ce(delta, g))
+    # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
+    # Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together
+    ce = _ce(delta, g)
+    if g > 1:
+        with np.errstate(over="ignore", invalid="ignore"):
+            t_all = _lse_up(f_up[wrong_w])
+            t = _up(s_max + t_all - l_low, s_max + abs(t_all) + np.abs(l_low))
+            ce = np.minimum(ce, np.log1p(np.exp(t)))
+            if claim.per_output == "all":
+                rest_terms = np.zeros(len(xi))
+                if g - 1 > k:
+                    t_rest = _lse_up(f_up[order[k:]])
+                    rest_terms = np.exp(_up(s_max[xi, yi] + t_rest - low,
+                                            s_max[xi, yi] + abs(t_rest) + np.abs(low)))
+                ce[xi, yi] = np.minimum(ce[xi, yi], np.log1p(acc + rest_terms))
+        ce = np.where(np.isnan(ce), np.inf, ce)
+    return int((delta > 0).sum()), _mean_up(ce)
+
+
+def _lse_up(v: np.ndarray) -> float:
+    """≥ log Σ_j e^{v_j} (docs/soundness.md [CE2])."""
+    m = float(np.max(v))
+    if not math.isfinite(m):
+        return m if m > 0 else -math.inf
+    ls = math.log(float(np.exp(v - m).sum()))
+    return m + ls + (v.size + 8) * 4 * U + 1e-13 + 8 * U * (abs(m) + abs(ls)) + TINY
 
 
 # --- V_coset --------------------------------------------------------------------------------

@@ -76,9 +76,10 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
     truth = brute_bound(stored, grp)
     brute_s = time.perf_counter() - t0
     cert: dict[str, Any] = {"format": FORMAT, "method": method, "group": grp.spec,
-                            "instance": k, "brute": {"accuracy": truth.accuracy,
-                                                     "cross_entropy": truth.cross_entropy,
-                                                     "seconds": brute_s}}
+                            "instance": k, "brute": {
+                                "accuracy": truth.accuracy, "cross_entropy": truth.cross_entropy,
+                                "cross_entropy_lower": truth.cross_entropy_lower,
+                                "seconds": brute_s}}
     if method == "brute":
         cert.update(certified_inputs=round(truth.accuracy * g2), accuracy=truth.accuracy,
                     cross_entropy=_claimed_ce(truth.cross_entropy), circuits=[],

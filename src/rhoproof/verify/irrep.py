@@ -35,7 +35,7 @@ import torch
 from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.records import ProofCircuit, SignProof
 
@@ -172,8 +172,11 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
 
 
 def _per_output_grid(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: torch.Tensor,
-                     table: torch.Tensor) -> torch.Tensor:
-    """max over the top w of F(w) + s_{xwy}(x, y) for every input: [G, G].
+                     table: torch.Tensor, l_low: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every input, [G, G] each: the max over the top w of U_w = F(w) + s_{xwy}(x, y), and
+    Σ_w e^{U_w − L(x, y)} over them (for the cross-entropy bound [CE2]; each argument rounded
+    up, so each term is an upper bound up to exp's own ulp).
 
     For a fixed w, output x·w·y is row (x·w) of the Cayley table, so each column of the
     spread, gathered once as col[table] ([G, G]), is read by whole rows."""
@@ -181,6 +184,8 @@ def _per_output_grid(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: 
     by_row = [(col[table], factor) for col, factor in parts]  # col[z] at (xw, y)
     c_row = col_c[table]
     wrong = torch.full((g, g), -torch.inf, dtype=torch.float64)
+    acc = torch.zeros((g, g), dtype=torch.float64)
+    low = l_low[:, None, :]  # [G, 1, G]
     step = max(1, (1 << 21) // (g * g))
     for j in range(0, len(top), step):
         w = top[j:j + step]
@@ -190,8 +195,10 @@ def _per_output_grid(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: 
             total = total + col_row[xw] * factor[:, None, :]
         s_z = total * (1 + 8 * U) + TINY
         fw = f_up[w][None, :, None]
-        wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(1).values)
-    return wrong
+        up_w = _up(fw + s_z, fw.abs() + s_z)  # [G, kc, G]
+        wrong = torch.maximum(wrong, up_w.max(1).values)
+        acc += torch.exp(_up(up_w - low, up_w.abs() + low.abs())).sum(1)
+    return wrong, acc
 
 
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
@@ -301,8 +308,9 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # per output, tighter: for every input ("all": it also tightens the CE bound), or only
     # where the global bound fails and could still succeed ("needed"). Hopeless: even the
     # smallest spread on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
+    acc = None  # Σ over the top w of e^{U_w − L}, per input ("all" only)
     if per_output_mode(group, per_output) == "all":
-        wrong = _per_output_grid(parts, col_c, f_up, top, table)
+        wrong, acc = _per_output_grid(parts, col_c, f_up, top, table, l_low)
         x, y = torch.arange(g)[:, None], torch.arange(g)[None, :]
     else:
         s_min = spread(lambda col: float(col.min()))
@@ -324,8 +332,24 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     if wrong.numel():
         delta[x, y] = torch.maximum(delta[x, y], l_low[x, y] - wrong)
     certified = delta > 0
-    return Bound("irrep", float(certified.double().mean()), ce_mean(ce_terms(delta, g)),
-                 margin, certified, l_low - top1, s_max)
+    # [CE2] the whole distribution of the ideal's wrong values: every wrong logit is at most
+    # F*(x⁻¹zy⁻¹) + s_max(x, y), so CE(x, y) ≤ log(1 + e^{s_max − L} Σ_{w≠e} e^{F*(w)}), with the
+    # sum computed once; with the per-output terms ("all"), the top k one by one. Per input the
+    # smallest of these and the max-based bound (each is an upper bound).
+    ce = ce_terms(delta, g)
+    if g > 1:
+        t_sum = lse_up(f_up[wrong_w])
+        t = _up(s_max + t_sum - l_low, s_max + abs(t_sum) + l_low.abs())
+        ce = torch.minimum(ce, torch.log1p(torch.exp(t)))
+        if acc is not None:  # "all": the top k one by one, the rest together
+            rest_terms = torch.zeros_like(acc)
+            if g - 1 > k:
+                rest_sum = lse_up(f_up[order[k:]])
+                rest_terms = torch.exp(_up(s_max + rest_sum - l_low,
+                                           s_max + abs(rest_sum) + l_low.abs()))
+            ce = torch.minimum(ce, torch.log1p(acc + rest_terms))
+    return Bound("irrep", float(certified.double().mean()), ce_mean(ce), margin, certified,
+                 l_low - top1, s_max)
 
 
 def _padded(radius: Folded | None, virtual: int) -> Folded | None:
