@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import Context, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -76,17 +76,19 @@ def exact_truth(model: GroupMLP | Folded, group: Group, k: int = 0) -> Truth:
             row = logits[y]
             diffs = [int(row[z]) - int(row[c]) for z in range(g) if z != c]
             correct += all(d < 0 for d in diffs)
-            total += _ce(diffs, scale)
+            total = _CTX.add(total, _ce(diffs, scale))
     return Truth(correct, g * g, _CTX.divide(total, Decimal(g * g)))
 
 
 def _ce(diffs: list[int], scale: int) -> Decimal:
-    """log(1 + Σ e^{d·2^scale}) to 50 digits, stably (factor out the largest exponent)."""
-    two = _CTX.power(Decimal(2), scale)
-    vals = [_CTX.multiply(Decimal(d), two) for d in diffs] + [Decimal(0)]
-    top = max(vals)
-    s = sum((_CTX.exp(_CTX.subtract(v, top)) for v in vals), Decimal(0))
-    return _CTX.add(top, _CTX.ln(s))
+    """log(1 + Σ e^{d·2^scale}) to 50 digits, stably (factor out the largest exponent). Every
+    operation, sums included, runs in the 50-digit context."""
+    with localcontext(_CTX):
+        two = Decimal(2) ** scale
+        vals = [Decimal(d) * two for d in diffs] + [Decimal(0)]
+        top = max(vals)
+        s = sum((+(v - top).exp() for v in vals), Decimal(0))
+        return top + s.ln()
 
 
 def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:
