@@ -210,8 +210,11 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
     # the mean of |G|² nonnegative upper bounds, rounded up: γ_{|G|²} plus the division
     mean = loss_flat.mean(1) * (1 + (n_pairs + 8) * U * 1.01) + 1e-300
     mean = torch.where(torch.isfinite(mean), mean, torch.inf)
-    low = loss_low.reshape(k, g * g).mean(1) * (1 - (n_pairs + 8) * U * 1.01) - 1e-300
-    low = torch.where(torch.isnan(low), 0.0, low.clamp_min(0.0))
+    # divide first, so that a sum of huge finite terms cannot overflow to +inf (an overflowed
+    # lower bound would be above the truth); γ_{n+1} covers the divisions and the sum
+    low = (loss_low.reshape(k, g * g) / n_pairs).sum(1) * (1 - (n_pairs + 9) * U * 1.01) \
+        - 1e-300
+    low = torch.where(torch.isfinite(low), low.clamp_min(0.0), 0.0)
     return Evaluation(
         accuracy=correct_flat.to(torch.float64).mean(1),
         loss=mean,

@@ -87,8 +87,13 @@ def _ce(diffs: list[int], scale: int) -> Decimal:
         two = Decimal(2) ** scale
         vals = [Decimal(d) * two for d in diffs] + [Decimal(0)]
         top = max(vals)
-        s = sum((+(v - top).exp() for v in vals), Decimal(0))
-        return top + s.ln()
+        # log(e^top · (1 + r)) with r the sum over all but one largest term, log1p(r) by its
+        # series when r is small, so that a tiny cross-entropy keeps all 50 digits
+        terms = sorted((+(v - top).exp() for v in vals), reverse=True)[1:]
+        r = sum(terms, Decimal(0))
+        if r < Decimal("1e-6"):
+            return top + sum(((-1) ** (j + 1) * r**j / j for j in range(1, 12)), Decimal(0))
+        return top + (1 + r).ln()
 
 
 def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:

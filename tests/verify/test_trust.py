@@ -293,3 +293,31 @@ def test_second_review_edge_cases(tmp_path):
     with pytest.raises(CheckFailed, match="axes"):
         stored_model({"left": np.zeros((2, 3)), "right": np.zeros((1, 2, 3)),
                       "unembed": np.zeros((1, 3, 2)), "bias": np.zeros((1, 2))}, True)
+
+
+def test_cross_entropy_bounds_bracket_the_exact_value_at_extremes():
+    """evaluate's CE lower bound never overflows above the truth (huge logits), and the exact
+    truth keeps tiny cross-entropies (1e-183) that a 50-digit log(1 + s) would round to 0; the
+    [CE2] bound of a scaled exact circuit stays above it (third review of this change)."""
+    from decimal import Decimal
+
+    from rhoproof.testing import _scaled_model
+
+    g2 = group("C2")
+    huge = Folded(torch.tensor([[[1e154], [1e154]]], dtype=torch.float64),
+                  torch.zeros(1, 2, 1, dtype=torch.float64),
+                  torch.tensor([[[0.0, 1e154]]], dtype=torch.float64),
+                  torch.zeros(1, 2, dtype=torch.float64))
+    ev, truth = evaluate(huge, g2), exact_truth(huge, g2)
+    assert Decimal(float(ev.loss_lower[0])) <= truth.cross_entropy <= Decimal(float(ev.loss[0]))
+    assert float(ev.loss_lower[0]) > 1e307
+    g = group("S3")
+    for a in (3, 4, 5):
+        f = _scaled_model(planted(g, "2d-0", 2, seed=1), a, a)
+        truth = exact_truth(f, g)
+        assert truth.cross_entropy > 0
+        ev = evaluate(f, g)
+        assert Decimal(float(ev.loss_lower[0])) <= truth.cross_entropy
+        for mode in ("all", "needed"):
+            cert = certify_model(f, g, 0, "irrep", mode)
+            assert_sound(cert["accuracy"], cert["cross_entropy"], truth)
