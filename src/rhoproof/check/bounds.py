@@ -4,8 +4,8 @@
   logit and largest wrong logit the bounds cannot separate are decided with exact rationals
   (``exact.ExactLogits``). The count is exact.
 * irrep: the facts of docs/soundness.md §1 are re-derived from the integer tables (group
-  actions for *every* pair g, h; K constant on orbits; complete double sums; characters are
-  homomorphisms); F*(w) is computed *exactly* from the tables (``exact.ideal_values``); D, N,
+  actions, K constant on orbits and characters, each checked on a generating set derived and
+  verified here, which implies every pair g, h by induction; complete double sums); F*(w) is computed *exactly* from the tables (``exact.ideal_values``); D, N,
   L and the per-output spreads in float64 with their own widenings (§2–3), plus the enclosure's
   radius [F1].
 * coset: the coset means, the margin lower bound and the per-input bounds (§5).
@@ -164,14 +164,36 @@ def brute(c: dict, r: dict | None, exact: ExactLogits, table: np.ndarray
 # --- V_irrep --------------------------------------------------------------------------------
 
 
-def _check_action(act: np.ndarray, table: np.ndarray, e: int, name: str) -> None:
-    """act[g] permutes the points, act[e] = id and act[gh] = act[g] ∘ act[h] for all g, h."""
+def generators(table: np.ndarray, e: int) -> list[int]:
+    """A generating set of the group, derived and verified here from the Cayley table: the
+    closure of {e} under right multiplication by the set is every element (in a finite group
+    the monoid generated is the group)."""
+    n = table.shape[0]
+    seen = np.zeros(n, dtype=bool)
+    seen[e] = True
+    gens: list[int] = []
+    frontier = np.array([e])
+    while not seen.all():
+        gens.append(int(np.nonzero(~seen)[0][0]))
+        frontier = np.nonzero(seen)[0]
+        while frontier.size:  # everything reachable with the generators so far
+            nxt = np.unique(table[np.ix_(frontier, np.array(gens))])
+            frontier = nxt[~seen[nxt]]
+            seen[frontier] = True
+    return gens
+
+
+def _check_action(act: np.ndarray, table: np.ndarray, e: int, gens: list[int],
+                  name: str) -> None:
+    """act[g] permutes the points, act[e] = id, and act[s·h] = act[s] ∘ act[h] for every
+    generator s and every h: by induction on the length of a word in the generators,
+    act[gh] = act[g] ∘ act[h] for all g, h (docs/soundness.md §1). O(|gens| |G| n)."""
     n_pts = act.shape[1]
     require(bool((act[e] == np.arange(n_pts)).all()), f"{name}: the identity moves a point")
     require(bool((np.sort(act, 1) == np.arange(n_pts)).all()),
             f"{name}: some group element does not permute the points")
-    for g in range(table.shape[0]):  # act[table[g, h], p] == act[g, act[h, p]]
-        require(bool((act[table[g]] == act[g][act]).all()), f"{name}: not a group action")
+    for s in gens:  # act[table[s, h], p] == act[s, act[h, p]]
+        require(bool((act[table[s]] == act[s][act]).all()), f"{name}: not a group action")
 
 
 def _shares(weight: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, int]:
@@ -189,11 +211,13 @@ def _shares(weight: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, int]:
     return share, largest
 
 
-def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, out: dict) -> float:
-    _check_action(c.act_b, table, e, f"{c.irrep} B")
-    _check_action(c.act_c, table, e, f"{c.irrep} C")
+def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, gens: list[int],
+             out: dict) -> float:
+    _check_action(c.act_b, table, e, gens, f"{c.irrep} B")
+    _check_action(c.act_c, table, e, gens, f"{c.irrep} C")
     nb, nc = len(c.alpha), len(c.gamma)
-    for h in range(table.shape[0]):  # K is constant on the orbits of (p, q) -> (h·p, h·q)
+    for h in gens:  # K is invariant under (p, q) -> (h·p, h·q) for the generators, so (the
+        # actions being homomorphisms) under the whole group: constant on orbits
         require(bool((c.k[c.act_b[h][:, None], c.act_c[h][None, :]] == c.k).all()),
                 f"{c.irrep}: K is not constant on orbits")
     pair = c.p * nc + c.q
@@ -207,9 +231,9 @@ def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, out: d
     return (largest + 8) * U * 1.01
 
 
-def _sign(c: SignTables, table: np.ndarray, out: dict) -> float:
+def _sign(c: SignTables, table: np.ndarray, gens: list[int], out: dict) -> float:
     require(bool((np.abs(c.chi) == 1).all()), "a sign character must be ±1 on every element")
-    require(bool((c.chi[table] == c.chi[:, None] * c.chi[None, :]).all()),
+    require(bool(all((c.chi[table[s]] == c.chi[s] * c.chi).all() for s in gens)),
             f"{c.irrep}: χ(gh) ≠ χ(g)χ(h)")
     chi = c.chi.astype(np.float64)
     b, cc = 1.0 - 2.0 * c.p, 1.0 - 2.0 * c.q
@@ -232,6 +256,7 @@ def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, f
     """The float tables f̂ of f* over m neurons and their error bounds (ε_ℓr, ε_u, ε_β)."""
     g = table.shape[0]
     e, inv = group_facts(table)
+    gens = generators(table, e)  # χ(s·h) = χ(s)χ(h) for generators s: a homomorphism
     out: dict[str, np.ndarray] = {"left": np.zeros((g, m)), "right": np.zeros((g, m)),
                                   "unembed": np.zeros((m, g))}
     eps_u, taken = 4 * U, set[int]()
@@ -242,9 +267,9 @@ def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, f
                 "circuit neurons repeated or shared")
         taken |= mine
         if isinstance(c, RhoSetTables):
-            eps_u = max(eps_u, _rho_set(c, table, e, inv, out))
+            eps_u = max(eps_u, _rho_set(c, table, e, inv, gens, out))
         else:
-            eps_u = max(eps_u, _sign(c, table, out))
+            eps_u = max(eps_u, _sign(c, table, gens, out))
             beta = -(c.w_same + c.w_diff)
             bias = bias + beta * c.chi
             magnitude += abs(beta)
