@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/certify_s5.py runs/zoo-s5
 	$(PY) bench/soundness_stress.py runs/zoo-s5
 	$(PY) bench/adversarial.py
+	$(PY) bench/zoo_certificates.py
 	$(PY) bench/proof_time_before_after.py
 
 clean:
