@@ -5,9 +5,9 @@
   (``exact.ExactLogits``). The count is exact.
 * irrep: the facts of docs/soundness.md §1 are re-derived from the integer tables (group
   actions, K constant on orbits and characters, each checked on a generating set derived and
-  verified here, which implies every pair g, h by induction; complete double sums); F*(w) is computed *exactly* from the tables (``exact.ideal_values``); D, N,
-  L and the per-output spreads in float64 with their own widenings (§2–3), plus the enclosure's
-  radius [F1].
+  verified here, which implies every pair g, h by induction; complete double sums); F*(w) is
+  computed *exactly* from the tables (``exact.ideal_values``); D, N, L and the per-output
+  spreads in float64 with their own widenings (§2–3), plus the enclosure's radius [F1].
 * coset: the coset means, the margin lower bound and the per-input bounds (§5).
 
 Preconditions: the model and the certificate's floats are in the safe range [R] (``parse``,
