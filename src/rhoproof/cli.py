@@ -246,6 +246,8 @@ def cmd_certify(args: argparse.Namespace) -> None:
               f"{c['brute']['seconds']:>8.4f} {proof_over_brute(c):>6.2f}")
     for summary in summarize_certificates(certs):
         print(summary.line(run.group.spec))
+        if summary.frontier:
+            print(summary.frontier_line())
     print(f"certificates in {out}")
 
 

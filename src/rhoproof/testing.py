@@ -32,6 +32,12 @@ class Truth:
     correct: int  # inputs whose correct logit is strictly the largest
     inputs: int
     cross_entropy: Decimal  # mean CE to 50 digits (rounded to nearest)
+    mask: np.ndarray | None = None  # [G, G] bool: which inputs are correct
+
+    def covers(self, certified: Any) -> bool:
+        """Whether every input marked in ``certified`` ([G, G] bool) is truly correct."""
+        assert self.mask is not None
+        return not bool((np.asarray(certified, dtype=bool) & ~self.mask).any())
 
     @property
     def accuracy(self) -> float:
@@ -65,6 +71,7 @@ def exact_truth(model: GroupMLP | Folded, group: Group, k: int = 0) -> Truth:
     g = group.order
     table = group.table_np
     correct, total = 0, Decimal(0)
+    mask = np.zeros((g, g), dtype=bool)
     for x in range(g):
         hid = left[x][None, :] + right  # [y, m] at 2**e_h
         hid = np.where(hid > 0, hid, 0)
@@ -75,9 +82,10 @@ def exact_truth(model: GroupMLP | Folded, group: Group, k: int = 0) -> Truth:
             c = int(table[x, y])
             row = logits[y]
             diffs = [int(row[z]) - int(row[c]) for z in range(g) if z != c]
-            correct += all(d < 0 for d in diffs)
+            mask[x, y] = all(d < 0 for d in diffs)
+            correct += bool(mask[x, y])
             total = _CTX.add(total, _ce(diffs, scale))
-    return Truth(correct, g * g, _CTX.divide(total, Decimal(g * g)))
+    return Truth(correct, g * g, _CTX.divide(total, Decimal(g * g)), mask)
 
 
 def _ce(diffs: list[int], scale: int) -> Decimal:
@@ -318,7 +326,12 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
     import json
 
     from rhoproof.evaluate import evaluate
-    from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
+    from rhoproof.verify.certificate import (
+        CertificateError,
+        certify_model,
+        certify_with_bound,
+        check_stored,
+    )
 
     desc, grp, model = adversarial_model(rng, group_of)
     truth = exact_truth(model, grp)
@@ -345,6 +358,22 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
                                   f"(truth {truth.correct}), CE {cert['cross_entropy']}")
         certs.append((f"{method} honest", cert))
         certs += [(f"{method} {name}", c) for name, c in tampered(cert, rng, g)]
+    # per input, in both per-output modes: every certified input, and every input stage 1
+    # certifies on its own [S1], is truly correct; stages 2-3 see exactly what stage 1 left
+    for mode in ("all", "needed"):
+        _, bound = certify_with_bound(model, grp, 0, "irrep", mode)
+        if bound is None or bound.certified is None:
+            continue
+        sep = bound.separable
+        if not truth.covers(bound.certified) or (sep is not None
+                                                 and not truth.covers(sep.mask())):
+            res["unsound"].append(f"{desc}: irrep ({mode}) certifies a wrong input")
+        if sep is not None:
+            xs, ys = sep.undecided()
+            left = np.ones((g, g), dtype=bool)
+            left[xs.numpy(), ys.numpy()] = False
+            if not np.array_equal(left, sep.mask().numpy()) or len(xs) != g * g - sep.certified:
+                res["unsound"].append(f"{desc}: stage 1's undecided set is not its complement")
     for scale in (1e-163, 5e-324, 2.0**-64, 1.0, 1e10):
         certs.append((f"lookup forgery scale {scale}",
                       lookup_forgery(grp, m, scale, g * g, 1e-300)))

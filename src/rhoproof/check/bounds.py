@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rhoproof.check.exact import ExactLogits, ideal_values, up
+from rhoproof.check.exact import ExactLogits, down, ideal_values, up
 from rhoproof.check.parse import Claim, RhoSetTables, SignTables, require
 
 U = 2.0**-53
@@ -317,6 +317,88 @@ def _hidden_norm(claim: Claim, inv: np.ndarray, g: int, m: int, split: int) -> n
     return np.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
 
 
+def _sorted_dot(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Σ_j a_(j) r_(j), both sorted decreasingly, per row of a ≥ 0 (rearrangement)."""
+    return (-np.sort(-a, axis=1) * -np.sort(-r)[None]).sum(1) * (1 + _widen(r.size)) + TINY
+
+
+def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
+              f_up: np.ndarray, f_low_e: float, e: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1 [S1] (docs/soundness.md §2.1), recomputed: the [G, G] mask of inputs with
+    a(x) + b(y) + K below the ideal's margin, and every input's stage-1 CE bound
+    log(1 + e^{a + b + K − F_e + T}) ([G, G]; +inf where it does not apply). ``c`` and ``r``
+    cover all neurons (virtual ones zero); every term is an upper bound on its exact value."""
+    eps_lr, eps_u, eps_b = eps
+    g, m = c["left"].shape
+    real = m - claim.virtual_neurons
+    zero = {k: np.zeros_like(v) for k, v in c.items()}
+    r = zero if r is None else r
+    in_c = np.zeros(m, dtype=bool)
+    for circ in claim.circuits:
+        in_c[circ.neurons] = True
+    live = in_c & (np.arange(m) < real)
+    others = ~in_c & (np.arange(m) < real)
+    u, eu = c["unembed"], r["unembed"]
+    rho = (u.max(1) - u.min(1) + 2 * eu.max(1)) * (1 + 4 * U) + TINY  # ≥ range of u_i
+
+    def side(t: np.ndarray, th: np.ndarray, et: np.ndarray) -> np.ndarray:
+        d = (np.abs(t - th) * (1 + U) + et + eps_lr * np.abs(th)) * (1 + 4 * U)
+        pos = np.maximum(t + et, 0) * (1 + 2 * U) + TINY
+        terms = np.where(live[None], d, np.where(others[None], pos, 0.0))
+        return (terms * rho[None]).sum(1) * (1 + _widen(m + 2)) + TINY
+
+    a, b = side(c["left"], ih["left"], r["left"]), side(c["right"], ih["right"], r["right"])
+    db = c["bias"] - ih["bias"]
+    err = U * np.abs(db) + r["bias"] + eps_b
+    hi, lo = _up(db + err, np.abs(db) + err), _down(db - err, np.abs(db) + err)
+    k_bias = _up(hi.max() - lo.min(), abs(hi.max()) + abs(lo.min()))
+    du = u - ih["unembed"]
+    du_err = U * np.abs(du) + eu + eps_u * np.abs(ih["unembed"])
+    parts = [np.maximum(du + du_err, 0) * (1 + 4 * U) + TINY,
+             np.maximum(-du + du_err, 0) * (1 + 4 * U) + TINY]
+    b1 = n_sq = 0.0
+    for circ in claim.circuits:
+        if isinstance(circ, SignTables):
+            rv, nc = np.array([2.0, 0.0, 0.0, 0.0]), 2
+        else:
+            rv = np.maximum(circ.alpha[:, None] + circ.gamma[None], 0).ravel() * (1 + 2 * U) \
+                + TINY
+            nc = len(circ.gamma)
+        pair = circ.p * nc + circ.q
+        for part in parts:
+            big = np.zeros((g, rv.size))
+            cols: Any = (slice(None), pair)  # big[:, pair_i] += ..., repeated pairs summed
+            np.add.at(big, cols, (part[circ.neurons] * circ.scale[:, None]).T)
+            b1 += float(_sorted_dot(big * (1 + _widen(m + 2)) + TINY, rv).max())
+        lam2 = np.zeros(rv.size)
+        np.add.at(lam2, pair, circ.scale**2)
+        n_sq += float(_sorted_dot(lam2[None] * (1 + _widen(m + 2)) + TINY,
+                                  rv**2 * (1 + 2 * U)).max())
+    wide_c = 1 + _widen(2 * len(claim.circuits) + 2)
+    k_mis = b1 * wide_c
+    if in_c.any():
+        n_bar = math.sqrt(n_sq * wide_c + TINY) * (1 + 4 * U)
+        k_mis = min(k_mis, (float(_norm(parts[0][in_c], 0).max())
+                            + float(_norm(parts[1][in_c], 0).max())) * n_bar * (1 + 8 * U)
+                    + TINY)
+    k = (k_mis + k_bias) * (1 + 4 * U) + TINY
+    top1 = float(np.delete(f_up, e).max()) if g > 1 else -math.inf
+    margin = _down(f_low_e - top1, abs(f_low_e) + abs(top1))
+    t1 = _down(margin - k, abs(margin) + k)
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = _down(t1 - a, abs(t1) + a)  # [G]
+        ok = b[None, :] < t[:, None]  # compared directly, not by search: a second route
+        ok = ok & np.isfinite(t)[:, None] & np.isfinite(b)[None, :]
+        ce = np.full((g, g), np.inf)
+        if g > 1:
+            big_t = _lse_up(np.delete(f_up, e))
+            const = _up(k - f_low_e + big_t, k + abs(f_low_e) + abs(big_t))
+            ab = a[:, None] + b[None]
+            ce = np.log1p(np.exp(_up(ab + const, ab + abs(const))))
+            ce = np.where(ok & ~np.isnan(ce), ce, np.inf)
+    return ok, ce
+
+
 def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
     """Recompute V_irrep's certified count and CE bound (docs/soundness.md §2–3)."""
     g = table.shape[0]
@@ -409,6 +491,7 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
         wrong = np.maximum(wrong, _up(rest + sm, abs(rest) + sm))
     delta[xi, yi] = np.maximum(delta[xi, yi], l_low[xi, yi] - wrong)
     delta = np.where(np.isnan(delta), -np.inf, delta)
+    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), f_up, down(exact_f[e]), e)
     # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
     # Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together
     ce = _ce(delta, g)
@@ -425,7 +508,8 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
                                             s_max[xi, yi] + abs(t_rest) + np.abs(low)))
                 ce[xi, yi] = np.minimum(ce[xi, yi], np.log1p(acc + rest_terms))
         ce = np.where(np.isnan(ce), np.inf, ce)
-    return int((delta > 0).sum()), _mean_up(ce)
+    ce = np.minimum(ce, ce1)  # each is an upper bound per input
+    return int(((delta > 0) | stage1).sum()), _mean_up(ce)
 
 
 def _lse_up(v: np.ndarray) -> float:

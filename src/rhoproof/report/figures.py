@@ -45,6 +45,33 @@ def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
     return _save(fig, path)
 
 
+def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
+    """The bound-versus-cost frontier: per V_irrep certificate, the certified fraction after
+    each stage of the cascade against the cumulative counted operations as a fraction of brute
+    force's (log axis); V_coset and brute force as points."""
+    from rhoproof.report.pipeline import frontier
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for c in certs:
+        if c["method"] == "irrep" and c.get("stages"):
+            pts = frontier(c)
+            ax.plot([p[2] for p in pts], [p[1] for p in pts], "-o", ms=3, lw=0.6,
+                    color="tab:blue", alpha=0.35)
+        elif c["method"] == "coset" and (c.get("ops") or {}).get("brute"):
+            cost = sum(v for k, v in c["ops"].items() if k.startswith("proof_")) / c["ops"]["brute"]
+            ax.scatter([cost], [c["accuracy"]], marker="v", s=14, color="tab:orange")
+    ax.scatter([1.0], [1.0], marker="s", color="black", s=20, label="V_brute (exact)")
+    ax.plot([], [], "-o", color="tab:blue", ms=3, label="V_irrep cascade, one line per model")
+    ax.scatter([], [], marker="v", color="tab:orange", s=14, label="V_coset")
+    ax.set_xscale("log")
+    ax.set_xlabel("cumulative counted operations / brute force's")
+    ax.set_ylabel("certified fraction of the |G|² inputs")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(f"{group}: bound against cost, stage by stage")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
 def margin_distance_figure(panels: list[tuple[str, torch.Tensor, torch.Tensor]], title: str,
                            path: Path, max_points: int = 4000) -> Path:
     """One panel per verifier: per input, the logit-distance bound (x) against the margin

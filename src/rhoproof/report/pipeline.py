@@ -56,17 +56,49 @@ class VerifierSummary:
     mean_bound: float
     mean_bound_explained: float | None  # over the models the ρ-set explanation explains
     median_proof_over_brute: float
+    median_ops_over_brute: float | None = None  # counted operations (V_irrep's cascade)
+    frontier: tuple[tuple[str, float, float], ...] = ()  # (stage, mean certified, ops/brute)
 
     def line(self, spec: str) -> str:
         expl = "none" if self.mean_bound_explained is None else \
             f"{self.mean_bound_explained:.4f}"
         return (f"{spec} ({self.method}): {self.certified_95} of {self.models} models certified "
                 f">= 95%; mean bound {self.mean_bound:.4f} (explained models: {expl}); median "
-                f"proof/brute time {self.median_proof_over_brute:.2f}")
+                f"proof/brute time {self.median_proof_over_brute:.2f}"
+                + ("" if self.median_ops_over_brute is None else
+                   f", counted operations {self.median_ops_over_brute:.4f}"))
+
+    def frontier_line(self) -> str:
+        """The bound-versus-cost frontier: mean certified fraction after each stage against
+        the median cumulative cost as a fraction of brute force's counted operations."""
+        return "  frontier: " + "; ".join(f"{name} {acc:.4f} at {cost:.2e}"
+                                           for name, acc, cost in self.frontier)
 
 
 def proof_over_brute(cert: dict[str, Any]) -> float:
     return cert["seconds"]["proof"] / max(cert["brute"]["seconds"], 1e-12)
+
+
+def ops_over_brute(cert: dict[str, Any]) -> float | None:
+    """The proof's counted operations over brute force's (None without counts)."""
+    ops = cert.get("ops") or {}
+    if not ops.get("brute") or not cert.get("stages"):
+        return None
+    return sum(v for k, v in ops.items() if k.startswith("proof_")) / ops["brute"]
+
+
+def frontier(cert: dict[str, Any]) -> list[tuple[str, float, float]]:
+    """Per stage of a V_irrep certificate: (name, certified fraction after it, cumulative
+    counted operations over brute force's)."""
+    g2 = cert["certified_inputs"] / cert["accuracy"] if cert["accuracy"] else None
+    brute = (cert.get("ops") or {}).get("brute")
+    out, done, cost = [], 0, 0
+    for st in cert.get("stages") or []:
+        done += st["certified"]
+        cost += st["ops"]
+        if g2 and brute:
+            out.append((st["name"], done / g2, cost / brute))
+    return out
 
 
 def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]:
@@ -81,8 +113,22 @@ def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]
         out.append(VerifierSummary(
             method, len(mine), sum(b >= 0.95 for b in bounds), sum(bounds) / len(bounds),
             sum(expl) / len(expl) if expl else None,
-            statistics.median(proof_over_brute(c) for c in mine)))
+            statistics.median(proof_over_brute(c) for c in mine),
+            *_cascade_summary(mine)))
     return out
+
+
+def _cascade_summary(certs: list[dict[str, Any]]
+                     ) -> tuple[float | None, tuple[tuple[str, float, float], ...]]:
+    ratios = [r for r in (ops_over_brute(c) for c in certs) if r is not None]
+    if not ratios:
+        return None, ()
+    fronts = [frontier(c) for c in certs if c.get("stages")]
+    names = [name for name, _, _ in fronts[0]] if fronts else []
+    stages = tuple((name, statistics.fmean(f[j][1] if len(f) > j else 0.0 for f in fronts),
+                    statistics.median(f[j][2] for f in fronts if len(f) > j))
+                   for j, name in enumerate(names))
+    return statistics.median(ratios), stages
 
 
 @dataclass(frozen=True)

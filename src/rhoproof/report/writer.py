@@ -147,6 +147,9 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
         "ce_bound_explained": _mean([r["irrep_ce"] for r in expl]),
         "ce_true": _mean([r["ce"] for r in rows]),
         "proof_over_brute": per["irrep"].median_proof_over_brute,
+        "proof_ops_over_brute": per["irrep"].median_ops_over_brute,
+        "frontier": [{"stage": n, "mean_certified": a, "median_cost_over_brute": c}
+                     for n, a, c in per["irrep"].frontier],
         "bi_equivariance_random": _mean(explained["bi_equivariance_random"]),
         "bi_equivariance_trained": _mean([r["bi_equivariance"]["original"] for r in rows]),
         "bi_equivariance_idealized": _mean([r["bi_equivariance"]["idealized"] for r in rows]),
@@ -189,13 +192,20 @@ def comparison_table(results: dict[str, Any]) -> str:
 
 def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]:
     """The certification figures; returns caption by file name."""
-    from rhoproof.report.figures import bounds_figure, margin_distance_figure
+    from rhoproof.report.figures import bounds_figure, frontier_figure, margin_distance_figure
     from rhoproof.verify.certificate import certify_with_bound
 
     fig_dir = repro.out / "figures"
     spec = run.group.spec
     captions = {}
     bounds_figure(rows, spec, fig_dir / "bounds.png")
+    frontier_figure([c[m] for m in ("irrep", "coset") for c in certificates(repro.out,
+                                                                           run.n_instances)],
+                    spec, fig_dir / "frontier.png")
+    captions["frontier.png"] = (
+        "Bound against cost: for each model, the certified fraction after each stage of "
+        "V_irrep's cascade (separable, per input, per output) against the cumulative counted "
+        "operations as a fraction of brute force's; V_coset and V_brute as points.")
     captions["bounds.png"] = (
         "Certified accuracy per model: V_irrep (blue) and V_coset (orange) lower bounds beside "
         "the true accuracy from V_brute (black), explained models first.")
@@ -271,6 +281,7 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
     fig_dir = Path("figures")
     for name, caption in [("bounds.png", captions["bounds.png"]),
                           ("margin_distance.png", captions["margin_distance.png"]),
+                          ("frontier.png", captions["frontier.png"]),
                           ("bi_equivariance.png", "Bi-equivariance score (mean over z of "
                            "std/|mean| of the correct logit over the pairs with xy = z) of "
                            "randomly initialized, trained and idealized models."),

@@ -41,6 +41,23 @@ def _widen(n: int) -> float:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of a cascade (docs/soundness.md §2.1): how many inputs it looked at, how many
+    it certified that no earlier stage had, its multiply-adds and comparisons (counted from the
+    shapes it touched) and its wall time."""
+
+    name: str
+    inputs: int
+    certified: int
+    ops: int
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "inputs": self.inputs, "certified": self.certified,
+                "ops": self.ops, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
 class Bound:
     """A certified lower bound on accuracy and upper bound on cross-entropy of one model."""
 
@@ -57,6 +74,8 @@ class Bound:
     # V_brute: a rigorous *lower* bound on the mean cross-entropy, so that tests can check
     # that a proof's CE bound is at least the truth
     cross_entropy_lower: float | None = None
+    stages: tuple[Stage, ...] = ()  # V_irrep: the cascade, in order
+    separable: object | None = None  # V_irrep: stage 1's ``separable.Separable``
 
 
 def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:

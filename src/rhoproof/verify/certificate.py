@@ -46,6 +46,17 @@ class CertificateError(UserError):
     """A certificate that is malformed, for other weights, or whose claims do not hold."""
 
 
+def brute_ops(n: int, m: int) -> int:
+    """The brute force's multiply-adds and comparisons: the hidden layer of all |G|² inputs
+    (|G|² m), their |G| logits each (|G|³ m) and the comparisons (|G|³)."""
+    return n**2 * m + n**3 * m + n**3
+
+
+def proof_ops(cert: dict[str, Any]) -> int:
+    """A certificate's proof cost in the same units: every ``proof_*`` entry of ``ops``."""
+    return sum(v for k, v in (cert.get("ops") or {}).items() if k.startswith("proof_"))
+
+
 def weights_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -114,7 +125,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                         "right": [where.get(int(s_), -1)
                                   for s_ in ideal_c.right_subgroup.tolist()],
                         "target": [reps[i] if t >= 0 else -1 for i, t in enumerate(ids)]})
-        ops = {"brute": 2 * n**3 * m, "proof_global": 8 * n**2 * m,
+        ops = {"brute": brute_ops(n, m), "proof_global": 8 * n**2 * m,
                "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
     else:
         _, report = idealize(f, grp, 0, virtual=True)
@@ -135,18 +146,17 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         proof_s, circuits, ideal, bound, v, share = best
         t2 = t1 + (time.perf_counter() - t1 - proof_s)  # search = everything but the proof
         t3 = t2 + proof_s
-        ops = {  # multiply-adds, to leading order
-            "brute": 2 * n**3 * m,  # hidden layer of all |G|² pairs, then |G| logits each
-            "proof_global": 3 * n**2 * m,  # D (one matrix product), correct logits (two)
-            "proof_per_output": 8 * n**2 * min(TOP_K, n - 1),  # the top-k wrong outputs
-            "hidden_norms": n**2 * sum(c.points_c.shape[0] for c in circuits),  # ‖h*‖
+        ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
+            "brute": brute_ops(n, m),
+            **{f"proof_{s.name}": s.ops for s in bound.stages},
             "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
                     circuits=[_circuit_to_json(c) for c in circuits],
                     excluded=ideal.excluded, proof=proof_json(ideal.proof), t0=ideal.t0,
                     top_k=TOP_K, per_output=mode, virtual_neurons=v,
-                    missing_share_allowed=share)
+                    missing_share_allowed=share,
+                    stages=[st.to_json() for st in bound.stages])
     assert bound.certified is not None
     ce = _claimed_ce(bound.cross_entropy)
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,

@@ -27,6 +27,8 @@ Every computed quantity is widened for float64 rounding (docs/soundness.md §3).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +37,10 @@ import torch
 from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
+from rhoproof.verify.bounds import Bound, Stage, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.records import ProofCircuit, SignProof
+from rhoproof.verify.separable import separable_stage
 
 TOP_K = 24
 """How many of the largest wrong values F(w) get their own per-output term."""
@@ -160,6 +163,79 @@ def correct_logits(folded: Folded, group: Group, radius: Folded | None = None
     return out
 
 
+def distance_at(dl: torch.Tensor, dr: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor
+                ) -> torch.Tensor:
+    """``distance_bound`` at the inputs (xs, ys) only: [t], the same formula with a·b as a
+    gathered dot product."""
+    m = dl.shape[1]
+    wide = _widen(m + 2)
+    a = (dl * dl).sum(1)[xs]
+    b = (dr * dr).sum(1)[ys]
+    c = _rowdot(dl, dr, xs, ys)
+    s = a + b + 2 * c
+    ab = a + b
+    s_up = s + 2 * wide * ab * (1 + 2 * wide) + 4 * U * (ab + 2 * c.abs())
+    return torch.sqrt(s_up.clamp_min(0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
+
+
+def _rowdot(p: torch.Tensor, q: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor
+            ) -> torch.Tensor:
+    """p[xs_j] · q[ys_j] for every j, in slabs: [t]."""
+    out = torch.empty(len(xs), dtype=torch.float64)
+    step = max(1, (1 << 22) // max(1, p.shape[1]))
+    for j in range(0, len(xs), step):
+        out[j:j + step] = (p[xs[j:j + step]] * q[ys[j:j + step]]).sum(1)
+    return out
+
+
+def hidden_norm_at(proof: list[ProofCircuit], group: Group, m: int, split: int,
+                   xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """``hidden_norm_bound`` with ``split`` at the inputs (xs, ys) only: [2, t]; each term
+    λ_i² R²[act_B[x⁻¹, p_i], act_C[y, q_i]] (sign: 4λ_i² when b_iχ(x) = c_iχ(y) = 1) is
+    gathered directly."""
+    inv = torch.from_numpy(group.inverses.copy())
+    total = torch.zeros(2, len(xs), dtype=torch.float64)
+    for c in proof:
+        lam2 = c.scale.to(torch.float64) ** 2
+        low = c.neurons < split
+        if isinstance(c, SignProof):
+            on_x = ((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1  # [t, n]
+            on_y = ((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1
+            sq = (on_x & on_y).to(torch.float64) * (4 * lam2)[None]
+        else:
+            r2 = torch.relu(c.alpha.to(torch.float64)[:, None]
+                            + c.gamma.to(torch.float64)[None]) ** 2
+            sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
+        total[0] += sq[:, low].sum(1)
+        total[1] += sq[:, ~low].sum(1)
+    return torch.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
+
+
+def correct_logits_at(folded: Folded, group: Group, radius: Folded | None,
+                      xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """``correct_logits`` at the inputs (xs, ys) only: [t], the same value and error terms."""
+    left, right, u, b = folded.left[0], folded.right[0], folded.unembed[0], folded.bias[0]
+    m = left.shape[1]
+    wide = _widen(m + 2)
+    z = group.table[xs, ys]
+    out = torch.empty(len(xs), dtype=torch.float64)
+    step = max(1, (1 << 21) // max(1, m))
+    for j in range(0, len(xs), step):
+        x, y, zz = xs[j:j + step], ys[j:j + step], z[j:j + step]
+        hid = torch.relu(left[x] + right[y])  # [c, m]
+        uz = u[:, zz].T  # [c, m]
+        val = (hid * uz).sum(1) + b[zz]
+        err = wide * ((hid * uz.abs()).sum(1) + b[zz].abs()) + TINY
+        if radius is not None:
+            el, er, eu, eb = (radius.left[0], radius.right[0], radius.unembed[0],
+                              radius.bias[0])
+            spread = ((el[x] + er[y]) * (uz.abs() + eu[:, zz].T)).sum(1)
+            err = err + (spread + (hid * eu[:, zz].T).sum(1) + eb[zz]) * (1 + wide) \
+                + (2 * m + 4) * ETA
+        out[j:j + step] = _down(val - err, val.abs() + err)
+    return out
+
+
 def per_output_mode(group: Group, per_output: str = "auto") -> str:
     """"all" (per-output terms for every input: the tightest CE bound) or "needed" (only
     where the global bound fails and the input is not hopeless: same accuracy bound, faster);
@@ -260,15 +336,40 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
 
     e_b = zero if radius is None else radius.bias[0]
     col_c = (torch.relu(b - bh) + e_b + eps_b) * (1 + wide) + TINY  # ≥ (β − β*)⁺(z)
-    parts = []  # (per-output column [G], per-input factor [G, G])
-    n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖: [G, G]
+    # stage 1 [S1]: a(x) + b(y) + K, no per-input work
+    t_sep = time.perf_counter()
+    sep = separable_stage(f, fh, ideal.proof, (eps_lr, eps_u, eps_b), radius, virtual,
+                          f_up, f_low_e, e)
+    stages = [Stage("separable", g * g, sep.certified, sep.ops, time.perf_counter() - t_sep)]
+    mode = per_output_mode(group, per_output)
+    full = mode == "all"  # stages 2-3 on every input (tightest CE), else on what is left
+    none = torch.empty(0, dtype=torch.int64)
+    xs, ys = (none, none) if full else sep.undecided()  # [t]: the inputs stages 2-3 see
+    t_cnt = g * g if full else len(xs)
 
+    # stage 2 factors: per input, [G, G] (full) or [t]
     def lr_radius(cols: torch.Tensor) -> torch.Tensor:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
         if radius is None:
             return zero
-        return rad_norm(lambda t: t.left[0][:, cols], 1)[:, None] \
-            + rad_norm(lambda t: t.right[0][:, cols], 1)[None]
+        ln = rad_norm(lambda t: t.left[0][:, cols], 1)
+        rn = rad_norm(lambda t: t.right[0][:, cols], 1)
+        return ln[:, None] + rn[None] if full else ln[xs] + rn[ys]
 
+    def dist(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
+        return distance_bound(dl, dr) if full else distance_at(dl, dr, xs, ys)
+
+    def at_x(v: torch.Tensor) -> torch.Tensor:
+        return v[:, None] if full else v[xs]
+
+    def at_y(v: torch.Tensor) -> torch.Tensor:
+        return v[None] if full else v[ys]
+
+    t_two = time.perf_counter()
+    parts = []  # (per-output column [G], per-input factor)
+    if full:
+        n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖
+    else:
+        n, n_v = hidden_norm_at(ideal.proof, group, m, r, xs, ys)
     if len(live):
         eu_c = rad_norm(lambda t: t.unembed[0][live], 0)
         col_a = (norm_up(u[live], 0) + eu_c) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
@@ -276,66 +377,84 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
                  + eu_c) * (1 + wide) + TINY  # ≥ ‖(u_C(z) − u*_C(z))⁺‖
         dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
         dr = f.right[0][:, live] - rh[:, live]
-        d = (distance_bound(dl, dr)
-             + 2 * U * (norm_up(dl, 1)[:, None] + norm_up(dr, 1)[None])
-             + eps_lr * (norm_up(lh[:, live], 1)[:, None] + norm_up(rh[:, live], 1)[None])
+        d = (dist(dl, dr)
+             + 2 * U * (at_x(norm_up(dl, 1)) + at_y(norm_up(dr, 1)))
+             + eps_lr * (at_x(norm_up(lh[:, live], 1)) + at_y(norm_up(rh[:, live], 1)))
              + lr_radius(live)) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
     if len(others):  # ℓ_Z, r_Z are the centres themselves: only their radius to add
         parts.append(((norm_up(torch.relu(u[others]), 0)
                        + rad_norm(lambda t: t.unembed[0][others], 0)) * (1 + wide) + TINY,
-                      (distance_bound(f.left[0][:, others], f.right[0][:, others])
+                      (dist(f.left[0][:, others], f.right[0][:, others])
                        + lr_radius(others)) * (1 + wide) + TINY))
     if virtual:  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
         col_v = (norm_up(torch.relu(-uh[r:]), 0) + eps_u * norm_up(uh[r:], 0)) \
             * (1 + wide) + TINY
         parts.append((col_v, n_v))
 
-    def spread(pick: Callable[[torch.Tensor], Any], where: tuple = (),
+    def spread(pick: Callable[[torch.Tensor], Any], where: Any = None,
                extra: tuple = ()) -> torch.Tensor:
         """Σ col[z]·factor + col_c[z], widened for its ≤ 4 nonnegative terms' rounding;
         ``pick`` selects the column entries, ``where`` the inputs."""
         total = pick(col_c)
         for col, factor in parts:
-            total = total + pick(col) * (factor[where] if where else factor)[extra]
+            total = total + pick(col) * (factor if where is None else factor[where])[extra]
         return total * (1 + 8 * U) + TINY
 
     # every wrong logit, globally: the largest F*(w) plus the largest spread
-    s_max = spread(lambda col: float(col.max()))  # [G, G]
+    s_max = spread(lambda col: float(col.max()))  # [G, G] or [t]
     top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
-    l_low = correct_logits(f, group, _padded(radius, virtual))  # [G, G]
+    pad = _padded(radius, virtual)
+    l_low = correct_logits(f, group, pad) if full else correct_logits_at(f, group, pad, xs, ys)
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
-    # per output, tighter: for every input ("all": it also tightens the CE bound), or only
-    # where the global bound fails and could still succeed ("needed"). Hopeless: even the
-    # smallest spread on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
+    ops2 = t_cnt * (3 * m + sum(len(c.neurons) for c in ideal.proof) + 4 * len(parts))
+    global_ok = delta > 0
+    # inputs stage 1 certified, among those stages 2-3 see (none when they see only the rest)
+    stage1 = sep.mask() if full else torch.zeros_like(global_ok)
+    new2 = int((global_ok & ~stage1).sum())
+    stages.append(Stage("per_input", t_cnt, new2, ops2, time.perf_counter() - t_two))
+    # stage 3, per output: for every input ("all": it also tightens the CE bound), or only
+    # where stage 2 fails and the input could still succeed. Hopeless: even the smallest spread
+    # on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
+    t_three = time.perf_counter()
     acc = None  # Σ over the top w of e^{U_w − L}, per input ("all" only)
-    if per_output_mode(group, per_output) == "all":
+    if full:
         wrong, acc = _per_output_grid(parts, col_c, f_up, top, table, l_low)
-        x, y = torch.arange(g)[:, None], torch.arange(g)[None, :]
+        sel = None
+        n3 = g * g
     else:
         s_min = spread(lambda col: float(col.min()))
-        x, y = torch.nonzero((delta <= 0) & (l_low > top1 + s_min), as_tuple=True)  # [t]
-        wrong = torch.full(x.shape, -torch.inf, dtype=torch.float64)
+        sel = torch.nonzero((delta <= 0) & (l_low > top1 + s_min))[:, 0]  # into [t]
+        x3, y3 = xs[sel], ys[sel]
+        wrong = torch.full(sel.shape, -torch.inf, dtype=torch.float64)
         step = max(1, (1 << 21) // max(1, wrong.numel()))  # outputs per pass
         for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
             w = top[j:j + step]
-            z = table[table[x[..., None], w], y[..., None]]  # [t, kc]
+            z = table[table[x3[..., None], w], y3[..., None]]  # [t3, kc]
+
             def pick(col: torch.Tensor, z: torch.Tensor = z) -> torch.Tensor:
                 return col[z]
 
-            s_z = spread(pick, (x, y), (..., None))
+            s_z = spread(pick, sel, (..., None))
             fw = f_up[w]
             wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
+        n3 = len(sel)
     if g - 1 > k:  # the other outputs together
-        sm = s_max[x, y]
+        sm = s_max if sel is None else s_max[sel]
         wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
-    if wrong.numel():
-        delta[x, y] = torch.maximum(delta[x, y], l_low[x, y] - wrong)
-    certified = delta > 0
+    if sel is None:
+        delta = torch.maximum(delta, l_low - wrong)
+    elif wrong.numel():
+        delta[sel] = torch.maximum(delta[sel], l_low[sel] - wrong)
+    ok = delta > 0
+    new3 = int((ok & ~global_ok & ~stage1).sum())
+    stages.append(Stage("per_output", n3, new3, n3 * 8 * min(k, g - 1) * (len(parts) + 1),
+                        time.perf_counter() - t_three))
     # [CE2] the whole distribution of the ideal's wrong values: every wrong logit is at most
     # F*(x⁻¹zy⁻¹) + s_max(x, y), so CE(x, y) ≤ log(1 + e^{s_max − L} Σ_{w≠e} e^{F*(w)}), with the
     # sum computed once; with the per-output terms ("all"), the top k one by one. Per input the
-    # smallest of these and the max-based bound (each is an upper bound).
+    # smallest of these and the max-based bound (each is an upper bound). Inputs that stage 1
+    # settles and stages 2-3 never see carry stage 1's own CE bound [S1].
     ce = ce_terms(delta, g)
     if g > 1:
         t_sum = lse_up(f_up[wrong_w])
@@ -348,8 +467,21 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
                 rest_terms = torch.exp(_up(s_max + rest_sum - l_low,
                                            s_max + abs(rest_sum) + l_low.abs()))
             ce = torch.minimum(ce, torch.log1p(acc + rest_terms))
-    return Bound("irrep", float(certified.double().mean()), ce_mean(ce), margin, certified,
-                 l_low - top1, s_max)
+    if full:
+        certified = ok | stage1
+        ce_bound = ce_mean(ce)
+        margins, distances = l_low - top1, s_max
+    else:
+        certified = sep.mask()
+        certified[xs, ys] = ok
+        total = (sep.ce_sum + float(ce.sum()) * (1 + _widen(max(1, ce.numel())) + 1e-13)) \
+            * (1 + 4 * U) + TINY
+        ce_bound = total / (g * g) * (1 + 4 * U) + TINY if math.isfinite(total) else math.inf
+        margins = torch.full((g, g), math.nan, dtype=torch.float64)
+        distances = margins.clone()
+        margins[xs, ys], distances[xs, ys] = l_low - top1, s_max
+    return Bound("irrep", float(certified.double().mean()), ce_bound, margin, certified,
+                 margins, distances, stages=tuple(stages), separable=sep)
 
 
 def _padded(radius: Folded | None, virtual: int) -> Folded | None:

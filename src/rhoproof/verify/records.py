@@ -131,6 +131,7 @@ class Certificate:
     seconds: dict[str, float]
     circuits: tuple[dict[str, Any], ...] = ()  # the explanation's circuits, for reading
     ops: dict[str, int] | None = None
+    stages: tuple[dict[str, Any], ...] | None = None  # V_irrep's cascade, in order
     margin: float | None = None
     verdict: str | None = None
     reasons: tuple[str, ...] | None = None
@@ -175,7 +176,7 @@ class Certificate:
         if unknown:
             raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
         kw = {k: v for k, v in d.items() if k != "format"}
-        for name in ("circuits", "reasons", "excluded"):
+        for name in ("circuits", "reasons", "excluded", "stages"):
             if kw.get(name) is not None:
                 kw[name] = tuple(kw[name])
         if kw.get("proof") is not None:
