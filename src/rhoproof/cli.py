@@ -229,7 +229,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else run.path / "certificates"
     methods = list(METHODS) if args.method == "all" else [args.method]
     # the same certificates as rhoproof.certify(run, i, method)
-    certs = certify_run(run, instances, methods, out, args.per_output)
+    certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact)
     if args.json:
         _print_json([{k2: v for k2, v in c.items() if k2 not in ("circuits", "proof", "coset")}
                      for c in certs])
@@ -421,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
                         "brute (exact), or all of them")
+    c.add_argument("--exact", action="store_true",
+                   help="V_irrep: decide whatever the cascade leaves by brute force (stage 4), "
+                        "so the bound is the true accuracy at a cost proportional to what the "
+                        "explanation does not cover")
     c.add_argument("--per-output", choices=PER_OUTPUT_MODES, default="auto",
                    help="V_irrep's per-output terms: for every input (all: tightest CE bound), "
                         "only where needed (same accuracy bound, faster), or auto (all while "

@@ -19,7 +19,7 @@ import torch
 
 from rhoproof.enclosure import ETA, U, enclose
 from rhoproof.groups import Group
-from rhoproof.model import Folded, GroupMLP
+from rhoproof.model import Folded, GroupMLP, select_instance
 
 DEFAULT_CHUNK_BYTES = 32 * 2**20
 """Per-chunk working memory; small chunks reuse freed memory instead of faulting in new pages."""
@@ -135,6 +135,70 @@ def ce_lower(t: torch.Tensor) -> torch.Tensor:
     return torch.where(torch.isnan(bound), 0.0, bound.clamp_min(0.0))
 
 
+def _decide_rows(c: Folded, r: Folded | None, hidden: torch.Tensor, e_h: torch.Tensor | None,
+                 labels: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """[E1] for N inputs of each of K instances, given their hidden vectors ĥ = relu(fl(ℓ̂ +
+    r̂)) ([K, N, m]), the radius e_ℓ(x) + e_r(y) of the pre-activations ([K, N, m] or None)
+    and the correct outputs ([K, N]): (surely correct, undecided, CE upper, CE lower), [K, N]
+    each. Logits are centre ± err with |f − centre| ≤ err."""
+    m = c.d_hidden
+    gam = (m + 4) * U * 1.01
+    center = torch.baddbmm(c.bias[:, None, :], hidden, c.unembed)  # [K, N, G]
+    # rounding of the m-term dot product and of h = relu(fl(ℓ + r)) (relative u each)
+    err = gam * (torch.bmm(hidden, c.unembed.abs()) + c.bias.abs()[:, None, :])
+    if r is not None and e_h is not None:  # |h − ĥ| ≤ e_ℓ(x) + e_r(y) (1-Lipschitz); e_u, e_β
+        err = err + torch.bmm(e_h, c.unembed.abs() + r.unembed) + torch.bmm(hidden, r.unembed) \
+            + r.bias[:, None, :]
+    err = err * (1 + gam) + (4 * m + 8) * ETA  # the error terms' own rounding, underflow
+    hi = center + err + 4 * U * (center.abs() + err) + 1e-300  # ≥ f(z | x, y)
+    lo = center - err - 4 * U * (center.abs() + err) - 1e-300  # ≤ f(z | x, y)
+    lab = labels[..., None]
+    lo_c, hi_c = lo.gather(-1, lab)[..., 0], hi.gather(-1, lab)[..., 0]
+    hi_w, lo_w = hi.scatter(-1, lab, -torch.inf), lo.scatter(-1, lab, -torch.inf)
+    sure = lo_c > hi_w.amax(-1)  # correct for every real value in the bounds
+    wrong = hi_c <= lo_w.amax(-1)  # some wrong logit is ≥ the correct one
+    undecided = ~(sure | wrong)
+    undecided |= ~torch.isfinite(center).all(-1) | ~torch.isfinite(err).all(-1)
+    t = hi_w - lo_c[..., None]  # t_z ≥ f(z) − f(xy) for the wrong z
+    t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + 1e-300
+    t_low = lo_w - hi_c[..., None]  # ≤ f(z) − f(xy)
+    t_low = t_low - 4 * U * (lo_w.abs() + hi_c.abs()[..., None]) - 1e-300
+    return (sure, undecided, ce_upper(t.scatter(-1, lab, -torch.inf)),
+            ce_lower(t_low.scatter(-1, lab, -torch.inf)))
+
+
+def decide_inputs(model: GroupMLP | Folded, group: Group, xs: torch.Tensor, ys: torch.Tensor,
+                  k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """[E1] at the inputs (xs, ys) of instance ``k`` only ([t] each): whether each is correct,
+    exactly, and a rigorous CE upper bound for each; O(t |G| m), what brute force costs for
+    those inputs (a cascade's last stage)."""
+    enc = enclose(select_instance(model, k))
+    c, r = enc.center, enc.radius
+    correct = torch.zeros(len(xs), dtype=torch.bool)
+    loss = torch.zeros(len(xs), dtype=torch.float64)
+    rows = max(1, (1 << 22) // max(1, group.order * c.d_hidden))
+    open_inputs: list[tuple[int, int]] = []
+    where: dict[tuple[int, int], int] = {}
+    for j in range(0, len(xs), rows):
+        x, y = xs[j:j + rows], ys[j:j + rows]
+        hidden = torch.relu(c.left[0, x] + c.right[0, y])[None]  # [1, t, m]
+        e_h = None if r is None else (r.left[0, x] + r.right[0, y])[None]
+        sure, undecided, up, _ = _decide_rows(c, r, hidden, e_h, group.table[x, y][None])
+        correct[j:j + rows] = sure[0] & ~undecided[0]
+        loss[j:j + rows] = up[0]
+        for i in torch.nonzero(undecided[0])[:, 0].tolist():
+            open_inputs.append((int(x[i]), int(y[i])))
+            where[open_inputs[-1]] = j + i
+    if open_inputs:
+        from rhoproof.exact import decide
+
+        for (x_, y_), (ok, up_, _) in decide(model, k, open_inputs, group.table_np).items():
+            correct[where[(x_, y_)]] = ok
+            loss[where[(x_, y_)]] = float(ce_upper(torch.tensor([up_], dtype=torch.float64))[0])
+    return correct, loss
+
+
 def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
                     chunk_bytes: int) -> Evaluation:
     """[E1]: logits as centre ± err with |f − centre| ≤ err; decided where they separate,
@@ -151,43 +215,19 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
     loss_all = torch.empty(k, g, g, dtype=torch.float64)
     loss_low = torch.empty(k, g, g, dtype=torch.float64)
     open_inputs: list[list[tuple[int, int]]] = [[] for _ in range(k)]
-    gam = (m + 4) * U * 1.01
-    u_abs = c.unembed.abs()  # [K, m, G]
     for x0 in range(0, g, rows):
         x1 = min(g, x0 + rows)
         n = x1 - x0
         pre = c.left[:, x0:x1, None, :] + c.right[:, None, :, :]  # [K, n, G, m]
-        hidden = torch.relu(pre).reshape(k, n * g, m)
-        center = torch.baddbmm(c.bias[:, None, :], hidden, c.unembed)  # [K, n·G, G]
-        # rounding of the m-term dot product and of h = relu(fl(ℓ + r)) (relative u each)
-        err = gam * (torch.bmm(hidden, u_abs) + c.bias.abs()[:, None, :])
-        if r is not None:  # |h − ĥ| ≤ e_ℓ(x) + e_r(y) (relu is 1-Lipschitz); e_u, e_β
-            e_h = (r.left[:, x0:x1, None, :] + r.right[:, None, :, :]).reshape(k, n * g, m)
-            err = err + torch.bmm(e_h, u_abs + r.unembed) + torch.bmm(hidden, r.unembed) \
-                + r.bias[:, None, :]
-        err = err * (1 + gam) + (4 * m + 8) * ETA  # the error terms' own rounding, underflow
-        center, err = center.view(k, n, g, g), err.view(k, n, g, g)  # [K, n, y, z]
-        hi = center + err + 4 * U * (center.abs() + err) + 1e-300  # ≥ f(z | x, y)
-        lo = center - err - 4 * U * (center.abs() + err) - 1e-300  # ≤ f(z | x, y)
-        labels = table[x0:x1].expand(k, -1, -1)[..., None]  # [K, n, G, 1]
-        lo_c = lo.gather(-1, labels)[..., 0]
-        hi_c = hi.gather(-1, labels)[..., 0]
-        hi_w = hi.scatter(-1, labels, -torch.inf)
-        lo_w = lo.scatter(-1, labels, -torch.inf)
-        sure = lo_c > hi_w.amax(-1)  # correct for every real value in the bounds
-        wrong = hi_c <= lo_w.amax(-1)  # some wrong logit is ≥ the correct one
-        undecided = ~(sure | wrong)
-        undecided |= ~torch.isfinite(center).all(-1) | ~torch.isfinite(err).all(-1)
-        correct_all[:, x0:x1] = sure & ~undecided
-        # t_z ≥ f(z) − f(xy) for the wrong z
-        t = hi_w - lo_c[..., None]
-        t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + 1e-300
-        t = t.scatter(-1, labels, -torch.inf)
-        loss_all[:, x0:x1] = ce_upper(t)
-        t_low = lo_w - hi_c[..., None]  # ≤ f(z) − f(xy)
-        t_low = t_low - 4 * U * (lo_w.abs() + hi_c.abs()[..., None]) - 1e-300
-        t_low = t_low.scatter(-1, labels, -torch.inf)
-        loss_low[:, x0:x1] = ce_lower(t_low)
+        e_h = None if r is None else \
+            (r.left[:, x0:x1, None, :] + r.right[:, None, :, :]).reshape(k, n * g, m)
+        labels = table[x0:x1].expand(k, -1, -1).reshape(k, n * g)
+        sure, undecided, up_t, low_t = _decide_rows(
+            c, r, torch.relu(pre).reshape(k, n * g, m), e_h, labels)
+        correct_all[:, x0:x1] = (sure & ~undecided).view(k, n, g)
+        loss_all[:, x0:x1] = up_t.view(k, n, g)
+        loss_low[:, x0:x1] = low_t.view(k, n, g)
+        undecided = undecided.view(k, n, g)
         for kk, xx, yy in torch.nonzero(undecided).tolist():
             open_inputs[kk].append((x0 + xx, yy))
     decided = 0

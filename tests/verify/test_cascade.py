@@ -71,3 +71,22 @@ def s4_zoo():
     from rhoproof import zoo
 
     return group("S4"), zoo.load("S4", 12)
+
+
+def test_exact_stage_reaches_the_truth_and_the_checker_confirms_it(s4_zoo):
+    from rhoproof.verify.certificate import CertificateError, check_stored
+
+    g, models = s4_zoo
+    model = planted(group("S3"), "2d-0", 2, noise=0.4, seed=3)  # partly certified
+    for grp, mdl, k in ((g, models, 11), (group("S3"), model, 0)):
+        plain = certify_with_bound(mdl, grp, k, "irrep", "needed")[0]
+        cert = certify_with_bound(mdl, grp, k, "irrep", "needed", exact=True)[0]
+        assert cert["accuracy"] == cert["brute"]["accuracy"] >= plain["accuracy"]
+        assert cert["stages"][-1]["name"] == "exact"
+        assert cert["stages"][-1]["inputs"] == grp.order**2 - plain["certified_inputs"]
+        assert check_stored(cert, mdl, grp)["certified_inputs"] == cert["certified_inputs"]
+        forged = dict(cert, certified_inputs=cert["certified_inputs"] + 1)
+        forged["accuracy"] = forged["certified_inputs"] / grp.order**2
+        if forged["accuracy"] <= 1:
+            with pytest.raises(CertificateError):
+                check_stored(forged, mdl, grp)

@@ -20,7 +20,7 @@ from rhoproof.config import DEMO_CONFIG
 def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
                 out: str | Path, per_output: str = "auto",
                 reuse: Callable[[Path], bool] | None = None,
-                progress: bool = False) -> list[dict[str, Any]]:
+                progress: bool = False, exact: bool = False) -> list[dict[str, Any]]:
     """Certify every instance with every method and write each certificate atomically to
     ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
     whether an existing file can stay (``reproduce`` resumes with it). Returns the
@@ -39,8 +39,8 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
         if reuse is not None and reuse(path):
             certs.append(json.loads(path.read_text()))
             continue
-        cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output), run,
-                           digest)
+        cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output, exact),
+                           run, digest)
         atomic_write_json(path, cert)
         certs.append(cert)
     return certs

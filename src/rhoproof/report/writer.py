@@ -27,6 +27,7 @@ ROWS = [
     ("ce_bound_explained", "mean CE bound, explained models (nats)", "lower"),
     ("ce_true", "mean true CE (nats)", None),
     ("proof_over_brute", "proof / brute-force time (median)", "lower"),
+    ("proof_ops_over_brute", "proof / brute-force counted operations (median)", "lower"),
     ("bi_equivariance_random", "bi-equivariance score, random init", None),
     ("bi_equivariance_trained", "bi-equivariance score, trained", None),
     ("bi_equivariance_idealized", "bi-equivariance score, idealized", None),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 
@@ -20,6 +20,9 @@ from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.verify.exact_ideal import U
+
+if TYPE_CHECKING:
+    from rhoproof.verify.separable import Separable
 
 Num = TypeVar("Num", torch.Tensor, float)
 
@@ -75,7 +78,7 @@ class Bound:
     # that a proof's CE bound is at least the truth
     cross_entropy_lower: float | None = None
     stages: tuple[Stage, ...] = ()  # V_irrep: the cascade, in order
-    separable: object | None = None  # V_irrep: stage 1's ``separable.Separable``
+    separable: Separable | None = None  # V_irrep: stage 1 [S1]
 
 
 def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:

@@ -28,7 +28,7 @@ from rhoproof.errors import UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
-from rhoproof.verify.bounds import Bound, brute_bound
+from rhoproof.verify.bounds import Bound, Stage, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
@@ -69,16 +69,18 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 
 
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                  per_output: str = "auto") -> dict[str, Any]:
+                  per_output: str = "auto", exact: bool = False) -> dict[str, Any]:
     """A certificate (a JSON-ready dict) for instance ``k`` of the stored model (a folded or
     unfolded model of any float dtype: the bound is about its tensors read as real numbers);
     timings split search / proof / brute force. ``per_output`` (V_irrep): see
-    ``irrep.per_output_mode``."""
-    return certify_with_bound(model, grp, k, method, per_output)[0]
+    ``irrep.per_output_mode``; ``exact`` (V_irrep): decide whatever the cascade leaves by
+    brute force (stage 4), so the bound is the true accuracy."""
+    return certify_with_bound(model, grp, k, method, per_output, exact)[0]
 
 
 def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                       per_output: str = "auto") -> tuple[dict[str, Any], Bound | None]:
+                       per_output: str = "auto", exact: bool = False
+                       ) -> tuple[dict[str, Any], Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
     brute or when the model is outside the proofs' safe range)."""
     stored = select_instance(model, k)
@@ -144,6 +146,10 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
             tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
         best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy))
         proof_s, circuits, ideal, bound, v, share = best
+        if exact:  # stage 4: brute force on what the cascade left
+            t_ex = time.perf_counter()
+            bound = _exact_stage(stored, grp, bound)
+            proof_s += time.perf_counter() - t_ex
         t2 = t1 + (time.perf_counter() - t1 - proof_s)  # search = everything but the proof
         t3 = t2 + proof_s
         ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
@@ -164,6 +170,27 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
     return _typed(cert), bound
+
+
+def _exact_stage(stored: GroupMLP | Folded, grp: Group, bound: Bound) -> Bound:
+    """Stage 4 of the cascade: the inputs no earlier stage certified, decided exactly
+    ([E1], ``evaluate.decide_inputs``) at brute force's cost per input; the CE bound is kept."""
+    from dataclasses import replace as _replace
+
+    from rhoproof.evaluate import decide_inputs
+
+    assert bound.certified is not None
+    t0 = time.perf_counter()
+    xs, ys = torch.nonzero(~bound.certified, as_tuple=True)
+    correct, _ = decide_inputs(stored, grp, xs, ys)
+    certified = bound.certified.clone()
+    certified[xs[correct], ys[correct]] = True
+    n, m = grp.order, stored.d_hidden if isinstance(stored, Folded) else \
+        int(stored.linear_left.shape[2])
+    stage = Stage("exact", len(xs), int(correct.sum()), len(xs) * (m + n * m + n),
+                  time.perf_counter() - t0)
+    return _replace(bound, certified=certified, accuracy=float(certified.double().mean()),
+                    stages=(*bound.stages, stage))
 
 
 def _typed(cert: dict[str, Any]) -> dict[str, Any]:
@@ -247,8 +274,8 @@ def check_stored(cert: dict[str, Any], model: GroupMLP | Folded, grp: Group
             "accuracy": res.accuracy, "cross_entropy": res.cross_entropy}
 
 
-def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str = "auto"
-            ) -> dict[str, Any]:
+def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str = "auto",
+            exact: bool = False) -> dict[str, Any]:
     """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
     weights file."""
     if not 0 <= instance < run.n_instances:
@@ -259,7 +286,8 @@ def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str 
         per_output_mode(run.group, per_output)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    return bind_to_run(certify_model(run.model, run.group, instance, method, per_output), run)
+    return bind_to_run(certify_model(run.model, run.group, instance, method, per_output, exact),
+                       run)
 
 
 def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> dict[str, Any]:
