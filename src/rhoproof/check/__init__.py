@@ -57,7 +57,7 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
     center, radius = in_safe_range(center, radius)
     if claim.method == "irrep":
         count, ce = bounds.irrep(claim, center, radius, table)
-        if count < claim.certified_inputs:  # the exact stage (``--exact``): decide the rest
+        if claim.exact and count < claim.certified_inputs:  # stage 4: decide the rest
             # by brute force; every input the stages certify is correct, so the union of
             # theirs and the truly correct ones is the truly correct ones
             count = max(count, bounds.brute(brute_center, brute_radius, exact, table)[0])

@@ -227,8 +227,25 @@ def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, gens: 
     lam = c.scale
     out["left"][:, c.neurons] = lam * c.alpha[c.act_b[inv][:, c.p]]
     out["right"][:, c.neurons] = lam * c.gamma[c.act_c[:, c.q]]
-    out["unembed"][c.neurons] = (share * c.w / lam)[:, None] * c.k[c.p[:, None], c.act_c[:, c.q].T]
+    kz = c.k[c.p[:, None], c.act_c[:, c.q].T]  # [n, G]
+    out["unembed"][c.neurons] = _no_underflow(share, c.weight, c.w, lam, kz)
     return (largest + 8) * U * 1.01
+
+
+def _no_underflow(share: np.ndarray, weight: np.ndarray, w: Any, lam: np.ndarray,
+                  kz: np.ndarray) -> np.ndarray:
+    """û = fl(fl(fl(c·W)/λ)·K), refused if a step whose exact value is nonzero fell below
+    2⁻¹⁰⁰⁰: the relative bound ε_u|û| holds only without underflow (§3.1)."""
+    w = np.broadcast_to(np.asarray(w, dtype=np.float64), share.shape)
+    cw = share * w
+    cwl = cw / lam
+    u_hat = cwl[:, None] * kz
+    live = (weight != 0) & (w != 0)
+    small = 2.0**-1000
+    require(bool((np.abs(np.stack([share, cw, cwl])[:, live]) >= small).all())
+            and bool((np.abs(u_hat[live[:, None] & (kz != 0)]) >= small).all()),
+            "an entry of the ideal unembedding underflows (outside the safe range)")
+    return u_hat
 
 
 def _sign(c: SignTables, table: np.ndarray, gens: list[int], out: dict) -> float:
@@ -248,7 +265,8 @@ def _sign(c: SignTables, table: np.ndarray, gens: list[int], out: dict) -> float
     wc = np.where(same, c.w_same, c.w_diff)
     out["left"][:, c.neurons] = (c.scale * b)[None] * chi[:, None]
     out["right"][:, c.neurons] = (c.scale * cc)[None] * chi[:, None]
-    out["unembed"][c.neurons] = (share * wc / c.scale)[:, None] * chi[None]
+    out["unembed"][c.neurons] = _no_underflow(share, c.weight, wc, c.scale,
+                                              np.broadcast_to(chi[None], (len(wc), len(chi))))
     return (largest + 8) * U * 1.01
 
 

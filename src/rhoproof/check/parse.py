@@ -86,6 +86,7 @@ class Claim:
     t0: float = 0.0
     circuits: tuple[RhoSetTables | SignTables, ...] = ()
     coset: CosetTables | None = None
+    exact: bool = False  # V_irrep made with --exact: brute force decides what the stages leave
 
 
 def _number(v: Any, name: str) -> float:
@@ -211,8 +212,12 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     circuits = tuple(_circuit(c, g, m + virtual) for c in cert["proof"])
     used = set().union(*(set(c.neurons.tolist()) for c in circuits)) if circuits else set()
     require(set(range(m, m + virtual)) <= used, "a virtual neuron is not used by any circuit")
+    stages = cert.get("stages", [])
+    require(isinstance(stages, list) and all(isinstance(st, dict) for st in stages),
+            "stages must be a list of objects")
+    exact = any(st.get("name") == "exact" for st in stages)
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
-                 circuits=circuits)
+                 circuits=circuits, exact=exact)
 
 
 __all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",

@@ -158,11 +158,28 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     lam, p, q, neurons = c.scale, c.p, c.q, c.neurons
     out["left"][:, neurons] = lam[None] * alpha[act_b[inv][:, p]]  # [G, n]
     out["right"][:, neurons] = lam[None] * gamma[act_c[:, q]]
-    out["unembed"][neurons] = (share * w / lam)[:, None] * k_orbit[p[:, None], act_c[:, q].T]
+    out["unembed"][neurons] = _no_underflow(share, c.weight, w, lam,
+                                            k_orbit[p[:, None], act_c[:, q].T])
     tables = RhoSetProof(c.irrep, neurons, act_b, act_c, alpha, gamma, k_orbit, w, p, q, lam,
                          c.weight)
     # û = fl(fl(fl(c·W)/λ)·K) with c = fl(ω / fl(Σ_pair ω)): γ_{max_pair} + 5 roundings
     return (max_pair + 8) * U * 1.01, tables
+
+
+def _no_underflow(share: torch.Tensor, weight: torch.Tensor, w: float | torch.Tensor,
+                  lam: torch.Tensor, kz: torch.Tensor) -> torch.Tensor:
+    """û = fl(fl(fl(c·W)/λ)·K), refused if a step whose exact value is nonzero fell below
+    2⁻¹⁰⁰⁰: the relative bound ε_u|û| holds only without underflow (§3.1)."""
+    w_t = torch.as_tensor(w, dtype=torch.float64).expand(share.shape)
+    cw = share * w_t
+    cwl = cw / lam
+    u_hat = cwl[:, None] * kz
+    live = (weight != 0) & (w_t != 0)
+    small = 2.0**-1000
+    if not bool((torch.stack([share, cw, cwl])[:, live].abs() >= small).all()) or \
+            not bool((u_hat[live[:, None] & (kz != 0)].abs() >= small).all()):
+        raise ProofCheckError("an entry of the ideal unembedding underflows")
+    return u_hat
 
 
 def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
@@ -200,7 +217,8 @@ def _one_dim_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
                      torch.tensor(w_class["d"], dtype=torch.float64))  # [n]
     out["left"][:, neurons] = (lam * b)[None] * chi[:, None]
     out["right"][:, neurons] = (lam * cc)[None] * chi[:, None]
-    out["unembed"][neurons] = (share * wc / lam)[:, None] * chi[None]
+    out["unembed"][neurons] = _no_underflow(share, c.weight, wc, lam,
+                                            chi[None].expand(len(wc), -1))
     largest = max(int(m.sum()) for m in classes.values())
     tables = SignProof(c.irrep, neurons, chi.to(torch.int64), c.p, c.q, lam, c.weight,
                        w_class["s"], w_class["d"])
