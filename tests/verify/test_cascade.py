@@ -90,3 +90,37 @@ def test_exact_stage_reaches_the_truth_and_the_checker_confirms_it(s4_zoo):
         if forged["accuracy"] <= 1:
             with pytest.raises(CertificateError):
                 check_stored(forged, mdl, grp)
+
+
+def test_gathered_factors_equal_the_grid(s4_zoo):
+    """Stages 2-3 on a few inputs gather D, ‖h*‖ and L there; the same bounds as the grid's
+    matrix-product forms, to rounding."""
+    from rhoproof.enclosure import enclose, for_proof
+    from rhoproof.explain.idealize import idealize
+    from rhoproof.model import select_instance
+    from rhoproof.verify.certificate import _renumber, with_virtual_neurons
+    from rhoproof.verify.exact_ideal import exact_ideal
+    from rhoproof.verify.irrep import (correct_logits, correct_logits_at, distance_at,
+                                       distance_bound, hidden_norm_at, hidden_norm_bound)
+
+    g, models = s4_zoo
+    enc = for_proof(enclose(select_instance(models, 2)))
+    f = enc.center
+    _, report = idealize(f, g, 0, virtual=True)
+    circuits = _renumber(report.ideal, f.d_hidden)
+    v = sum(c.virtual for c in circuits)
+    padded = with_virtual_neurons(f, v)
+    ideal = exact_ideal(g, padded.d_hidden, circuits, f.bias[0])
+    gen = torch.Generator().manual_seed(0)
+    xs, ys = torch.randint(0, g.order, (50,), generator=gen), \
+        torch.randint(0, g.order, (50,), generator=gen)
+    dl = padded.left[0] - ideal.folded.left[0]
+    dr = padded.right[0] - ideal.folded.right[0]
+    close = dict(rtol=1e-12, atol=1e-300)
+    assert torch.allclose(distance_at(dl, dr, xs, ys), distance_bound(dl, dr)[xs, ys], **close)
+    split = f.d_hidden
+    assert torch.allclose(hidden_norm_at(ideal.proof, g, padded.d_hidden, split, xs, ys),
+                          hidden_norm_bound(ideal.proof, g, padded.d_hidden, split)[:, xs, ys],
+                          **close)
+    assert torch.allclose(correct_logits_at(padded, g, None, xs, ys),
+                          correct_logits(padded, g, None)[xs, ys], **close)

@@ -297,44 +297,6 @@ def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, f
     return out, 2 * U, eps_u, eps_b
 
 
-def _distance(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
-    """≥ ‖dl(x) + dr(y)‖ (the exact sum of the floats) for all (x, y), computed directly, in
-    slabs over x: fl(a + b) is within u|a + b| of a + b entrywise, so the exact norm is at most
-    the norm of the rounded sums times (1 + 2u). (The prover uses ‖a‖² + ‖b‖² + 2a·b and one
-    matrix product instead; this is a different computation of the same bound.)"""
-    g, n = dl.shape
-    out = np.empty((g, dr.shape[0]))
-    rows = max(1, (1 << 21) // max(1, dr.shape[0] * n))
-    for x0 in range(0, g, rows):
-        out[x0:x0 + rows] = _norm(dl[x0:x0 + rows, None, :] + dr[None], 2)
-    return out * (1 + 2 * U) + TINY
-
-
-def _hidden_norm(claim: Claim, inv: np.ndarray, g: int, m: int, split: int) -> np.ndarray:
-    """≥ ‖h*(x, y)‖ over the neurons below ``split`` and from it on: [2, G, G]."""
-    total = np.zeros((2, g, g))
-    for c in claim.circuits:
-        low = c.neurons < split
-        for part, keep in ((0, low), (1, ~low)):
-            if not keep.any():
-                continue
-            lam2 = c.scale[keep] ** 2
-            p, q = c.p[keep], c.q[keep]
-            if isinstance(c, SignTables):  # h*_i = 2λ_i when b_i χ(x) = c_i χ(y) = 1
-                on_x = ((1 - 2 * p)[None] * c.chi[:, None]) == 1
-                on_y = ((1 - 2 * q)[None] * c.chi[:, None]) == 1
-                total[part] += (on_x * (4 * lam2)) @ on_y.T.astype(np.float64)
-                continue
-            r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2  # [nb, nc]
-            nc = len(c.gamma)
-            rx = r2[c.act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
-            a_x = np.zeros((g, nc, nc))
-            where: Any = (slice(None), q)  # a_x[:, q_i] += rx[:, i], repeated q_i summed
-            np.add.at(a_x, where, rx)
-            total[part] += a_x[:, np.arange(nc)[None, :], c.act_c].sum(-1)
-    return np.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
-
-
 def _sorted_dot(a: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Σ_j a_(j) r_(j), both sorted decreasingly, per row of a ≥ 0 (rearrangement)."""
     return (-np.sort(-a, axis=1) * -np.sort(-r)[None]).sum(1) * (1 + _widen(r.size)) + TINY
@@ -446,6 +408,10 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     for circ in claim.circuits:
         in_circuit[circ.neurons] = True
     live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
+    # stage 1 [S1] first; in mode "needed" the later stages see only what it leaves (as the
+    # prover), so the checker is as sub-quadratic as the proof; in "all", every input
+    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), f_up, down(exact_f[e]), e)
+    xs, ys = np.nonzero(~stage1 if claim.per_output == "needed" else np.ones((g, g), bool))
 
     def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
         if r is None:
@@ -455,7 +421,7 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
 
     col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
         + TINY
-    n, n_v = _hidden_norm(claim, inv, g, m, real)
+    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys)
     parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
     if len(live):
         eu = rnorm("unembed", live, 0)
@@ -463,17 +429,16 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
         col_b = (_norm(np.maximum(u[live] - uh[live], 0), 0) + eps_u * _norm(uh[live], 0) + eu) \
             * (1 + wide) + TINY
         dl, dr = c["left"][:, live] - lh[:, live], c["right"][:, live] - rh[:, live]
-        rad = 0.0 if r is None else rnorm("left", live, 1)[:, None] + rnorm("right", live, 1)[None]
-        d = (_distance(dl, dr) + 2 * U * (_norm(dl, 1)[:, None] + _norm(dr, 1)[None])
-             + eps_lr * (_norm(lh[:, live], 1)[:, None] + _norm(rh[:, live], 1)[None])
+        rad = 0.0 if r is None else rnorm("left", live, 1)[xs] + rnorm("right", live, 1)[ys]
+        d = (_distance_at(dl, dr, xs, ys) + 2 * U * (_norm(dl, 1)[xs] + _norm(dr, 1)[ys])
+             + eps_lr * (_norm(lh[:, live], 1)[xs] + _norm(rh[:, live], 1)[ys])
              + rad) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
     if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
-        rad = 0.0 if r is None else rnorm("left", others, 1)[:, None] \
-            + rnorm("right", others, 1)[None]
+        rad = 0.0 if r is None else rnorm("left", others, 1)[xs] + rnorm("right", others, 1)[ys]
         parts.append(((_norm(np.maximum(u[others], 0), 0) + rnorm("unembed", others, 0))
                       * (1 + wide) + TINY,
-                      (_distance(c["left"][:, others], c["right"][:, others]) + rad)
+                      (_distance_at(c["left"][:, others], c["right"][:, others], xs, ys) + rad)
                       * (1 + wide) + TINY))
     if v:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
         parts.append(((_norm(np.maximum(-uh[real:], 0), 0) + eps_u * _norm(uh[real:], 0))
@@ -485,31 +450,30 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
             total = total + pick(col) * (factor if where is None else factor[where])
         return total * (1 + 8 * U) + TINY
 
-    s_max = spread(np.max)
+    s_max = spread(np.max)  # [t]
     top1 = f_up[order[0]] if g > 1 else -np.inf
-    l_low = correct_low(c, r, table, inv)
+    l_low = correct_low_at(c, r, table, xs, ys)
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
     if claim.per_output == "all":
-        todo = np.ones((g, g), dtype=bool)
+        todo = np.arange(len(xs))
     else:  # as the prover: skip the globally certified and the hopeless
-        todo = (delta <= 0) & (l_low > top1 + spread(np.min))
-    xi, yi = np.nonzero(todo)
-    wrong = np.full(len(xi), -np.inf)
-    acc = np.zeros(len(xi))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
-    low = l_low[xi, yi]
+        todo = np.nonzero((delta <= 0) & (l_low > top1 + spread(np.min)))[0]
+    xi, yi = xs[todo], ys[todo]
+    wrong = np.full(len(todo), -np.inf)
+    acc = np.zeros(len(todo))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
+    low = l_low[todo]
     with np.errstate(over="ignore", invalid="ignore"):
         for w_ in order[:k]:
             z = table[table[xi, w_], yi]  # x·w·y
-            sz = spread(lambda col, z=z: col[z], (xi, yi))
+            sz = spread(lambda col, z=z: col[z], todo)
             up_w = _up(f_up[w_] + sz, abs(f_up[w_]) + sz)
             wrong = np.maximum(wrong, up_w)
             acc += np.exp(_up(up_w - low, np.abs(up_w) + np.abs(low)))
     if g - 1 > k:
-        rest, sm = f_up[order[k]], s_max[xi, yi]
+        rest, sm = f_up[order[k]], s_max[todo]
         wrong = np.maximum(wrong, _up(rest + sm, abs(rest) + sm))
-    delta[xi, yi] = np.maximum(delta[xi, yi], l_low[xi, yi] - wrong)
+    delta[todo] = np.maximum(delta[todo], l_low[todo] - wrong)
     delta = np.where(np.isnan(delta), -np.inf, delta)
-    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), f_up, down(exact_f[e]), e)
     # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
     # Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together
     ce = _ce(delta, g)
@@ -519,15 +483,75 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
             t = _up(s_max + t_all - l_low, s_max + abs(t_all) + np.abs(l_low))
             ce = np.minimum(ce, np.log1p(np.exp(t)))
             if claim.per_output == "all":
-                rest_terms = np.zeros(len(xi))
+                rest_terms = np.zeros(len(todo))
                 if g - 1 > k:
                     t_rest = _lse_up(f_up[order[k:]])
-                    rest_terms = np.exp(_up(s_max[xi, yi] + t_rest - low,
-                                            s_max[xi, yi] + abs(t_rest) + np.abs(low)))
-                ce[xi, yi] = np.minimum(ce[xi, yi], np.log1p(acc + rest_terms))
+                    rest_terms = np.exp(_up(s_max[todo] + t_rest - low,
+                                            s_max[todo] + abs(t_rest) + np.abs(low)))
+                ce[todo] = np.minimum(ce[todo], np.log1p(acc + rest_terms))
         ce = np.where(np.isnan(ce), np.inf, ce)
-    ce = np.minimum(ce, ce1)  # each is an upper bound per input
-    return int(((delta > 0) | stage1).sum()), _mean_up(ce)
+    certified = stage1.copy()
+    certified[xs, ys] |= delta > 0
+    ce_all = ce1.copy()  # each is an upper bound per input
+    ce_all[xs, ys] = np.minimum(ce1[xs, ys], ce)
+    return int(certified.sum()), _mean_up(ce_all)
+
+
+def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                 ) -> np.ndarray:
+    """≥ ‖dl(x) + dr(y)‖ (the exact sum of the floats) at the inputs (xs, ys), computed
+    directly, in slabs: fl(a + b) is within u|a + b| of a + b entrywise, so the exact norm is at
+    most the norm of the rounded sums times (1 + 2u). (The prover uses ‖a‖² + ‖b‖² + 2a·b;
+    this is a different computation of the same bound.)"""
+    out = np.empty(len(xs))
+    step = max(1, (1 << 21) // max(1, dl.shape[1]))
+    for j in range(0, len(xs), step):
+        out[j:j + step] = _norm(dl[xs[j:j + step]] + dr[ys[j:j + step]], 1)
+    return out * (1 + 2 * U) + TINY
+
+
+def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.ndarray,
+                    ys: np.ndarray) -> np.ndarray:
+    """≥ ‖h*(x, y)‖ at the inputs (xs, ys), over the neurons below ``split`` and from it on:
+    [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
+    total = np.zeros((2, len(xs)))
+    for c in claim.circuits:
+        low = c.neurons < split
+        lam2 = c.scale**2
+        if isinstance(c, SignTables):
+            on = (((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1) \
+                & (((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1)
+            sq = on * (4 * lam2)[None]
+        else:
+            r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
+            sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
+        total[0] += sq[:, low].sum(1)
+        total[1] += sq[:, ~low].sum(1)
+    return np.sqrt(total * (1 + _widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
+
+
+def correct_low_at(c: dict, r: dict | None, table: np.ndarray, xs: np.ndarray,
+                   ys: np.ndarray) -> np.ndarray:
+    """≤ f(xy | x, y) at the inputs (xs, ys), in slabs."""
+    m = c["left"].shape[1]
+    wide = _widen(m + 4)
+    u, b = c["unembed"], c["bias"]
+    out = np.empty(len(xs))
+    step = max(1, (1 << 20) // max(1, m))
+    for j in range(0, len(xs), step):
+        x, y = xs[j:j + step], ys[j:j + step]
+        z = table[x, y]
+        hid = np.maximum(c["left"][x] + c["right"][y], 0.0)  # [t, m]
+        uz = u[:, z].T
+        val = (hid * uz).sum(1) + b[z]
+        err = wide * ((hid * np.abs(uz)).sum(1) + np.abs(b[z])) + TINY
+        if r is not None:
+            e_h = r["left"][x] + r["right"][y]
+            eu = r["unembed"][:, z].T
+            err = err + ((e_h * (np.abs(uz) + eu)).sum(1) + (hid * eu).sum(1) + r["bias"][z]) \
+                * (1 + wide) + (2 * m + 4) * ETA
+        out[j:j + step] = _down(val - err, np.abs(val) + err)
+    return out
 
 
 def _lse_up(v: np.ndarray) -> float:

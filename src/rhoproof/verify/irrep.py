@@ -345,29 +345,32 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     full = mode == "all"  # stages 2-3 on every input (tightest CE), else on what is left
     none = torch.empty(0, dtype=torch.int64)
     xs, ys = (none, none) if full else sep.undecided()  # [t]: the inputs stages 2-3 see
-    t_cnt = g * g if full else len(xs)
+    # stage 2 factors, per input: [G, G] on the grid (matrix products), or [t] gathered at
+    # the inputs left; when most are left, the grid's products are faster, then indexed (and
+    # the operations counted for the whole grid)
+    grid = full or 4 * len(xs) >= g * g
+    t_cnt = g * g if grid else len(xs)
 
-    # stage 2 factors: per input, [G, G] (full) or [t]
+    def take(v: torch.Tensor) -> torch.Tensor:
+        return v if full or not grid else v[xs, ys]
+
     def lr_radius(cols: torch.Tensor) -> torch.Tensor:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
         if radius is None:
             return zero
         ln = rad_norm(lambda t: t.left[0][:, cols], 1)
         rn = rad_norm(lambda t: t.right[0][:, cols], 1)
-        return ln[:, None] + rn[None] if full else ln[xs] + rn[ys]
+        return take(ln[:, None] + rn[None]) if grid else ln[xs] + rn[ys]
 
     def dist(dl: torch.Tensor, dr: torch.Tensor) -> torch.Tensor:
-        return distance_bound(dl, dr) if full else distance_at(dl, dr, xs, ys)
+        return take(distance_bound(dl, dr)) if grid else distance_at(dl, dr, xs, ys)
 
-    def at_x(v: torch.Tensor) -> torch.Tensor:
-        return v[:, None] if full else v[xs]
-
-    def at_y(v: torch.Tensor) -> torch.Tensor:
-        return v[None] if full else v[ys]
+    def at_xy(vx: torch.Tensor, vy: torch.Tensor) -> torch.Tensor:
+        return take(vx[:, None] + vy[None]) if grid else vx[xs] + vy[ys]
 
     t_two = time.perf_counter()
     parts = []  # (per-output column [G], per-input factor)
-    if full:
-        n, n_v = hidden_norm_bound(ideal.proof, group, m, split=r)  # ‖h*_C‖, ‖h*_V‖
+    if grid:
+        n, n_v = (take(t) for t in hidden_norm_bound(ideal.proof, group, m, split=r))
     else:
         n, n_v = hidden_norm_at(ideal.proof, group, m, r, xs, ys)
     if len(live):
@@ -378,8 +381,8 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
         dr = f.right[0][:, live] - rh[:, live]
         d = (dist(dl, dr)
-             + 2 * U * (at_x(norm_up(dl, 1)) + at_y(norm_up(dr, 1)))
-             + eps_lr * (at_x(norm_up(lh[:, live], 1)) + at_y(norm_up(rh[:, live], 1)))
+             + 2 * U * at_xy(norm_up(dl, 1), norm_up(dr, 1))
+             + eps_lr * at_xy(norm_up(lh[:, live], 1), norm_up(rh[:, live], 1))
              + lr_radius(live)) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
     if len(others):  # ℓ_Z, r_Z are the centres themselves: only their radius to add
@@ -405,7 +408,8 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     s_max = spread(lambda col: float(col.max()))  # [G, G] or [t]
     top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
     pad = _padded(radius, virtual)
-    l_low = correct_logits(f, group, pad) if full else correct_logits_at(f, group, pad, xs, ys)
+    l_low = take(correct_logits(f, group, pad)) if grid else \
+        correct_logits_at(f, group, pad, xs, ys)
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
     ops2 = t_cnt * (3 * m + sum(len(c.neurons) for c in ideal.proof) + 4 * len(parts))
     global_ok = delta > 0
