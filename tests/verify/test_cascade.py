@@ -4,6 +4,8 @@ stage on every input, and the counts it records add up."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -100,8 +102,14 @@ def test_gathered_factors_equal_the_grid(s4_zoo):
     from rhoproof.model import select_instance
     from rhoproof.verify.certificate import _renumber, with_virtual_neurons
     from rhoproof.verify.exact_ideal import exact_ideal
-    from rhoproof.verify.irrep import (correct_logits, correct_logits_at, distance_at,
-                                       distance_bound, hidden_norm_at, hidden_norm_bound)
+    from rhoproof.verify.irrep import (
+        correct_logits,
+        correct_logits_at,
+        distance_at,
+        distance_bound,
+        hidden_norm_at,
+        hidden_norm_bound,
+    )
 
     g, models = s4_zoo
     enc = for_proof(enclose(select_instance(models, 2)))
@@ -124,3 +132,20 @@ def test_gathered_factors_equal_the_grid(s4_zoo):
                           **close)
     assert torch.allclose(correct_logits_at(padded, g, None, xs, ys),
                           correct_logits(padded, g, None)[xs, ys], **close)
+
+
+def test_cli_exact_and_frontier(tmp_path, capsys):
+    from rhoproof.cli import main
+
+    run = tmp_path / "r"
+    assert main(["zoo", "export", "S4", "--models", "12", "--out", str(run)]) == 0
+    out = tmp_path / "c"
+    assert main(["certify", str(run), "--instance", "11", "--exact", "--per-output", "needed",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "counted operations" in text and "frontier: separable" in text
+    cert = json.loads((out / "irrep_11.json").read_text())
+    assert cert["stages"][-1]["name"] == "exact"
+    assert cert["accuracy"] == cert["brute"]["accuracy"]
+    assert main(["check", str(out / "irrep_11.json"), str(run)]) == 0
+    assert capsys.readouterr().out.startswith("OK")
