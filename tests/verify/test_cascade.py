@@ -149,3 +149,20 @@ def test_cli_exact_and_frontier(tmp_path, capsys):
     assert cert["accuracy"] == cert["brute"]["accuracy"]
     assert main(["check", str(out / "irrep_11.json"), str(run)]) == 0
     assert capsys.readouterr().out.startswith("OK")
+
+
+def test_checker_uses_the_provers_top_w():
+    """S5 zoo model 94: near-ties in F(w) at the top-k boundary made the checker's own choice
+    of top w differ from the prover's, and its CE bound exceed the claim by 6e-7 (relative).
+    The certificate now records the choice (any is valid); a bad one is refused."""
+    from rhoproof import zoo
+    from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
+
+    g = group("S5")
+    models = zoo.load("S5", 95)
+    cert = json.loads(json.dumps(certify_model(models, g, 94, "irrep")))
+    assert check_stored(cert, models, g)["cross_entropy"] <= cert["cross_entropy"]
+    for bad in ([g.identity] + cert["top_w"][1:], cert["top_w"][:1] * len(cert["top_w"]),
+                cert["top_w"][:-1]):
+        with pytest.raises(CertificateError):
+            check_stored(dict(cert, top_w=bad), models, g)

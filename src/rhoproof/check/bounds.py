@@ -403,6 +403,11 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     wrong_w = np.delete(np.arange(g), e)
     order = wrong_w[np.argsort(-f_up[wrong_w], kind="stable")]
     k = min(claim.top_k, g - 1)
+    if claim.top_w is not None:  # the prover's choice (any distinct w ≠ e is valid)
+        require(e not in claim.top_w, "top_w contains the identity")
+        chosen = np.array(claim.top_w, dtype=np.int64)
+        others_w = np.setdiff1d(wrong_w, chosen)
+        order = np.concatenate([chosen, others_w[np.argsort(-f_up[others_w], kind="stable")]])
     real = m - v
     in_circuit = np.zeros(m, dtype=bool)
     for circ in claim.circuits:
@@ -451,7 +456,7 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
         return total * (1 + 8 * U) + TINY
 
     s_max = spread(np.max)  # [t]
-    top1 = f_up[order[0]] if g > 1 else -np.inf
+    top1 = f_up[wrong_w].max() if g > 1 else -np.inf
     l_low = correct_low_at(c, r, table, xs, ys)
     delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
     if claim.per_output == "all":

@@ -87,6 +87,7 @@ class Claim:
     circuits: tuple[RhoSetTables | SignTables, ...] = ()
     coset: CosetTables | None = None
     exact: bool = False  # V_irrep made with --exact: brute force decides what the stages leave
+    top_w: tuple[int, ...] | None = None  # the w with their own per-output terms
 
 
 def _number(v: Any, name: str) -> float:
@@ -216,8 +217,14 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     require(isinstance(stages, list) and all(isinstance(st, dict) for st in stages),
             "stages must be a list of objects")
     exact = any(st.get("name") == "exact" for st in stages)
+    top_w = None
+    if "top_w" in cert:
+        n_top = _length(cert["top_w"], "top_w")
+        require(n_top == min(top_k, g - 1), "top_w must list top_k outputs")
+        top_w = tuple(int(w) for w in _ints(cert["top_w"], (n_top,), "top_w", 0, g - 1))
+        require(len(set(top_w)) == n_top, "top_w repeats an element")
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
-                 circuits=circuits, exact=exact)
+                 circuits=circuits, exact=exact, top_w=top_w)
 
 
 __all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",

@@ -78,6 +78,7 @@ class Bound:
     # that a proof's CE bound is at least the truth
     cross_entropy_lower: float | None = None
     stages: tuple[Stage, ...] = ()  # V_irrep: the cascade, in order
+    top_w: tuple[int, ...] = ()  # V_irrep: the wrong w with their own per-output terms
     separable: Separable | None = None  # V_irrep: stage 1 [S1]
 
 

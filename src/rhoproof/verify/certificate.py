@@ -156,13 +156,17 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
             "brute": brute_ops(n, m),
             **{f"proof_{s.name}": s.ops for s in bound.stages},
             "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
+            # the search, apart: the irrep projections of the explanation (2|G|²m, both
+            # sides) and the cascades of the circuit choices tried and not kept
+            "search": 2 * n * n * m + sum(st.ops for t in tried if t is not best
+                                          for st in t[3].stages),
         }
         cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
                     circuits=[_circuit_to_json(c) for c in circuits],
                     excluded=ideal.excluded, proof=proof_json(ideal.proof), t0=ideal.t0,
                     top_k=TOP_K, per_output=mode, virtual_neurons=v,
                     missing_share_allowed=share,
-                    stages=[st.to_json() for st in bound.stages])
+                    stages=[st.to_json() for st in bound.stages], top_w=list(bound.top_w))
     assert bound.certified is not None
     ce = _claimed_ce(bound.cross_entropy)
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,

@@ -485,7 +485,8 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         distances = margins.clone()
         margins[xs, ys], distances[xs, ys] = l_low - top1, s_max
     return Bound("irrep", float(certified.double().mean()), ce_bound, margin, certified,
-                 margins, distances, stages=tuple(stages), separable=sep)
+                 margins, distances, stages=tuple(stages), separable=sep,
+                 top_w=tuple(int(w) for w in top))
 
 
 def _padded(radius: Folded | None, virtual: int) -> Folded | None:

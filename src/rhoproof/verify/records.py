@@ -140,6 +140,7 @@ class Certificate:
     proof: tuple[ProofCircuit, ...] | None = None
     t0: float | None = None
     top_k: int | None = None
+    top_w: tuple[int, ...] | None = None
     per_output: str | None = None
     virtual_neurons: int | None = None
     missing_share_allowed: float | None = None
@@ -176,7 +177,7 @@ class Certificate:
         if unknown:
             raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
         kw = {k: v for k, v in d.items() if k != "format"}
-        for name in ("circuits", "reasons", "excluded", "stages"):
+        for name in ("circuits", "reasons", "excluded", "stages", "top_w"):
             if kw.get(name) is not None:
                 kw[name] = tuple(kw[name])
         if kw.get("proof") is not None:
