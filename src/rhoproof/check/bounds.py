@@ -16,6 +16,7 @@ Preconditions: the model and the certificate's floats are in the safe range [R] 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -302,6 +303,25 @@ def _sorted_dot(a: np.ndarray, r: np.ndarray) -> np.ndarray:
     return (-np.sort(-a, axis=1) * -np.sort(-r)[None]).sum(1) * (1 + _widen(r.size)) + TINY
 
 
+def _assignment(v: np.ndarray, r_hat: np.ndarray, exact_r: bool) -> np.ndarray:
+    """≥ max over π, σ of Σ_{p,q} V[p, q] R[πp, σq] per z ([G, nb, nc] signed) [S1 (B1)]: row p
+    against row p' of R at best (both rows sorted), then the best assignment of rows, by
+    enumerating the permutations (nb ≤ 6) or each row's best; rounding and R̂'s error charged
+    through the same bound on |V|."""
+    g, nb, nc = v.shape
+    rs = -np.sort(-r_hat, axis=1)
+    w = np.einsum("zpj,rj->zpr", -np.sort(-v, axis=2), rs)
+    w_abs = np.einsum("zpj,rj->zpr", -np.sort(-np.abs(v), axis=2), rs)
+    if nb <= 6:
+        perms = np.array(list(itertools.permutations(range(nb))))
+        best = w[:, np.arange(nb)[None, :], perms].sum(2).max(1)
+        best_abs = w_abs[:, np.arange(nb)[None, :], perms].sum(2).max(1)
+    else:
+        best, best_abs = w.max(2).sum(1), w_abs.max(2).sum(1)
+    slack = (0.0 if exact_r else 2 * U) + _widen(nc) + _widen(nb)
+    return best + slack * best_abs * (1 + 2 * slack) + TINY
+
+
 def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
               f_up: np.ndarray, f_low_e: float, e: int) -> tuple[np.ndarray, np.ndarray]:
     """Stage 1 [S1] (docs/soundness.md §2.1), recomputed: the [G, G] mask of inputs with
@@ -321,10 +341,15 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
     u, eu = c["unembed"], r["unembed"]
     rho = (u.max(1) - u.min(1) + 2 * eu.max(1)) * (1 + 4 * U) + TINY  # ≥ range of u_i
 
+    # a neuron outside the circuits that is dead on every input (max ℓ + max r ≤ 0) costs 0
+    top_l, top_r = (c["left"] + r["left"]).max(0), (c["right"] + r["right"]).max(0)
+    top_l, top_r = top_l + 2 * U * np.abs(top_l) + TINY, top_r + 2 * U * np.abs(top_r) + TINY
+    alive = _up(top_l + top_r, np.abs(top_l) + np.abs(top_r)) > 0
+
     def side(t: np.ndarray, th: np.ndarray, et: np.ndarray) -> np.ndarray:
         d = (np.abs(t - th) * (1 + U) + et + eps_lr * np.abs(th)) * (1 + 4 * U)
         pos = np.maximum(t + et, 0) * (1 + 2 * U) + TINY
-        terms = np.where(live[None], d, np.where(others[None], pos, 0.0))
+        terms = np.where(live[None], d, np.where((others & alive)[None], pos, 0.0))
         return (terms * rho[None]).sum(1) * (1 + _widen(m + 2)) + TINY
 
     a, b = side(c["left"], ih["left"], r["left"]), side(c["right"], ih["right"], r["right"])
@@ -336,35 +361,47 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
     du_err = U * np.abs(du) + eu + eps_u * np.abs(ih["unembed"])
     parts = [np.maximum(du + du_err, 0) * (1 + 4 * U) + TINY,
              np.maximum(-du + du_err, 0) * (1 + 4 * U) + TINY]
-    b1 = n_sq = 0.0
+    signed = [(du + du_err) * (1 + 4 * U) + TINY, (-du + du_err) * (1 + 4 * U) + TINY]
+    per_z, per_mag = np.zeros((2, g)), np.zeros((2, g))
+    n_sq = 0.0
     for circ in claim.circuits:
         if isinstance(circ, SignTables):
-            rv, nc = np.array([2.0, 0.0, 0.0, 0.0]), 2
+            r_hat, exact_r = np.array([[2.0, 0.0], [0.0, 0.0]]), True
         else:
-            rv = np.maximum(circ.alpha[:, None] + circ.gamma[None], 0).ravel() * (1 + 2 * U) \
-                + TINY
-            nc = len(circ.gamma)
+            r_hat, exact_r = np.maximum(circ.alpha[:, None] + circ.gamma[None], 0.0), False
+        nb, nc = r_hat.shape
         pair = circ.p * nc + circ.q
-        for part in parts:
-            big = np.zeros((g, rv.size))
-            cols: Any = (slice(None), pair)  # big[:, pair_i] += ..., repeated pairs summed
-            np.add.at(big, cols, (part[circ.neurons] * circ.scale[:, None]).T)
-            b1 += float(_sorted_dot(big * (1 + _widen(m + 2)) + TINY, rv).max())
+        cols: Any = (slice(None), pair)  # big[:, pair_i] += ..., repeated pairs summed
+        for j, part in enumerate(signed):
+            terms = (part[circ.neurons] * circ.scale[:, None]).T  # [G, n]
+            big, big_abs = np.zeros((g, nb * nc)), np.zeros((g, nb * nc))
+            np.add.at(big, cols, terms)
+            np.add.at(big_abs, cols, np.abs(terms))
+            big = big + _widen(m + 2) * big_abs + TINY
+            bound = _assignment(big.reshape(g, nb, nc), r_hat, exact_r)
+            per_z[j] += bound
+            per_mag[j] += np.abs(bound)
+        rv = r_hat.ravel() * (1 + 2 * U) + TINY
         lam2 = np.zeros(rv.size)
         np.add.at(lam2, pair, circ.scale**2)
         n_sq += float(_sorted_dot(lam2[None] * (1 + _widen(m + 2)) + TINY,
                                   rv**2 * (1 + 2 * U)).max())
     wide_c = 1 + _widen(2 * len(claim.circuits) + 2)
-    k_mis = b1 * wide_c
+    k_mis = 0.0
+    if claim.circuits:  # one z for all circuits, then the largest over z
+        k_mis = sum(float((per_z[j] + _widen(len(claim.circuits) + 2) * per_mag[j]).max())
+                    for j in (0, 1))
+        k_mis = k_mis + 4 * U * abs(k_mis) + TINY
     if in_c.any():
         n_bar = math.sqrt(n_sq * wide_c + TINY) * (1 + 4 * U)
         k_mis = min(k_mis, (float(_norm(parts[0][in_c], 0).max())
                             + float(_norm(parts[1][in_c], 0).max())) * n_bar * (1 + 8 * U)
                     + TINY)
-    k = (k_mis + k_bias) * (1 + 4 * U) + TINY
+    k = k_mis + k_bias
+    k = k + 4 * U * abs(k) + TINY  # k_mis may be negative (signed terms)
     top1 = float(np.delete(f_up, e).max()) if g > 1 else -math.inf
     margin = _down(f_low_e - top1, abs(f_low_e) + abs(top1))
-    t1 = _down(margin - k, abs(margin) + k)
+    t1 = _down(margin - k, abs(margin) + abs(k))
     with np.errstate(invalid="ignore", over="ignore"):
         t = _down(t1 - a, abs(t1) + a)  # [G]
         ok = b[None, :] < t[:, None]  # compared directly, not by search: a second route
@@ -372,7 +409,7 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
         ce = np.full((g, g), np.inf)
         if g > 1:
             big_t = _lse_up(np.delete(f_up, e))
-            const = _up(k - f_low_e + big_t, k + abs(f_low_e) + abs(big_t))
+            const = _up(k - f_low_e + big_t, abs(k) + abs(f_low_e) + abs(big_t))
             ab = a[:, None] + b[None]
             ce = np.log1p(np.exp(_up(ab + const, ab + abs(const))))
             ce = np.where(ok & ~np.isnan(ce), ce, np.inf)

@@ -11,6 +11,7 @@ real value (the real model as centre ± radius [F1], the ideal's tables with the
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -71,6 +72,42 @@ def _sorted_dot(a: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return (top * r.sort(descending=True).values[None]).sum(1) * (1 + _widen(r.numel())) + TINY
 
 
+MAX_ENUMERATED = 6
+"""Up to this ρ-set size the assignment over B is maximized by enumerating every permutation;
+beyond it, each row takes its own best column (a looser but valid bound)."""
+
+
+def _pair_values(c: ProofCircuit) -> torch.Tensor:
+    """R̂[p, q] = fl(α_p + γ_q)⁺, within u|R̂| of the exact R (sign circuits: exact)."""
+    if isinstance(c, SignProof):
+        return torch.tensor([[2.0, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    return torch.relu(c.alpha.to(torch.float64)[:, None] + c.gamma.to(torch.float64)[None])
+
+
+def _assignment_bound(v: torch.Tensor, r_hat: torch.Tensor, exact_r: bool) -> torch.Tensor:
+    """≥ max over π ∈ Sym(B), σ ∈ Sym(C) of Σ_{p,q} V[p, q] R[πp, σq], per row of v
+    ([G, nb, nc], signed) [S1 (B1)]: for each π the sum is at most Σ_p W[p, πp] with
+    W[p, p'] = Σ_j V[p, ·]_(j) R[p', ·]_(j) (each row's best column permutation, by the
+    rearrangement inequality), and the largest assignment over π is found by enumerating every
+    permutation (nb ≤ MAX_ENUMERATED) or bounded by each row's largest W. Rounding: every sorted
+    dot, assignment sum and R̂'s own error are charged through the same bound on |V| (R ≥ 0);
+    exact_r: R̂ is R exactly."""
+    g, nb, nc = v.shape
+    rs = r_hat.sort(1, descending=True).values  # [nb, nc]
+    w = torch.einsum("zpj,rj->zpr", v.sort(2, descending=True).values, rs)  # [G, nb, nb]
+    w_abs = torch.einsum("zpj,rj->zpr", v.abs().sort(2, descending=True).values, rs)
+    if nb <= MAX_ENUMERATED:
+        perms = torch.tensor(list(itertools.permutations(range(nb))), dtype=torch.int64)
+        rows = torch.arange(nb)[None, :]
+        best = w[:, rows, perms].sum(2).max(1).values  # [G]
+        best_abs = w_abs[:, rows, perms].sum(2).max(1).values
+    else:
+        best = w.max(2).values.sum(1)
+        best_abs = w_abs.max(2).values.sum(1)
+    slack = (0.0 if exact_r else 2 * U) + _widen(nc) + _widen(nb)
+    return best + slack * best_abs * (1 + 2 * slack) + TINY
+
+
 def _pair_table(c: ProofCircuit) -> tuple[torch.Tensor, int]:
     """≥ R[p, q] = ReLU(α_p + γ_q) flattened over B × C (a sign circuit: 2 at (+1, +1)), and
     the row length n_c: the pair of neuron i is p_i n_c + q_i."""
@@ -105,11 +142,19 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
 
     # ρ_i ≥ max_z u_i(z) − min_z u_i(z) for the real u_i ∈ û_i ± e_u,i
     rho = (u.max(1).values - u.min(1).values + 2 * eu.max(1).values) * (1 + 4 * U) + TINY
-    # (A) and (C): per-x and per-y terms, nonnegative sums over the neurons
+    # (A): per-x and per-y terms. (C): h_i ≤ ℓ_i(x)⁺ + r_i(y)⁺, except for a neuron that is
+    # dead on every input (max ℓ_i + max r_i ≤ 0, upper bounds): then h_i = 0 and it costs 0
+    top_l = (left + el).max(0).values
+    top_l = top_l + 2 * U * top_l.abs() + TINY  # ≥ max_x ℓ_i(x) (the sum rounds by ≤ u)
+    top_r = (right + er).max(0).values
+    top_r = top_r + 2 * U * top_r.abs() + TINY
+    alive = _up(top_l + top_r, top_l.abs() + top_r.abs()) > 0  # [m]
+
     def side(t: torch.Tensor, th: torch.Tensor, et: torch.Tensor) -> torch.Tensor:
         d = (t - th).abs() * (1 + U) + et + eps_lr * th.abs()  # ≥ |Δℓ_i(x)|
         pos = torch.relu(t + et) * (1 + 2 * U) + TINY  # ≥ ℓ_i(x)⁺
-        x_terms = torch.where(live[None], d * (1 + 4 * U), torch.where(others[None], pos, 0.0))
+        x_terms = torch.where(live[None], d * (1 + 4 * U),
+                              torch.where((others & alive)[None], pos, 0.0))
         return (x_terms @ rho) * (1 + wide) + TINY  # [G]
 
     a = side(left, lh, el)
@@ -121,41 +166,56 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     hi, lo = _up(db + err, db.abs() + err), _down(db - err, db.abs() + err)
     k_bias = float(_up(hi.max() - lo.min(), hi.max().abs() + lo.min().abs()))
 
-    # (B): Δu = u − u* over C ∪ V, its positive and negative parts as upper bounds
+    # (B): Δu = u − u* over C ∪ V; upper endpoints of ±Δu (signed), and of its positive and
+    # negative parts for the Cauchy–Schwarz form
     du = u - uh
     du_err = U * du.abs() + eu + eps_u * uh.abs()
     pos = torch.relu(du + du_err) * (1 + 4 * U) + TINY  # ≥ Δu⁺, [m, G]
     neg = torch.relu(-du + du_err) * (1 + 4 * U) + TINY  # ≥ (−Δu)⁺
-    b1 = 0.0
+    signed = ((du + du_err) * (1 + 4 * U) + TINY, (-du + du_err) * (1 + 4 * U) + TINY)
+    per_z = [torch.zeros(g, dtype=torch.float64), torch.zeros(g, dtype=torch.float64)]
+    per_mag = [torch.zeros(g, dtype=torch.float64), torch.zeros(g, dtype=torch.float64)]
     n_sq = 0.0
     ops = 0
     for c in proof:
         rv, nc = _pair_table(c)
+        r_hat = _pair_values(c)  # [nb, nc]: fl(α + γ)⁺ (sign: exact)
+        nb = r_hat.shape[0]
         pairs = c.p * nc + c.q  # [n]
         lam = c.scale.to(torch.float64)
-        for part in (pos, neg):
-            big_a = torch.zeros(g, rv.numel(), dtype=torch.float64).index_add_(
-                1, pairs, (part[c.neurons] * lam[:, None]).T) * (1 + wide) + TINY
-            b1 += float(_sorted_dot(big_a, rv).max())
+        for j, part in enumerate(signed):  # V[p, q] = Σ_{i on (p, q)} λ_i (±Δu_i(z)), upper
+            terms = (part[c.neurons] * lam[:, None]).T  # [G, n]
+            big_v = torch.zeros(g, nb * nc, dtype=torch.float64).index_add_(1, pairs, terms)
+            big_abs = torch.zeros(g, nb * nc, dtype=torch.float64).index_add_(
+                1, pairs, terms.abs())
+            big_v = big_v + wide * big_abs + TINY
+            bound_c = _assignment_bound(big_v.view(g, nb, nc), r_hat, isinstance(c, SignProof))
+            per_z[j] += bound_c
+            per_mag[j] += bound_c.abs()
         lam2 = torch.zeros(rv.numel(), dtype=torch.float64).index_add_(0, pairs, lam**2)
         n_sq += float(_sorted_dot(lam2[None] * (1 + wide) + TINY, rv**2 * (1 + 2 * U)).max())
-        p_ = rv.numel()
-        ops += 2 * g * (len(c.neurons) + p_ * (max(1, math.ceil(math.log2(p_))) + 1))
-    b1 *= 1 + _widen(2 * len(proof) + 2)
+        n_perm = math.factorial(nb) if nb <= MAX_ENUMERATED else nb
+        ops += 2 * g * (2 * len(c.neurons) + nb * nc * (max(1, math.ceil(math.log2(nc))) + 1)
+                        + nb * nb * nc + n_perm * nb)
+    # the same z for every circuit, then the largest over z (§2.1 (B1)); the sums over the
+    # circuits widened by their magnitudes
+    wide_c = _widen(len(proof) + 2)
+    b1 = sum(float((per_z[j] + wide_c * per_mag[j]).max()) for j in (0, 1)) if proof else 0.0
+    b1 = b1 + 4 * U * abs(b1) + TINY
     cv = in_circuit  # C ∪ V
     norm_bar = math.sqrt(n_sq * (1 + _widen(2 * len(proof) + 2)) + 1e-300) * (1 + 4 * U)
     b2 = (float(_norm_up(pos[cv]).max()) + float(_norm_up(neg[cv]).max())) * norm_bar \
         * (1 + 8 * U) + TINY if bool(cv.any()) else 0.0
     k_mis = min(b1, b2) if proof else 0.0
     k = k_mis + k_bias
-    k = k * (1 + 4 * U) + TINY
+    k = k + 4 * U * abs(k) + TINY  # k_mis may be negative (signed terms)
 
     # certified iff b(y) < t(x) = M − K − a(x), all lowered; count by binary search
     top1 = float(f_up[torch.arange(g) != e].max()) if g > 1 else -math.inf
     margin = float(_down(torch.tensor(f_low_e - top1, dtype=torch.float64),
                          torch.tensor(abs(f_low_e) + abs(top1), dtype=torch.float64)))
     t1 = margin - k
-    t1 = t1 - 4 * U * (abs(margin) + k) - TINY
+    t1 = t1 - 4 * U * (abs(margin) + abs(k)) - TINY
     t = _down(t1 - a, abs(t1) + a)  # [G]
     if not math.isfinite(t1) or not bool(torch.isfinite(b).all()):
         t = torch.full_like(a, -math.inf)  # nothing certified; NaN never reaches the search
@@ -168,7 +228,7 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     ce_sum = 0.0
     if g > 1 and int(count.sum()):
         big_t = lse_up(f_up[torch.arange(g) != e])
-        const = _up(k - f_low_e + big_t, k + abs(f_low_e) + abs(big_t))
+        const = _up(k - f_low_e + big_t, abs(k) + abs(f_low_e) + abs(big_t))
         size = math.ceil(g / CE_BUCKETS)
         starts = torch.arange(0, g, size)
         b_top = bs[torch.clamp(starts + size, max=g) - 1]  # each bucket's largest b
