@@ -27,9 +27,9 @@ import torch
 
 from rhoproof import zoo
 from rhoproof.groups import group
-from rhoproof.report.pipeline import frontier
+from rhoproof.report.pipeline import frontier, proof_ops
 from rhoproof.run import versions
-from rhoproof.verify.certificate import certify_model, proof_ops
+from rhoproof.verify.certificate import certify_model
 
 
 def _fit(xs: list[float], ys: list[float]) -> float | None:

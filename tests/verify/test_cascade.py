@@ -168,3 +168,18 @@ def test_checker_uses_the_provers_top_w():
                 cert["top_w"][:-1]):
         with pytest.raises(CertificateError):
             check_stored(dict(cert, top_w=bad), models, g)
+
+
+def test_checker_rejects_malformed_stages():
+    """``stages`` is bookkeeping the checker does not trust, but it must be well formed."""
+    from rhoproof.verify.certificate import CertificateError, check_stored
+
+    g = group("S3")
+    model = planted(g, "2d-0", 2, noise=0.02, seed=1)
+    cert = json.loads(json.dumps(certify_with_bound(model, g, 0, "irrep", "needed")[0]))
+    assert check_stored(cert, model, g)["certified_inputs"] == cert["certified_inputs"]
+    good = cert["stages"][0]
+    for bad in ("x", [1], [{"name": "exact"}], [dict(good, name="magic")],
+                [dict(good, ops=-1)], [dict(good, inputs=True)], [dict(good, seconds="1")]):
+        with pytest.raises(CertificateError):
+            check_stored(dict(cert, stages=bad), model, g)

@@ -52,17 +52,16 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
     if claim.method == "brute":
         return bounds.brute(center, radius, ExactLogits(model.tensors, model.folded,
                                                         claim.instance), table)
-    exact = ExactLogits(model.tensors, model.folded, claim.instance)
-    brute_center, brute_radius = center, radius
-    center, radius = in_safe_range(center, radius)
+    safe_center, safe_radius = in_safe_range(center, radius)
     if claim.method == "irrep":
-        count, ce = bounds.irrep(claim, center, radius, table)
+        count, ce = bounds.irrep(claim, safe_center, safe_radius, table)
         if claim.exact and count < claim.certified_inputs:  # stage 4: decide the rest
             # by brute force; every input the stages certify is correct, so the union of
             # theirs and the truly correct ones is the truly correct ones
-            count = max(count, bounds.brute(brute_center, brute_radius, exact, table)[0])
+            exact = ExactLogits(model.tensors, model.folded, claim.instance)
+            count = max(count, bounds.brute(center, radius, exact, table)[0])
         return count, ce
-    return bounds.coset(claim, center, radius, table)
+    return bounds.coset(claim, safe_center, safe_radius, table)
 
 
 def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckResult:

@@ -216,6 +216,13 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     stages = cert.get("stages", [])
     require(isinstance(stages, list) and all(isinstance(st, dict) for st in stages),
             "stages must be a list of objects")
+    for st in stages:  # bookkeeping, not trusted, but well formed
+        require(set(st) == {"name", "inputs", "certified", "ops", "seconds"}
+                and st["name"] in ("separable", "per_input", "per_output", "exact"),
+                "a stage must have name, inputs, certified, ops and seconds")
+        for key in ("inputs", "certified", "ops"):
+            _integer(st[key], f"stage {key}", 0, 10**18)
+        require(_number(st["seconds"], "stage seconds") >= 0, "stage seconds is negative")
     exact = any(st.get("name") == "exact" for st in stages)
     top_w = None
     if "top_w" in cert:

@@ -49,7 +49,7 @@ def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
     """The bound-versus-cost frontier: per V_irrep certificate, the certified fraction after
     each stage of the cascade against the cumulative counted operations as a fraction of brute
     force's (log axis); V_coset and brute force as points."""
-    from rhoproof.report.pipeline import frontier
+    from rhoproof.report.pipeline import frontier, proof_ops
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for c in certs:
@@ -58,8 +58,8 @@ def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
             ax.plot([p[2] for p in pts], [p[1] for p in pts], "-o", ms=3, lw=0.6,
                     color="tab:blue", alpha=0.35)
         elif c["method"] == "coset" and (c.get("ops") or {}).get("brute"):
-            cost = sum(v for k, v in c["ops"].items() if k.startswith("proof_")) / c["ops"]["brute"]
-            ax.scatter([cost], [c["accuracy"]], marker="v", s=14, color="tab:orange")
+            ax.scatter([proof_ops(c) / c["ops"]["brute"]], [c["accuracy"]], marker="v", s=14,
+                       color="tab:orange")
     ax.scatter([1.0], [1.0], marker="s", color="black", s=20, label="V_brute (exact)")
     ax.plot([], [], "-o", color="tab:blue", ms=3, label="V_irrep cascade, one line per model")
     ax.scatter([], [], marker="v", color="tab:orange", s=14, label="V_coset")

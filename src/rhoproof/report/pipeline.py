@@ -79,12 +79,18 @@ def proof_over_brute(cert: dict[str, Any]) -> float:
     return cert["seconds"]["proof"] / max(cert["brute"]["seconds"], 1e-12)
 
 
+def proof_ops(cert: dict[str, Any]) -> int:
+    """A certificate's proof cost in counted operations: the sum of its ``proof_*`` entries of
+    ``ops`` (``brute`` is in the same units)."""
+    return sum(v for k, v in (cert.get("ops") or {}).items() if k.startswith("proof_"))
+
+
 def ops_over_brute(cert: dict[str, Any]) -> float | None:
     """The proof's counted operations over brute force's (None without counts)."""
     ops = cert.get("ops") or {}
     if not ops.get("brute") or not cert.get("stages"):
         return None
-    return sum(v for k, v in ops.items() if k.startswith("proof_")) / ops["brute"]
+    return proof_ops(cert) / ops["brute"]
 
 
 def frontier(cert: dict[str, Any]) -> list[tuple[str, float, float]]:
@@ -167,4 +173,4 @@ def demo(out: str | Path, models: int, epochs: int, progress: bool = True) -> De
 
 
 __all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certify_run", "demo", "demo_config",
-           "proof_over_brute", "summarize_certificates"]
+           "proof_ops", "proof_over_brute", "summarize_certificates"]

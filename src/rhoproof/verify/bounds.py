@@ -20,6 +20,7 @@ from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.verify.exact_ideal import U
+from rhoproof.verify.records import Stage
 
 if TYPE_CHECKING:
     from rhoproof.verify.separable import Separable
@@ -41,23 +42,6 @@ def _down(value: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 def _widen(n: int) -> float:
     """Relative widening for an n-term float64 sum (≥ γ_{n+2} for n u < 0.01)."""
     return (n + 8) * U * 1.01
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a cascade (docs/soundness.md §2.1): how many inputs it looked at, how many
-    it certified that no earlier stage had, its multiply-adds and comparisons (counted from the
-    shapes it touched) and its wall time."""
-
-    name: str
-    inputs: int
-    certified: int
-    ops: int
-    seconds: float
-
-    def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "inputs": self.inputs, "certified": self.certified,
-                "ops": self.ops, "seconds": self.seconds}
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ from rhoproof.errors import UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
-from rhoproof.verify.bounds import Bound, Stage, brute_bound
+from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
-from rhoproof.verify.records import Certificate
+from rhoproof.verify.records import Certificate, Stage
 
 FORMAT = Certificate.FORMAT
 METHODS = ("irrep", "coset", "brute")
@@ -50,11 +50,6 @@ def brute_ops(n: int, m: int) -> int:
     """The brute force's multiply-adds and comparisons: the hidden layer of all |G|² inputs
     (|G|² m), their |G| logits each (|G|³ m) and the comparisons (|G|³)."""
     return n**2 * m + n**3 * m + n**3
-
-
-def proof_ops(cert: dict[str, Any]) -> int:
-    """A certificate's proof cost in the same units: every ``proof_*`` entry of ``ops``."""
-    return sum(v for k, v in (cert.get("ops") or {}).items() if k.startswith("proof_"))
 
 
 def weights_digest(path: str | Path) -> str:
@@ -179,8 +174,6 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
 def _exact_stage(stored: GroupMLP | Folded, grp: Group, bound: Bound) -> Bound:
     """Stage 4 of the cascade: the inputs no earlier stage certified, decided exactly
     ([E1], ``evaluate.decide_inputs``) at brute force's cost per input; the CE bound is kept."""
-    from dataclasses import replace as _replace
-
     from rhoproof.evaluate import decide_inputs
 
     assert bound.certified is not None
@@ -189,11 +182,10 @@ def _exact_stage(stored: GroupMLP | Folded, grp: Group, bound: Bound) -> Bound:
     correct, _ = decide_inputs(stored, grp, xs, ys)
     certified = bound.certified.clone()
     certified[xs[correct], ys[correct]] = True
-    n, m = grp.order, stored.d_hidden if isinstance(stored, Folded) else \
-        int(stored.linear_left.shape[2])
+    n, m = grp.order, stored.d_hidden
     stage = Stage("exact", len(xs), int(correct.sum()), len(xs) * (m + n * m + n),
                   time.perf_counter() - t0)
-    return _replace(bound, certified=certified, accuracy=float(certified.double().mean()),
+    return replace(bound, certified=certified, accuracy=float(certified.double().mean()),
                     stages=(*bound.stages, stage))
 
 

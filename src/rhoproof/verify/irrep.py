@@ -37,9 +37,9 @@ import torch
 from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, Stage, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
 from rhoproof.verify.exact_ideal import ExactIdeal
-from rhoproof.verify.records import ProofCircuit, SignProof
+from rhoproof.verify.records import ProofCircuit, SignProof, Stage
 from rhoproof.verify.separable import separable_stage
 
 TOP_K = 24

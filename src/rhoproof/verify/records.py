@@ -94,6 +94,34 @@ def proof_from_json(d: dict[str, Any]) -> ProofCircuit:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of a cascade (docs/soundness.md §2.1): how many inputs it looked at, how many
+    it certified that no earlier stage had, its multiply-adds and comparisons (counted from the
+    shapes it touched) and its wall time."""
+
+    name: str
+    inputs: int
+    certified: int
+    ops: int
+    seconds: float
+
+    NAMES: ClassVar[tuple[str, ...]] = ("separable", "per_input", "per_output", "exact")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "inputs": self.inputs, "certified": self.certified,
+                "ops": self.ops, "seconds": self.seconds}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Stage:
+        if set(d) != {"name", "inputs", "certified", "ops", "seconds"}:
+            raise ValueError(f"a stage has the fields {sorted(d)}")
+        if d["name"] not in cls.NAMES:
+            raise ValueError(f"unknown stage {d['name']!r}")
+        return cls(str(d["name"]), int(d["inputs"]), int(d["certified"]), int(d["ops"]),
+                   float(d["seconds"]))
+
+
+@dataclass(frozen=True)
 class CosetData:
     """V_coset's idealization: the subgroups used and, per neuron, its left and right subgroup
     (index into ``subgroups``, −1 when dead) and an element of its target coset (−1)."""
@@ -131,7 +159,7 @@ class Certificate:
     seconds: dict[str, float]
     circuits: tuple[dict[str, Any], ...] = ()  # the explanation's circuits, for reading
     ops: dict[str, int] | None = None
-    stages: tuple[dict[str, Any], ...] | None = None  # V_irrep's cascade, in order
+    stages: tuple[Stage, ...] | None = None  # V_irrep's cascade, in order
     margin: float | None = None
     verdict: str | None = None
     reasons: tuple[str, ...] | None = None
@@ -157,7 +185,7 @@ class Certificate:
                 if f.name == "margin" and self.method != "brute":
                     out["margin"] = None
                 continue
-            if f.name == "proof":
+            if f.name in ("proof", "stages"):
                 v = [c.to_json() for c in v]
             elif f.name == "coset":
                 v = v.to_json()
@@ -177,15 +205,17 @@ class Certificate:
         if unknown:
             raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
         kw = {k: v for k, v in d.items() if k != "format"}
-        for name in ("circuits", "reasons", "excluded", "stages", "top_w"):
+        for name in ("circuits", "reasons", "excluded", "top_w"):
             if kw.get(name) is not None:
                 kw[name] = tuple(kw[name])
         if kw.get("proof") is not None:
             kw["proof"] = tuple(proof_from_json(c) for c in kw["proof"])
+        if kw.get("stages") is not None:
+            kw["stages"] = tuple(Stage.from_json(st) for st in kw["stages"])
         if kw.get("coset") is not None:
             kw["coset"] = CosetData.from_json(kw["coset"])
         return cls(**kw)
 
 
-__all__ = ["Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof",
+__all__ = ["Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof", "Stage",
            "proof_from_json"]
