@@ -244,6 +244,14 @@ def cmd_certify(args: argparse.Namespace) -> None:
               f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
               f"{c['cross_entropy']:>9.4g} {c['seconds']['proof']:>8.4f} "
               f"{c['brute']['seconds']:>8.4f} {proof_over_brute(c):>6.2f}")
+    lost = [c for c in certs if c.get("attribution")]
+    if lost:  # where each bound is lost (verify/attribution.py)
+        from rhoproof.verify.attribution import Attribution
+
+        print("where the irrep bound is lost:")
+        for c in lost:
+            print(f"  model {c['instance']}: "
+                  f"{Attribution.from_json(c['attribution']).line()}")
     for summary in summarize_certificates(certs):
         print(summary.line(run.group.spec))
         if summary.frontier:

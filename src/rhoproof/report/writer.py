@@ -60,6 +60,12 @@ def paper_reference(spec: str) -> dict[str, Any]:
     return json.loads(REFERENCE.read_text())["groups"].get(spec, {})
 
 
+def zoo_reference(spec: str) -> dict[str, Any]:
+    """The seed paper's own verifier run on rhoproof's shipped zoo of ``spec`` ({} if not
+    measured): comparable only with a run of all of that zoo's models."""
+    return json.loads(REFERENCE.read_text())["zoo_reference"]["groups"].get(spec, {})
+
+
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
@@ -108,7 +114,8 @@ def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any]
                 cert["irrep"].get("virtual_neurons", 0),
             "proof_s": sec["proof"], "search_s": sec["search"], "brute_s": sec["brute"],
             "proof_over_brute": sec["proof_over_brute"],
-            "bi_equivariance": e["faithfulness"]["bi_equivariance"]})
+            "bi_equivariance": e["faithfulness"]["bi_equivariance"],
+            "attribution": cert["irrep"].get("attribution")})
     return rows
 
 
@@ -154,14 +161,19 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
         "bi_equivariance_random": _mean(explained["bi_equivariance_random"]),
         "bi_equivariance_trained": _mean([r["bi_equivariance"]["original"] for r in rows]),
         "bi_equivariance_idealized": _mean([r["bi_equivariance"]["idealized"] for r in rows]),
+        "costliest_where_lost": loss_tally(rows),
         "coset_bound_mean": per["coset"].mean_bound,
         "coset_ge_0.95": per["coset"].certified_95,
     }
 
 
-def comparison(spec: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the paper-vs-rhoproof table; counts are compared as fractions of the models."""
+def comparison(spec: str, summary: dict[str, Any], whole_zoo: bool = False
+               ) -> list[dict[str, Any]]:
+    """Rows of the paper-vs-rhoproof table; counts are compared as fractions of the models.
+    With ``whole_zoo`` (the run is all of the shipped zoo's models), rows also carry the
+    authors' verifier's numbers on those same models (``zoo_reference``), where measured."""
     ref = paper_reference(spec)
+    same = zoo_reference(spec) if whole_zoo else {}
     out = []
     for key, label, better in ROWS:
         paper = ref.get(key, {})
@@ -179,13 +191,27 @@ def comparison(spec: str, summary: dict[str, Any]) -> list[dict[str, Any]]:
                     "paper": paper.get("value"), "source": paper.get("source"),
                     "paper_shown": shown[0], "rhoproof_shown": shown[1],
                     "behind": _behind(ours, theirs, better)})
+        if key in same:
+            v = same[key]["value"]
+            out[-1].update(same_models=v, same_models_source=same[key]["source"],
+                           same_models_shown=f"{v} / {summary['models']}"
+                           if key == "bound_ge_0.95" else _fmt(v))
     return out
 
 
 def comparison_table(results: dict[str, Any]) -> str:
     """The paper-vs-rhoproof table as markdown."""
+    rows = results["comparison"]
+    if any("same_models" in r for r in rows):  # the authors' verifier on these same models
+        lines = ["| quantity | paper | authors' verifier, these models | rhoproof | behind the "
+                 "paper |", "|---|---|---|---|---|"]
+        for row in rows:
+            lines.append(f"| {row['quantity']} | {row['paper_shown']} | "
+                         f"{row.get('same_models_shown', '–')} | {row['rhoproof_shown']} | "
+                         f"{'**yes**' if row['behind'] else ''} |")
+        return "\n".join(lines)
     lines = ["| quantity | paper | rhoproof | behind the paper |", "|---|---|---|---|"]
-    for row in results["comparison"]:
+    for row in rows:
         lines.append(f"| {row['quantity']} | {row['paper_shown']} | {row['rhoproof_shown']} | "
                      f"{'**yes**' if row['behind'] else ''} |")
     return "\n".join(lines)
@@ -236,6 +262,16 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     return captions
 
 
+def _whole_zoo(settings: dict[str, Any], spec: str, models: int) -> bool:
+    """Whether a reproduction ran every model of the shipped zoo for its group."""
+    from rhoproof import zoo
+
+    try:
+        return settings.get("source") == "zoo" and models == zoo.entry(spec)["models"]
+    except zoo.ZooError:
+        return False
+
+
 def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, Any]:
     """Write results.json, report.md and the certification figures; return the results."""
     from rhoproof.run import versions
@@ -247,13 +283,49 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
     summary = summarize(rows, explained, certs)
     spec = run.group.spec
     captions = _figures(repro, run, rows)
-    results = {"group": spec, "settings": json.loads((out / "settings.json").read_text()),
-               "summary": summary, "comparison": comparison(spec, summary), "models": rows,
+    settings = json.loads((out / "settings.json").read_text())
+    whole = _whole_zoo(settings, spec, summary["models"])
+    results = {"group": spec, "settings": settings, "summary": summary,
+               "comparison": comparison(spec, summary, whole), "models": rows,
                "versions": versions(),
                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "report.md", _markdown(results, explained, captions, run))
     return results
+
+
+def loss_tally(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Over the models whose V_irrep bound is below 0.95: how often each "term: group" is the
+    costliest (verify/attribution.py), most frequent first."""
+    from rhoproof.verify.attribution import Attribution
+
+    lead = Counter(Attribution.from_json(r["attribution"]).leading for r in rows
+                   if r["irrep"] < 0.95 and r.get("attribution"))
+    return dict(lead.most_common())
+
+
+def _loss_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The report's section on where the bound is lost, over the models below 0.95."""
+    from rhoproof.verify.attribution import Attribution
+
+    failing = [r for r in rows if r["irrep"] < 0.95 and r.get("attribution")]
+    lines = ["## Where the bound is lost", ""]
+    if not failing:
+        return lines + ["Every model is certified at 0.95 or more.", ""]
+    lines += [f"{len(failing)} models are certified below 0.95. For each, over its uncertified "
+              "inputs: how far the global bound falls short (median, in logits), the ideal's "
+              "own margin, and the costliest term of the bound with its neuron group, its mean "
+              "cost and the share of those inputs that removing it alone would certify "
+              "(`verify/attribution.py`). How often each is the costliest:", ""]
+    lines += [f"- {k}: {v} model{'s' if v != 1 else ''}" for k, v in loss_tally(rows).items()]
+    lines += ["", "| model | V_irrep bound | uncertified | short by | ideal margin | costliest |"
+              " cost | alone certifies |", "|---|---|---|---|---|---|---|---|"]
+    for r in failing:
+        a = Attribution.from_json(r["attribution"])
+        lines.append(f"| {r['model']} | {r['irrep']:.4f} | {a.uncertified} | "
+                     f"{a.shortfall:.3g} | {a.ideal_margin:.3g} | {a.leading} | "
+                     f"{a.groups.get(a.leading, 0.0):.3g} | {a.gain.get(a.leading, 0.0):.0%} |")
+    return lines + [""]
 
 
 def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict[str, str],
@@ -312,7 +384,7 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
     lines += [f"- {reason}: {count} model{'s' if count != 1 else ''}"
               for reason, count in reasons.most_common()] or [
         "- none"]
-    lines += ["", "## Per model", "",
+    lines += ["", *_loss_table(results["models"]), "## Per model", "",
               "| model | verdict | accuracy | V_irrep bound | V_coset bound | CE | CE bound | "
               "virtual neurons | proof/brute |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results["models"]:

@@ -28,6 +28,7 @@ from rhoproof.errors import UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
+from rhoproof.verify.attribution import attribute, neuron_labels
 from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import exact_ideal, proof_json
@@ -141,6 +142,10 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
             tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
         best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy))
         proof_s, circuits, ideal, bound, v, share = best
+        assert bound.certified is not None
+        attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
+            with_virtual_neurons(f, v), ideal, grp, bound.certified,
+            neuron_labels(m, v, circuits, report.zeroed_neurons), v)
         if exact:  # stage 4: brute force on what the cascade left
             t_ex = time.perf_counter()
             bound = _exact_stage(stored, grp, bound)
@@ -162,6 +167,8 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                     top_k=TOP_K, per_output=mode, virtual_neurons=v,
                     missing_share_allowed=share,
                     stages=[st.to_json() for st in bound.stages], top_w=list(bound.top_w))
+        if attribution is not None:
+            cert["attribution"] = attribution.to_json()
     assert bound.certified is not None
     ce = _claimed_ce(bound.cross_entropy)
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,

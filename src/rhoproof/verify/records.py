@@ -173,6 +173,7 @@ class Certificate:
     virtual_neurons: int | None = None
     missing_share_allowed: float | None = None
     coset: CosetData | None = None
+    attribution: dict[str, Any] | None = None  # V_irrep: where the bound is lost (diagnostic)
     run: str | None = None
     weights_sha256: str | None = None
     versions: dict[str, str] | None = None
