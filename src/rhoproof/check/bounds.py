@@ -5,8 +5,10 @@
   (``exact.ExactLogits``). The count is exact.
 * irrep: the facts of docs/soundness.md §1 are re-derived from the integer tables (group
   actions, K constant on orbits and characters, each checked on a generating set derived and
-  verified here, which implies every pair g, h by induction; complete double sums); F*(w) is
-  computed *exactly* from the tables (``exact.ideal_values``); D, N, L and the per-output
+  verified here, which implies every pair g, h by induction; complete double sums, or with a
+  partial symmetry H [H1] pair weights invariant under H's generators); F*(w) is computed
+  *exactly* from the tables (``exact.ideal_values``), or with H per orbit in float64 with its
+  widening (``_ideal_at_orbits``); D, N, L and the per-output
   spreads in float64 with their own widenings (§2–3), plus the enclosure's radius [F1].
 * coset: the coset means, the margin lower bound and the per-input bounds (§5).
 
@@ -213,7 +215,7 @@ def _shares(weight: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, gens: list[int],
-             out: dict) -> float:
+             out: dict, symmetry: np.ndarray | None) -> float:
     _check_action(c.act_b, table, e, gens, f"{c.irrep} B")
     _check_action(c.act_c, table, e, gens, f"{c.irrep} C")
     nb, nc = len(c.alpha), len(c.gamma)
@@ -223,13 +225,24 @@ def _rho_set(c: RhoSetTables, table: np.ndarray, e: int, inv: np.ndarray, gens: 
                 f"{c.irrep}: K is not constant on orbits")
     pair = c.p * nc + c.q
     counts = np.bincount(pair, minlength=nb * nc)
-    require(bool((counts > 0).all()), f"{c.irrep}: the double sum is incomplete")
+    if symmetry is None:  # bi-equivariant: the complete double sum, one weight
+        require(bool((counts > 0).all()), f"{c.irrep}: the double sum is incomplete")
+        w_i: Any = c.w
+    else:  # [H1]: the weights of the pairs present (0 elsewhere) are H-invariant: checked on
+        # H's generators (s, h): W[s·p, h⁻¹·q] = W[p, q], which implies all of H
+        w_eff = np.where(counts.reshape(nb, nc) > 0,
+                         np.broadcast_to(np.asarray(c.w, dtype=np.float64), (nb, nc)), 0.0)
+        for s_, h_ in symmetry:
+            moved = w_eff[c.act_b[s_][:, None], c.act_c[inv[h_]][None, :]]
+            require(bool((moved == w_eff).all()),
+                    f"{c.irrep}: the pair weights are not invariant under the symmetry")
+        w_i = w_eff[c.p, c.q]
     share, largest = _shares(c.weight, pair)
     lam = c.scale
     out["left"][:, c.neurons] = lam * c.alpha[c.act_b[inv][:, c.p]]
     out["right"][:, c.neurons] = lam * c.gamma[c.act_c[:, c.q]]
     kz = c.k[c.p[:, None], c.act_c[:, c.q].T]  # [n, G]
-    out["unembed"][c.neurons] = _no_underflow(share, c.weight, c.w, lam, kz)
+    out["unembed"][c.neurons] = _no_underflow(share, c.weight, w_i, lam, kz)
     return (largest + 8) * U * 1.01
 
 
@@ -286,7 +299,7 @@ def irrep_ideal(claim: Claim, table: np.ndarray, m: int) -> tuple[dict, float, f
                 "circuit neurons repeated or shared")
         taken |= mine
         if isinstance(c, RhoSetTables):
-            eps_u = max(eps_u, _rho_set(c, table, e, inv, gens, out))
+            eps_u = max(eps_u, _rho_set(c, table, e, inv, gens, out, claim.symmetry))
         else:
             eps_u = max(eps_u, _sign(c, table, gens, out))
             beta = -(c.w_same + c.w_diff)
@@ -323,11 +336,12 @@ def _assignment(v: np.ndarray, r_hat: np.ndarray, exact_r: bool) -> np.ndarray:
 
 
 def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
-              f_up: np.ndarray, f_low_e: float, e: int) -> tuple[np.ndarray, np.ndarray]:
+              margin: float, gap: float) -> tuple[np.ndarray, np.ndarray]:
     """Stage 1 [S1] (docs/soundness.md §2.1), recomputed: the [G, G] mask of inputs with
-    a(x) + b(y) + K below the ideal's margin, and every input's stage-1 CE bound
-    log(1 + e^{a + b + K − F_e + T}) ([G, G]; +inf where it does not apply). ``c`` and ``r``
-    cover all neurons (virtual ones zero); every term is an upper bound on its exact value."""
+    a(x) + b(y) + K below the ideal's margin (≤ ``margin`` at every input), and every input's
+    stage-1 CE bound log(1 + e^{a + b + K + gap}) with gap ≥ log Σ_{w≠e} e^{F(w)} − F(e) at
+    every input ([G, G]; +inf where it does not apply). ``c`` and ``r`` cover all neurons
+    (virtual ones zero); every term is an upper bound on its exact value."""
     eps_lr, eps_u, eps_b = eps
     g, m = c["left"].shape
     real = m - claim.virtual_neurons
@@ -399,8 +413,6 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
                     + TINY)
     k = k_mis + k_bias
     k = k + 4 * U * abs(k) + TINY  # k_mis may be negative (signed terms)
-    top1 = float(np.delete(f_up, e).max()) if g > 1 else -math.inf
-    margin = _down(f_low_e - top1, abs(f_low_e) + abs(top1))
     t1 = _down(margin - k, abs(margin) + abs(k))
     with np.errstate(invalid="ignore", over="ignore"):
         t = _down(t1 - a, abs(t1) + a)  # [G]
@@ -408,8 +420,7 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
         ok = ok & np.isfinite(t)[:, None] & np.isfinite(b)[None, :]
         ce = np.full((g, g), np.inf)
         if g > 1:
-            big_t = _lse_up(np.delete(f_up, e))
-            const = _up(k - f_low_e + big_t, abs(k) + abs(f_low_e) + abs(big_t))
+            const = _up(k + gap, abs(k) + abs(gap))
             ab = a[:, None] + b[None]
             ce = np.log1p(np.exp(_up(ab + const, ab + abs(const))))
             ce = np.where(ok & ~np.isnan(ce), ce, np.inf)
@@ -434,17 +445,16 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     wide = _widen(m + 2)
     u, b, uh, bh, lh, rh = c["unembed"], c["bias"], ih["unembed"], ih["bias"], ih["left"], \
         ih["right"]
-    # F*(w), exactly, then rounded up; the margin needs no table-error analysis here
-    exact_f = ideal_values(claim.circuits, claim.t0, g)
-    f_up = np.array([up(q) for q in exact_f])
-    wrong_w = np.delete(np.arange(g), e)
-    order = wrong_w[np.argsort(-f_up[wrong_w], kind="stable")]
     k = min(claim.top_k, g - 1)
-    if claim.top_w is not None:  # the prover's choice (any distinct w ≠ e is valid)
-        require(e not in claim.top_w, "top_w contains the identity")
-        chosen = np.array(claim.top_w, dtype=np.int64)
-        others_w = np.setdiff1d(wrong_w, chosen)
-        order = np.concatenate([chosen, others_w[np.argsort(-f_up[others_w], kind="stable")]])
+    f_up, f_low, order, orb, tg, th = _ideal_at_orbits(claim, ih, (eps_lr, eps_u, eps_b),
+                                                       table, e, k)
+    n_orb = len(f_up)
+    rows = np.arange(n_orb)
+    wrong_up = f_up.copy()
+    wrong_up[rows, order[:, -1]] = -np.inf  # the last column is each orbit's correct output
+    top1 = wrong_up.max(1) if g > 1 else np.full(n_orb, -np.inf)  # [R]
+    lse = np.array([_lse_up(wrong_up[j, order[j, :-1]]) for j in rows]) if g > 1 else \
+        np.full(n_orb, -np.inf)
     real = m - v
     in_circuit = np.zeros(m, dtype=bool)
     for circ in claim.circuits:
@@ -452,7 +462,12 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
     # stage 1 [S1] first; in mode "needed" the later stages see only what it leaves (as the
     # prover), so the checker is as sub-quadratic as the proof; in "all", every input
-    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), f_up, down(exact_f[e]), e)
+    with np.errstate(invalid="ignore"):
+        margin = float(_down(f_low - top1, np.abs(f_low) + np.abs(top1)).min()) if g > 1 \
+            else math.inf
+        gap = float(_up(lse - f_low, np.abs(lse) + np.abs(f_low)).max()) if g > 1 \
+            else -math.inf
+    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), margin, gap)
     xs, ys = np.nonzero(~stage1 if claim.per_output == "needed" else np.ones((g, g), bool))
 
     def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
@@ -493,27 +508,30 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
         return total * (1 + 8 * U) + TINY
 
     s_max = spread(np.max)  # [t]
-    top1 = f_up[wrong_w].max() if g > 1 else -np.inf
+    o_in = orb[xs, ys]  # each input's orbit
+    t1_in = top1[o_in]
     l_low = correct_low_at(c, r, table, xs, ys)
-    delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
+    delta = l_low - _up(t1_in + s_max, np.abs(t1_in) + s_max)
     if claim.per_output == "all":
         todo = np.arange(len(xs))
     else:  # as the prover: skip the globally certified and the hopeless
-        todo = np.nonzero((delta <= 0) & (l_low > top1 + spread(np.min)))[0]
-    xi, yi = xs[todo], ys[todo]
+        todo = np.nonzero((delta <= 0) & (l_low > t1_in + spread(np.min)))[0]
+    gi, hi_, oi = tg[xs[todo], ys[todo]], th[xs[todo], ys[todo]], o_in[todo]
     wrong = np.full(len(todo), -np.inf)
     acc = np.zeros(len(todo))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
     low = l_low[todo]
     with np.errstate(over="ignore", invalid="ignore"):
-        for w_ in order[:k]:
-            z = table[table[xi, w_], yi]  # x·w·y
+        for j in range(k):
+            w_ = order[oi, j]
+            z = table[table[gi, w_], hi_]  # g·w·h: at (x, y) = (g x_O, y_O h) [H1]
             sz = spread(lambda col, z=z: col[z], todo)
-            up_w = _up(f_up[w_] + sz, abs(f_up[w_]) + sz)
+            fw = f_up[oi, w_]
+            up_w = _up(fw + sz, np.abs(fw) + sz)
             wrong = np.maximum(wrong, up_w)
             acc += np.exp(_up(up_w - low, np.abs(up_w) + np.abs(low)))
     if g - 1 > k:
-        rest, sm = f_up[order[k]], s_max[todo]
-        wrong = np.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+        rest, sm = f_up[oi, order[oi, k]], s_max[todo]
+        wrong = np.maximum(wrong, _up(rest + sm, np.abs(rest) + sm))
     delta[todo] = np.maximum(delta[todo], l_low[todo] - wrong)
     delta = np.where(np.isnan(delta), -np.inf, delta)
     # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
@@ -521,15 +539,15 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     ce = _ce(delta, g)
     if g > 1:
         with np.errstate(over="ignore", invalid="ignore"):
-            t_all = _lse_up(f_up[wrong_w])
-            t = _up(s_max + t_all - l_low, s_max + abs(t_all) + np.abs(l_low))
+            t_all = lse[o_in]
+            t = _up(s_max + t_all - l_low, s_max + np.abs(t_all) + np.abs(l_low))
             ce = np.minimum(ce, np.log1p(np.exp(t)))
             if claim.per_output == "all":
                 rest_terms = np.zeros(len(todo))
                 if g - 1 > k:
-                    t_rest = _lse_up(f_up[order[k:]])
+                    t_rest = np.array([_lse_up(f_up[j, order[j, k:-1]]) for j in rows])[oi]
                     rest_terms = np.exp(_up(s_max[todo] + t_rest - low,
-                                            s_max[todo] + abs(t_rest) + np.abs(low)))
+                                            s_max[todo] + np.abs(t_rest) + np.abs(low)))
                 ce[todo] = np.minimum(ce[todo], np.log1p(acc + rest_terms))
         ce = np.where(np.isnan(ce), np.inf, ce)
     certified = stage1.copy()
@@ -537,6 +555,80 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     ce_all = ce1.copy()  # each is an upper bound per input
     ce_all[xs, ys] = np.minimum(ce1[xs, ys], ce)
     return int(certified.sum()), _mean_up(ce_all)
+
+
+def _h_elements(gens: np.ndarray, table: np.ndarray, e: int) -> np.ndarray:
+    """H ≤ G × G^op generated by ``gens`` [k, 2], all its elements [|H|, 2]: closure of
+    {(e, e)} under left multiplication by the generators, (s, t)(g, h) = (sg, ht)."""
+    g = table.shape[0]
+    seen = np.zeros((g, g), dtype=bool)
+    seen[e, e] = True
+    frontier = np.array([[e, e]])
+    while len(frontier) and len(gens):
+        nxt = np.stack([table[gens[:, None, 0], frontier[None, :, 0]],
+                        table[frontier[None, :, 1], gens[:, None, 1]]], -1).reshape(-1, 2)
+        nxt = np.unique(nxt[~seen[nxt[:, 0], nxt[:, 1]]], axis=0)
+        seen[nxt[:, 0], nxt[:, 1]] = True
+        frontier = nxt
+    return np.argwhere(seen)
+
+
+def _ideal_at_orbits(claim: Claim, ih: dict, eps: tuple[float, float, float],
+                     table: np.ndarray, e: int, k: int) -> tuple[np.ndarray, ...]:
+    """The ideal's values at one input per orbit of its symmetry H [H1]: f_up [R, G] (≥ F*_O),
+    f_low [R] (≤ F*_O at the orbit's correct output), order [R, G] (each orbit's top_w
+    first, then its other wrong outputs by decreasing f_up, its correct output last), and per
+    input its orbit and (g, h) ∈ H with (x, y) = (g x_O, y_O h), [G, G] each. Without a
+    symmetry: one orbit, F*(w) = f*(w | e, e) *exactly* (``exact.ideal_values``)."""
+    g = table.shape[0]
+    xs, ys = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+    if claim.symmetry is None:
+        exact_f = ideal_values(claim.circuits, claim.t0, g)
+        f_up = np.array([[up(q) for q in exact_f]])
+        f_low = np.array([down(exact_f[e])])
+        reps = np.array([[e, e]])
+        orb, tg, th = np.zeros((g, g), dtype=np.int64), xs, ys
+    else:
+        elements = _h_elements(claim.symmetry, table, e)
+        orb = np.full((g, g), -1, dtype=np.int64)
+        tg, th = np.zeros((g, g), dtype=np.int64), np.zeros((g, g), dtype=np.int64)
+        rep_list: list[tuple[int, int]] = []
+        for x, y in zip(xs.ravel(), ys.ravel()):  # H acts freely: |H| new inputs per orbit
+            if orb[x, y] < 0:
+                ox, oy = table[elements[:, 0], x], table[y, elements[:, 1]]
+                orb[ox, oy] = len(rep_list)
+                tg[ox, oy], th[ox, oy] = elements[:, 0], elements[:, 1]
+                rep_list.append((int(x), int(y)))
+        reps = np.array(rep_list)
+        eps_lr, eps_u, eps_b = eps
+        lh, rh, uh, bh = ih["left"], ih["right"], ih["unembed"], ih["bias"]
+        m = lh.shape[1]
+        hid = np.maximum(lh[reps[:, 0]] + rh[reps[:, 1]], 0.0)  # [R, m]
+        val = hid @ uh + bh  # [R, G]
+        size = np.abs(lh[reps[:, 0]]) + np.abs(rh[reps[:, 1]])
+        err = ((size @ np.abs(uh)) * (U + eps_lr + 1.01 * eps_u) + eps_b
+               + _widen(m + 2) * (hid @ np.abs(uh) + np.abs(bh))) * (1 + _widen(m + 2)) + TINY
+        f_up = _up(val + err, np.abs(val) + err)
+        z0 = table[reps[:, 0], reps[:, 1]]
+        rr = np.arange(len(reps))
+        f_low = _down(val[rr, z0] - err[rr, z0], np.abs(val[rr, z0]) + err[rr, z0])
+    z0 = table[reps[:, 0], reps[:, 1]]
+    n_orb = len(reps)
+    top = None
+    if claim.top_w is not None:  # the prover's choice (any distinct wrong w is valid)
+        require(len(claim.top_w) == n_orb * k, "top_w must list top_k outputs per orbit")
+        top = np.array(claim.top_w, dtype=np.int64).reshape(n_orb, k)
+        require(not bool((top == z0[:, None]).any()), "top_w contains a correct output")
+    order = np.empty((n_orb, g), dtype=np.int64)
+    for j in range(n_orb):
+        wrong = np.delete(np.arange(g), z0[j])
+        if top is not None:
+            others = np.setdiff1d(wrong, top[j])
+            row = np.concatenate([top[j], others[np.argsort(-f_up[j, others], kind="stable")]])
+        else:
+            row = wrong[np.argsort(-f_up[j, wrong], kind="stable")]
+        order[j] = np.append(row, z0[j])
+    return f_up, f_low, order, orb, tg, th
 
 
 def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray

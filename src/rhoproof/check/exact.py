@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from rhoproof.check.parse import RhoSetTables, SignTables
+from rhoproof.check.parse import RhoSetTables, SignTables, require
 
 
 def up(q: Fraction) -> float:
@@ -81,7 +81,9 @@ def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
             alpha, gamma = _fr(c.alpha), _fr(c.gamma)
             k = [_fr(c.k[p]) for p in range(len(alpha))]
             relu = [[max(a + b, Fraction(0)) for b in gamma] for a in alpha]
-            w = Fraction(c.w)
+            # only without a symmetry (parse refuses a weight table then): one W for all pairs
+            require(not isinstance(c.w, np.ndarray), "a table of pair weights needs a symmetry")
+            w = Fraction(float(c.w))
             pairs = [(p, q) for p in range(len(alpha)) for q in range(len(gamma))
                      if relu[p][q]]
             for z in range(g):

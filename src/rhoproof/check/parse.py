@@ -39,7 +39,7 @@ class RhoSetTables:
     alpha: np.ndarray  # [n_b]
     gamma: np.ndarray  # [n_c]
     k: np.ndarray  # [n_b, n_c]
-    w: float
+    w: float | np.ndarray  # one weight for every pair, or [n_b, n_c] with a symmetry [H1]
     p: np.ndarray  # [n] int
     q: np.ndarray  # [n] int
     scale: np.ndarray  # [n] > 0
@@ -88,6 +88,7 @@ class Claim:
     coset: CosetTables | None = None
     exact: bool = False  # V_irrep made with --exact: brute force decides what the stages leave
     top_w: tuple[int, ...] | None = None  # the w with their own per-output terms
+    symmetry: np.ndarray | None = None  # [k, 2] generators (g, h) of H [H1]; None: G × G
 
 
 def _number(v: Any, name: str) -> float:
@@ -158,7 +159,9 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
             irrep, neurons, _ints(c.get("act_b"), (g, nb), "act_b", 0, nb - 1),
             _ints(c.get("act_c"), (g, nc), "act_c", 0, nc - 1),
             _floats(c["alpha"], (nb,), "alpha"), _floats(c["gamma"], (nc,), "gamma"),
-            _floats(c.get("k"), (nb, nc), "k"), _safe(_number(c.get("w"), "w"), "w"),
+            _floats(c.get("k"), (nb, nc), "k"),
+            _floats(c.get("w"), (nb, nc), "w") if isinstance(c.get("w"), list)
+            else _safe(_number(c.get("w"), "w"), "w"),
             _ints(c.get("p"), (n,), "p", 0, nb - 1), _ints(c.get("q"), (n,), "q", 0, nc - 1),
             scale, weight)
     if kind == "sign":
@@ -224,14 +227,26 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
             _integer(st[key], f"stage {key}", 0, 10**18)
         require(_number(st["seconds"], "stage seconds") >= 0, "stage seconds is negative")
     exact = any(st.get("name") == "exact" for st in stages)
+    symmetry = None
+    if "symmetry" in cert:  # [H1]: generators of H; the checker derives H and its orbits
+        spec = cert["symmetry"]
+        require(isinstance(spec, dict) and set(spec) <= {"generators", "orbits"},
+                "symmetry must be an object with generators")
+        n_gen = _length(spec.get("generators"), "symmetry generators")
+        symmetry = _ints(spec["generators"], (n_gen, 2), "symmetry generators", 0, g - 1)
+    for c in circuits:
+        require(symmetry is not None or not isinstance(getattr(c, "w", 0.0), np.ndarray),
+                "a table of pair weights needs a symmetry")
     top_w = None
-    if "top_w" in cert:
-        n_top = _length(cert["top_w"], "top_w")
-        require(n_top == min(top_k, g - 1), "top_w must list top_k outputs")
+    if "top_w" in cert:  # per orbit of the symmetry, k each (one orbit without symmetry)
+        n_top, k = _length(cert["top_w"], "top_w"), min(top_k, g - 1)
+        require(n_top == k if symmetry is None else n_top % k == 0 and n_top > 0,
+                "top_w must list top_k outputs (per orbit)")
         top_w = tuple(int(w) for w in _ints(cert["top_w"], (n_top,), "top_w", 0, g - 1))
-        require(len(set(top_w)) == n_top, "top_w repeats an element")
+        require(all(len(set(top_w[j:j + k])) == k for j in range(0, n_top, k)),
+                "top_w repeats an element")
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
-                 circuits=circuits, exact=exact, top_w=top_w)
+                 circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry)
 
 
 __all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",

@@ -56,6 +56,7 @@ class IdealCircuit:
     weight: torch.Tensor  # [n] ω̂_i
     bias: float = 0.0
     virtual: int = 0  # the last ``virtual`` neurons complete missing pairs (proofs only)
+    raw_weight: torch.Tensor | None = None  # [n] ω_i before uniformizing (ρ-set circuits)
 
     @property
     def missing_share(self) -> float:
@@ -144,8 +145,10 @@ def _ideal_circuit(circ: Circuit, rep: Irrep, virtual_start: int | None = None
     left = lam * torch.einsum("nd,gde,e->gn", b_hat, rho, fac.a)
     right = lam * ratio * torch.einsum("d,gde,ne->gn", fac.a, rho, c_hat)
     unembed = (omega_hat / lam)[:, None] * torch.einsum("nd,gde,ne->ng", b_hat, rho, c_hat)
+    raw = torch.cat([omega, omega_hat[len(omega):]])  # virtual neurons: as uniformized
     params = IdealCircuit(rep.name, neurons, circ.b_set.points, circ.c_set.points, fac.a,
-                          ratio, p, q, lam, omega_hat, virtual=int((~present).sum()))
+                          ratio, p, q, lam, omega_hat, virtual=int((~present).sum()),
+                          raw_weight=raw)
     return left, right, unembed, params
 
 

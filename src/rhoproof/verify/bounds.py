@@ -64,6 +64,7 @@ class Bound:
     stages: tuple[Stage, ...] = ()  # V_irrep: the cascade, in order
     top_w: tuple[int, ...] = ()  # V_irrep: the wrong w with their own per-output terms
     separable: Separable | None = None  # V_irrep: stage 1 [S1]
+    orbits: int = 1  # V_irrep: orbits of the ideal's symmetry on the inputs [H1]
 
 
 def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:

@@ -140,7 +140,15 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
             ideal = exact_ideal(grp, padded.d_hidden, circuits, f.bias[0])
             bound = irrep_bound(padded, ideal, grp, TOP_K, mode, v, radius)
             tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
-        best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy))
+        # [H1]: the circuits as they are (no virtual neurons), f* equivariant only under the
+        # subgroup H that keeps every circuit's pairs, margins per orbit of H on the inputs
+        for circuits, gens in symmetric_candidates(grp, report.ideal):
+            ts = time.perf_counter()
+            ideal = exact_ideal(grp, m, circuits, f.bias[0], gens)
+            bound = irrep_bound(f, ideal, grp, TOP_K, mode, 0, radius)
+            tried.append((time.perf_counter() - ts, circuits, ideal, bound, 0, 0.0))
+        best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].cross_entropy,
+                                         -c[3].orbits))
         proof_s, circuits, ideal, bound, v, share = best
         assert bound.certified is not None
         attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
@@ -169,6 +177,9 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                     stages=[st.to_json() for st in bound.stages], top_w=list(bound.top_w))
         if attribution is not None:
             cert["attribution"] = attribution.to_json()
+        if ideal.symmetry is not None:
+            cert["symmetry"] = {"generators": ideal.symmetry.tolist(),
+                                "orbits": bound.orbits}
     assert bound.certified is not None
     ce = _claimed_ce(bound.cross_entropy)
     cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,
@@ -176,6 +187,61 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                 seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
                          "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
     return _typed(cert), bound
+
+
+MAX_ORBIT_SHARE = 1 / 32
+"""[H1] candidates keep the ideal's orbits on the inputs at most this share of |G|², so that
+its margins (one evaluation of f* per orbit, 3|G|m operations each) stay a small part of the
+proof's cost."""
+MAX_SYMMETRIC_CANDIDATES = 4
+
+
+def symmetric_candidates(grp: Group, ideal: list[IdealCircuit]
+                         ) -> list[tuple[list[IdealCircuit], torch.Tensor]]:
+    """[H1] Circuit sets for an ideal with a partial symmetry, with H's generators: the
+    complete circuits, then the incomplete ones (without virtual neurons, largest first)
+    added one at a time while the orbits stay within MAX_ORBIT_SHARE of |G|²; every ρ-set
+    circuit carries its raw pair weights (the H-orbit averages replace uniform weights).
+    Empty when no circuit is incomplete and H would be all of G × G."""
+    from rhoproof.verify.exact_ideal import ProofCheckError, action_table
+    from rhoproof.verify.symmetry import generators, pattern_stabilizer
+
+    def strip(c: IdealCircuit) -> IdealCircuit:
+        n = len(c.neurons) - c.virtual
+        raw = c.weight if c.raw_weight is None else c.raw_weight
+        return replace(c, neurons=c.neurons[:n], p=c.p[:n], q=c.q[:n], scale=c.scale[:n],
+                       weight=raw[:n], virtual=0, raw_weight=None)
+
+    base = [strip(c) for c in ideal if not c.virtual]
+    extra = sorted((strip(c) for c in ideal if c.virtual),
+                   key=lambda c: -float(c.weight.abs().sum()))
+    if not extra:
+        return []
+    acts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    cap = max(1.0, grp.order**2 * MAX_ORBIT_SHARE)
+    out: list[tuple[list[IdealCircuit], torch.Tensor]] = []
+    chosen = list(base)
+    for c in extra:
+        if c.points_b.shape[1] == 1:
+            continue
+        try:
+            rho = grp.irrep(c.irrep).tensor()
+            ab, ac = action_table(grp, rho, c.points_b), action_table(grp, rho, c.points_c)
+        except ProofCheckError:
+            continue
+        nb, nc = ab.shape[1], ac.shape[1]
+        present = torch.zeros(nb * nc, dtype=torch.bool)
+        present[c.p * nc + c.q] = True
+        trial = [*acts, (ab, ac, present.reshape(nb, nc))]
+        elements = pattern_stabilizer(grp, trial)
+        if grp.order**2 / len(elements) > cap:
+            continue
+        acts = trial
+        chosen.append(c)
+        out.append((list(chosen), generators(grp, elements)))
+        if len(out) == MAX_SYMMETRIC_CANDIDATES:
+            break
+    return out
 
 
 def _exact_stage(stored: GroupMLP | Folded, grp: Group, bound: Bound) -> Bound:

@@ -37,6 +37,7 @@ from rhoproof.explain.idealize import IdealCircuit
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.records import ProofCircuit, RhoSetProof, SignProof
+from rhoproof.verify.symmetry import pair_orbits
 
 U = 2.0**-53
 POINT_TOL = 1e-6
@@ -99,18 +100,48 @@ class ExactIdeal:
     excluded: list[str]  # circuits dropped because a proof check failed, with the reason
     proof: list[ProofCircuit]  # per used circuit, the tables that define f* (``proof_json``)
     t0: float  # the bias's constant part
+    symmetry: torch.Tensor | None = None  # [k, 2] generators of H [H1]; None: all of G × G
+
+
+def _pair_totals(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> torch.Tensor:
+    """Σ_{i on pair j} ω_i per pair, correctly rounded (math.fsum), so a checker gets the same
+    floats in any summation order; 0 for a pair without neurons. [n_pairs]"""
+    return torch.tensor([math.fsum(weight[pair == j].tolist()) for j in range(n_pairs)],
+                        dtype=torch.float64)
 
 
 def _shares(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> tuple[torch.Tensor, int]:
-    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound).
-
-    Totals are correctly rounded sums (math.fsum), so a checker gets the same floats in any
-    summation order."""
-    totals = torch.tensor([math.fsum(weight[pair == j].tolist()) for j in range(n_pairs)],
-                          dtype=torch.float64)
-    if (totals == 0).any():
+    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound)."""
+    totals = _pair_totals(weight, pair, n_pairs)
+    if (totals[pair] == 0).any():
         raise ProofCheckError("a pair of the double sum has zero total weight")
     return weight / totals[pair], int(torch.bincount(pair, minlength=n_pairs).max())
+
+
+def _symmetric_weights(group: Group, c: IdealCircuit, act_b: torch.Tensor, act_c: torch.Tensor,
+                       gens: torch.Tensor) -> torch.Tensor:
+    """[H1] The pair weights W [n_b, n_c] of a circuit under the partial symmetry H generated
+    by ``gens``: on each H-orbit of pairs the mean of the pairs' total weights (one float per
+    orbit, so W is exactly H-invariant; checked), 0 off the pairs present. The pairs present
+    must be a union of H-orbits."""
+    nb, nc = act_b.shape[1], act_c.shape[1]
+    pair = c.p * nc + c.q
+    present = torch.bincount(pair, minlength=nb * nc) > 0
+    label = pair_orbits(group, act_b, act_c, gens)
+    if not torch.equal(present, present[label]):
+        raise ProofCheckError("the pairs present are not invariant under the symmetry")
+    totals = _pair_totals(c.weight, pair, nb * nc)
+    w = torch.zeros(nb * nc, dtype=torch.float64)
+    for lab in torch.unique(label[present]).tolist():
+        members = label == lab
+        w[members] = math.fsum(totals[members].tolist()) / int(members.sum())
+    w = in_range(w, "W")
+    inv = torch.from_numpy(group.inverses.copy())
+    for s, h in gens.tolist():  # W[s·p, h⁻¹·q] = W[p, q]
+        moved = w[(act_b[s][:, None] * nc + act_c[int(inv[h])][None, :]).reshape(-1)]
+        if not torch.equal(moved, w):
+            raise ProofCheckError("the pair weights are not invariant under the symmetry")
+    return w.reshape(nb, nc)
 
 
 def _check_neurons(c: IdealCircuit, m: int, taken: set[int]) -> None:
@@ -130,20 +161,27 @@ def _check_neurons(c: IdealCircuit, m: int, taken: set[int]) -> None:
         raise ProofCheckError("a neuron weight is outside the safe range 2^±64")
 
 
-def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
-                    ) -> tuple[float, RhoSetProof]:
+def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor],
+                    gens: torch.Tensor | None = None) -> tuple[float, RhoSetProof]:
     """Fill the circuit's neurons; returns the relative error bound of its û entries and the
-    tables that define f* (what a checker needs)."""
+    tables that define f* (what a checker needs). Without ``gens`` the double sum must be
+    complete and every pair weighs the same W; with them, pair weights are H-invariant [H1]."""
     rho = group.irrep(c.irrep).tensor()
     act_b = action_table(group, rho, c.points_b)
     act_c = action_table(group, rho, c.points_c)
     nb, nc = c.points_b.shape[0], c.points_c.shape[0]
     pair = c.p * nc + c.q
-    if (torch.bincount(pair, minlength=nb * nc) == 0).any():
-        raise ProofCheckError("double sum incomplete")
+    w: float | torch.Tensor
+    if gens is None:
+        if (torch.bincount(pair, minlength=nb * nc) == 0).any():
+            raise ProofCheckError("double sum incomplete")
+        w = _scalar_in_range(float(torch.zeros(nb * nc, dtype=torch.float64).index_add_(
+            0, pair, c.weight).mean()), "the pair weight W")
+        w_i: float | torch.Tensor = w
+    else:
+        w = _symmetric_weights(group, c, act_b, act_c, gens)
+        w_i = w.reshape(-1)[pair]
     share, max_pair = _shares(c.weight, pair, nb * nc)
-    w = _scalar_in_range(float(torch.zeros(nb * nc, dtype=torch.float64).index_add_(
-        0, pair, c.weight).mean()), "the pair weight W")
     alpha = in_range(c.points_b @ c.a, "α")  # [nb] stored: part of f*'s definition
     gamma = in_range(c.ratio * (c.points_c @ c.a), "γ")  # [nc]
     k = c.points_b @ c.points_c.T  # [nb, nc]
@@ -158,7 +196,7 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor]
     lam, p, q, neurons = c.scale, c.p, c.q, c.neurons
     out["left"][:, neurons] = lam[None] * alpha[act_b[inv][:, p]]  # [G, n]
     out["right"][:, neurons] = lam[None] * gamma[act_c[:, q]]
-    out["unembed"][neurons] = _no_underflow(share, c.weight, w, lam,
+    out["unembed"][neurons] = _no_underflow(share, c.weight, w_i, lam,
                                             k_orbit[p[:, None], act_c[:, q].T])
     tables = RhoSetProof(c.irrep, neurons, act_b, act_c, alpha, gamma, k_orbit, w, p, q, lam,
                          c.weight)
@@ -230,10 +268,12 @@ def proof_json(proof: list[ProofCircuit]) -> list[dict]:
     return [c.to_json() for c in proof]
 
 
-def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor
-                ) -> ExactIdeal:
+def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.Tensor,
+                symmetry: torch.Tensor | None = None) -> ExactIdeal:
     """The exactly bi-equivariant f* (as float tables f̂ with error bounds) from the
-    explanation's idealized circuits; the bias keeps the original's trivial part.
+    explanation's idealized circuits; the bias keeps the original's trivial part. With
+    ``symmetry`` ([k, 2] generators of H ≤ G × G^op), f* is only H-equivariant [H1]: circuits
+    may be incomplete and their pair weights vary across H-orbits.
 
     Circuits whose checks fail are left out (their neurons are zero) and listed.
     """
@@ -261,7 +301,7 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
                 beta, chi, eps, tables = _one_dim_tables(group, c, out)
                 bias_terms.append((beta, chi))
             else:
-                eps, tables = _circuit_tables(group, c, out)
+                eps, tables = _circuit_tables(group, c, out, symmetry)
             eps_u = max(eps_u, eps)
             taken.update(c.neurons.tolist())
             proof.append(tables)
@@ -276,4 +316,4 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
     magnitude = abs(t0) + sum(abs(beta) for beta, _ in bias_terms)
     eps_bias = (2 * len(bias_terms) + 4) * U * 1.01 * magnitude + 1e-300
     folded = Folded(out["left"][None], out["right"][None], out["unembed"][None], bias_hat[None])
-    return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded, proof, t0)
+    return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded, proof, t0, symmetry)

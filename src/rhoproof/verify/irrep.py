@@ -37,10 +37,11 @@ import torch
 from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.records import ProofCircuit, SignProof, Stage
 from rhoproof.verify.separable import separable_stage
+from rhoproof.verify.symmetry import closure, input_orbits
 
 TOP_K = 24
 """How many of the largest wrong values F(w) get their own per-output term."""
@@ -299,19 +300,41 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     eps_lr, eps_u, eps_b = ideal.eps_lr, ideal.eps_u, ideal.eps_bias
     table = group.table
 
-    # F*(w) = f*(w | e, e), enclosed: table errors of f̂ plus rounding of this evaluation
-    size_e = lh[e].abs() + rh[e].abs()  # [m]
-    terms = uh * torch.relu(lh[e] + rh[e])[:, None]  # [m, G]
-    big_f = terms.sum(0) + bh
-    table_err = (uh.abs() * size_e[:, None]).sum(0) * (U + eps_lr + 1.01 * eps_u) + eps_b
-    f_err = (table_err + wide * (terms.abs().sum(0) + bh.abs())) * (1 + wide) + TINY
-    f_up = _up(big_f + f_err, big_f.abs() + f_err)  # F*(w) ≤ f_up[w]
-    f_low_e = float(_down(big_f[e] - f_err[e], big_f[e].abs() + f_err[e]))  # ≤ F*(e)
-    wrong_w = torch.cat([torch.arange(e), torch.arange(e + 1, g)])
-    order = wrong_w[torch.argsort(f_up[wrong_w], descending=True, stable=True)]  # largest first
+    # F*_O(z) = f*(z | x_O, y_O) at one representative per orbit of the ideal's symmetry H
+    # [H1] (one orbit, (e, e), when f* is bi-equivariant), enclosed: table errors of f̂ plus
+    # rounding of this evaluation. At (x, y) = (g x_O, y_O h) the ideal's logit for z is
+    # F*_O(g⁻¹ z h⁻¹), its correct output z₀ = x_O y_O.
+    orbits = None if ideal.symmetry is None else input_orbits(
+        group, closure(group, ideal.symmetry))
+    reps = torch.tensor([[e, e]]) if orbits is None else orbits.reps  # [R, 2]
+    n_orb = len(reps)
+    xo, yo = reps[:, 0], reps[:, 1]
+    size_o = lh[xo].abs() + rh[yo].abs()  # [R, m]
+    hid_o = torch.relu(lh[xo] + rh[yo])
+    big_f = hid_o @ uh + bh  # [R, G]
+    table_err = (size_o @ uh.abs()) * (U + eps_lr + 1.01 * eps_u) + eps_b
+    f_err = (table_err + wide * (hid_o @ uh.abs() + bh.abs())) * (1 + wide) + TINY
+    f_up = _up(big_f + f_err, big_f.abs() + f_err)  # F*_O(z) ≤ f_up[O, z]
+    rows = torch.arange(n_orb)
+    z0 = table[xo, yo]  # [R]
+    f_low_c = _down(big_f[rows, z0] - f_err[rows, z0], big_f[rows, z0].abs() + f_err[rows, z0])
+    fw = f_up.clone()
+    fw[rows, z0] = -torch.inf  # wrong outputs only
+    order = torch.argsort(fw, dim=1, descending=True, stable=True)  # [R, G], z0 last
     k = min(top_k, g - 1)
-    top, rest = order[:k], (float(f_up[order[k]]) if g - 1 > k else -torch.inf)
-    margin = f_low_e - float(f_up[order[0]]) if g > 1 else torch.inf
+    top = order[:, :k]  # [R, k]
+    top1 = fw[rows, order[:, 0]] if g > 1 else torch.full((n_orb,), -torch.inf)  # [R]
+    rest = fw[rows, order[:, k]] if g - 1 > k else torch.full((n_orb,), -torch.inf)
+    margin_o = _down(f_low_c - top1, f_low_c.abs() + top1.abs())  # [R]
+    margin = float(margin_o.min()) if g > 1 else torch.inf
+    lse_o = _lse_rows(fw, g - 1)  # [R]: ≥ log Σ_{z ≠ z0} e^{F*_O(z)}
+    gap = float(_up(lse_o - f_low_c, lse_o.abs() + f_low_c.abs()).max()) if g > 1 else -math.inf
+    orb = torch.zeros((g, g), dtype=torch.int64) if orbits is None else orbits.orbit
+    if orbits is None:  # transport: (x, y) = (x·e, e·y)
+        tg = torch.arange(g)[:, None].expand(g, g)
+        th = torch.arange(g)[None, :].expand(g, g)
+    else:
+        tg, th = orbits.tg, orbits.th
 
     # per-output spreads s_z = Σ col[z]·factor + col_c[z], by neuron group (Cauchy–Schwarz per
     # group is tighter than over the whole layer): circuit neurons C (‖u_C(z)‖ D_C +
@@ -339,7 +362,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # stage 1 [S1]: a(x) + b(y) + K, no per-input work
     t_sep = time.perf_counter()
     sep = separable_stage(f, fh, ideal.proof, (eps_lr, eps_u, eps_b), radius, virtual,
-                          f_up, f_low_e, e)
+                          margin, gap)
     stages = [Stage("separable", g * g, sep.certified, sep.ops, time.perf_counter() - t_sep)]
     mode = per_output_mode(group, per_output)
     full = mode == "all"  # stages 2-3 on every input (tightest CE), else on what is left
@@ -404,14 +427,15 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
             total = total + pick(col) * (factor if where is None else factor[where])[extra]
         return total * (1 + 8 * U) + TINY
 
-    # every wrong logit, globally: the largest F*(w) plus the largest spread
+    # every wrong logit, globally: the largest wrong F*_O plus the largest spread
     s_max = spread(lambda col: float(col.max()))  # [G, G] or [t]
-    top1 = float(f_up[order[0]]) if g > 1 else -torch.inf
+    top1_in = take(top1[orb]) if grid else top1[orb[xs, ys]]  # per input
     pad = _padded(radius, virtual)
     l_low = take(correct_logits(f, group, pad)) if grid else \
         correct_logits_at(f, group, pad, xs, ys)
-    delta = l_low - _up(top1 + s_max, abs(top1) + s_max)
-    ops2 = t_cnt * (3 * m + sum(len(c.neurons) for c in ideal.proof) + 4 * len(parts))
+    delta = l_low - _up(top1_in + s_max, top1_in.abs() + s_max)
+    ops2 = t_cnt * (3 * m + sum(len(c.neurons) for c in ideal.proof) + 4 * len(parts)) \
+        + (3 * n_orb * g * m if n_orb > 1 else 0)  # F*_O at the orbit representatives [H1]
     global_ok = delta > 0
     # inputs stage 1 certified, among those stages 2-3 see (none when they see only the rest)
     stage1 = sep.mask() if full else torch.zeros_like(global_ok)
@@ -422,30 +446,35 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # on the largest F*(w) is ≥ L (monotone rounding keeps this exact)
     t_three = time.perf_counter()
     acc = None  # Σ over the top w of e^{U_w − L}, per input ("all" only)
-    if full:
-        wrong, acc = _per_output_grid(parts, col_c, f_up, top, table, l_low)
+    if full and n_orb == 1:  # z = x·w·y: whole rows of the Cayley table
+        wrong, acc = _per_output_grid(parts, col_c, f_up[0], top[0], table, l_low)
         sel = None
         n3 = g * g
     else:
-        s_min = spread(lambda col: float(col.min()))
-        sel = torch.nonzero((delta <= 0) & (l_low > top1 + s_min))[:, 0]  # into [t]
-        x3, y3 = xs[sel], ys[sel]
-        wrong = torch.full(sel.shape, -torch.inf, dtype=torch.float64)
-        step = max(1, (1 << 21) // max(1, wrong.numel()))  # outputs per pass
-        for j in range(0, k, step):  # outputs z = x·w·y for a chunk of the top w
-            w = top[j:j + step]
-            z = table[table[x3[..., None], w], y3[..., None]]  # [t3, kc]
-
-            def pick(col: torch.Tensor, z: torch.Tensor = z) -> torch.Tensor:
-                return col[z]
-
-            s_z = spread(pick, sel, (..., None))
-            fw = f_up[w]
-            wrong = torch.maximum(wrong, _up(fw + s_z, fw.abs() + s_z).max(-1).values)
-        n3 = len(sel)
+        if full:  # every input, flattened
+            s_min = None
+            sel = torch.arange(g * g)
+            x3, y3 = sel // g, sel % g
+            flat = [(col, factor.reshape(-1)) for col, factor in parts]
+            l3 = l_low.reshape(-1)
+        else:  # where stage 2 fails and the input is not hopeless
+            s_min = spread(lambda col: float(col.min()))
+            sel = torch.nonzero((delta <= 0) & (l_low > top1_in + s_min))[:, 0]  # into [t]
+            x3, y3 = xs[sel], ys[sel]
+            flat = [(col, factor[sel]) for col, factor in parts]
+            l3 = l_low[sel]
+        o3 = orb[x3, y3]
+        wrong, acc3 = _per_output_at(flat, col_c, f_up, top, o3, tg[x3, y3], th[x3, y3],
+                                     table, l3, full)
+        if full:
+            acc = acc3.reshape(g, g)
+            wrong = wrong.reshape(g, g)
+            sel = None
+        n3 = len(x3)
     if g - 1 > k:  # the other outputs together
-        sm = s_max if sel is None else s_max[sel]
-        wrong = torch.maximum(wrong, _up(rest + sm, abs(rest) + sm))
+        rest_in = take(rest[orb]) if grid else rest[orb[xs, ys]]
+        sm, rm = (s_max, rest_in) if sel is None else (s_max[sel], rest_in[sel])
+        wrong = torch.maximum(wrong, _up(rm + sm, rm.abs() + sm))
     if sel is None:
         delta = torch.maximum(delta, l_low - wrong)
     elif wrong.numel():
@@ -461,20 +490,22 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     # settles and stages 2-3 never see carry stage 1's own CE bound [S1].
     ce = ce_terms(delta, g)
     if g > 1:
-        t_sum = lse_up(f_up[wrong_w])
-        t = _up(s_max + t_sum - l_low, s_max + abs(t_sum) + l_low.abs())
+        t_sum = take(lse_o[orb]) if grid else lse_o[orb[xs, ys]]
+        t = _up(s_max + t_sum - l_low, s_max + t_sum.abs() + l_low.abs())
         ce = torch.minimum(ce, torch.log1p(torch.exp(t)))
         if acc is not None:  # "all": the top k one by one, the rest together
             rest_terms = torch.zeros_like(acc)
             if g - 1 > k:
-                rest_sum = lse_up(f_up[order[k:]])
+                rest_fw = fw.clone()
+                rest_fw.scatter_(1, top, -torch.inf)
+                rest_sum = take(_lse_rows(rest_fw, g - 1 - k)[orb])
                 rest_terms = torch.exp(_up(s_max + rest_sum - l_low,
-                                           s_max + abs(rest_sum) + l_low.abs()))
+                                           s_max + rest_sum.abs() + l_low.abs()))
             ce = torch.minimum(ce, torch.log1p(acc + rest_terms))
     if full:
         certified = ok | stage1
         ce_bound = ce_mean(ce)
-        margins, distances = l_low - top1, s_max
+        margins, distances = l_low - top1_in, s_max
     else:
         certified = sep.mask()
         certified[xs, ys] = ok
@@ -483,10 +514,52 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         ce_bound = total / (g * g) * (1 + 4 * U) + TINY if math.isfinite(total) else math.inf
         margins = torch.full((g, g), math.nan, dtype=torch.float64)
         distances = margins.clone()
-        margins[xs, ys], distances[xs, ys] = l_low - top1, s_max
+        margins[xs, ys], distances[xs, ys] = l_low - top1_in, s_max
     return Bound("irrep", float(certified.double().mean()), ce_bound, margin, certified,
                  margins, distances, stages=tuple(stages), separable=sep,
-                 top_w=tuple(int(w) for w in top))
+                 top_w=tuple(int(w) for w in top.reshape(-1)), orbits=n_orb)
+
+
+def _lse_rows(v: torch.Tensor, n: int) -> torch.Tensor:
+    """``lse_up`` of each row of v [R, G] (entries −∞ count as absent; n the number of
+    finite-or-not terms the widening allows for): [R]."""
+    m = v.max(1).values
+    finite = torch.isfinite(m)
+    safe = torch.where(finite, m, torch.zeros_like(m))
+    s = torch.exp(v - safe[:, None]).sum(1)
+    kappa = (n + 8) * 4 * U + 1e-13
+    ls = torch.log(s)
+    out = m + ls + kappa + 8 * U * (m.abs() + ls.abs()) + 1e-300
+    return torch.where(finite, out, m)
+
+
+def _per_output_at(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: torch.Tensor,
+                   orb: torch.Tensor, tg: torch.Tensor, th: torch.Tensor, table: torch.Tensor,
+                   l_low: torch.Tensor, want_acc: bool
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-output bound at t inputs given by their orbit ``orb`` and transport (tg, th)
+    [t] each: for each of the orbit's top w, output z = tg·w·th with U_w = F*_O(w) + s_z;
+    returns max_w U_w and (``want_acc``) Σ_w e^{U_w − L} [t] each. ``parts``: (column [G],
+    factor [t]) as in ``spread``."""
+    t, k = len(orb), top.shape[1]
+    wrong = torch.full((t,), -torch.inf, dtype=torch.float64)
+    acc = torch.zeros(t, dtype=torch.float64)
+    step = max(1, (1 << 21) // max(1, k))
+    for j in range(0, t, step):
+        sl = slice(j, j + step)
+        w = top[orb[sl]]  # [c, k]
+        z = table[table[tg[sl, None], w], th[sl, None]]  # [c, k]
+        total = col_c[z]
+        for col, factor in parts:  # same operation order as ``spread``
+            total = total + col[z] * factor[sl, None]
+        s_z = total * (1 + 8 * U) + TINY
+        fw = f_up[orb[sl, None], w]
+        up_w = _up(fw + s_z, fw.abs() + s_z)  # [c, k]
+        wrong[sl] = up_w.max(1).values
+        if want_acc:
+            low = l_low[sl, None]
+            acc[sl] = torch.exp(_up(up_w - low, up_w.abs() + low.abs())).sum(1)
+    return wrong, acc
 
 
 def _padded(radius: Folded | None, virtual: int) -> Folded | None:

@@ -28,7 +28,7 @@ class RhoSetProof:
     alpha: torch.Tensor  # [n_b] float64
     gamma: torch.Tensor  # [n_c]
     k: torch.Tensor  # [n_b, n_c], constant on orbits of the diagonal action
-    w: float  # the weight of every pair
+    w: float | torch.Tensor  # the weight of every pair, or [n_b, n_c] per pair [H1]
     p: torch.Tensor  # [n] int64
     q: torch.Tensor  # [n] int64
     scale: torch.Tensor  # [n] λ_i > 0
@@ -46,7 +46,8 @@ class RhoSetProof:
         return cls(str(d["irrep"]), torch.tensor(d["neurons"], dtype=i64),
                    torch.tensor(d["act_b"], dtype=i64), torch.tensor(d["act_c"], dtype=i64),
                    torch.tensor(d["alpha"], dtype=f64), torch.tensor(d["gamma"], dtype=f64),
-                   torch.tensor(d["k"], dtype=f64), float(d["w"]),
+                   torch.tensor(d["k"], dtype=f64),
+                   torch.tensor(d["w"], dtype=f64) if isinstance(d["w"], list) else float(d["w"]),
                    torch.tensor(d["p"], dtype=i64), torch.tensor(d["q"], dtype=i64),
                    torch.tensor(d["scale"], dtype=f64), torch.tensor(d["weight"], dtype=f64))
 
@@ -174,6 +175,7 @@ class Certificate:
     missing_share_allowed: float | None = None
     coset: CosetData | None = None
     attribution: dict[str, Any] | None = None  # V_irrep: where the bound is lost (diagnostic)
+    symmetry: dict[str, Any] | None = None  # V_irrep [H1]: H's generators, orbit count
     run: str | None = None
     weights_sha256: str | None = None
     versions: dict[str, str] | None = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import U, _down, _up, _widen, lse_up
+from rhoproof.verify.bounds import U, _down, _up, _widen
 from rhoproof.verify.records import ProofCircuit, SignProof
 
 TINY = 1e-300
@@ -118,12 +118,14 @@ def _pair_table(c: ProofCircuit) -> tuple[torch.Tensor, int]:
 
 
 def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple[float, float,
-                    float], radius: Folded | None, virtual: int, f_up: torch.Tensor,
-                    f_low_e: float, e: int) -> Separable:
+                    float], radius: Folded | None, virtual: int, margin: float, gap: float
+                    ) -> Separable:
     """Stage 1 [S1] for one model. ``f`` the real model's float64 centre over all neurons
     (the last ``virtual`` are zero), ``radius`` its distance over the real ones (or None),
-    ``fh`` the ideal's tables with ``eps`` = (ε_ℓr, ε_u, ε_β), ``f_up`` ≥ F(w) for every w,
-    ``f_low_e`` ≤ F(e)."""
+    ``fh`` the ideal's tables with ``eps`` = (ε_ℓr, ε_u, ε_β); ``margin`` ≤ the ideal's
+    margin at every input (F(e) − max_{w≠e} F(w); with a partial symmetry [H1], the smallest
+    over the orbits) and ``gap`` ≥ log Σ_{w≠e} e^{F(w)} − F(e) (the largest over the
+    orbits)."""
     eps_lr, eps_u, eps_b = eps
     left, right, u, bias = f.left[0], f.right[0], f.unembed[0], f.bias[0]
     lh, rh, uh, bh = fh.left[0], fh.right[0], fh.unembed[0], fh.bias[0]
@@ -211,9 +213,6 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     k = k + 4 * U * abs(k) + TINY  # k_mis may be negative (signed terms)
 
     # certified iff b(y) < t(x) = M − K − a(x), all lowered; count by binary search
-    top1 = float(f_up[torch.arange(g) != e].max()) if g > 1 else -math.inf
-    margin = float(_down(torch.tensor(f_low_e - top1, dtype=torch.float64),
-                         torch.tensor(abs(f_low_e) + abs(top1), dtype=torch.float64)))
     t1 = margin - k
     t1 = t1 - 4 * U * (abs(margin) + abs(k)) - TINY
     t = _down(t1 - a, abs(t1) + a)  # [G]
@@ -227,8 +226,7 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     # CE of the certified inputs: log(1 + e^{a + b + K − F_e + T}), T ≥ log Σ_{w≠e} e^{F(w)}
     ce_sum = 0.0
     if g > 1 and int(count.sum()):
-        big_t = lse_up(f_up[torch.arange(g) != e])
-        const = _up(k - f_low_e + big_t, abs(k) + abs(f_low_e) + abs(big_t))
+        const = _up(k + gap, abs(k) + abs(gap))
         size = math.ceil(g / CE_BUCKETS)
         starts = torch.arange(0, g, size)
         b_top = bs[torch.clamp(starts + size, max=g) - 1]  # each bucket's largest b
