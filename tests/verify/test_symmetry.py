@@ -56,9 +56,8 @@ def test_incomplete_circuit_certified_by_its_symmetry(noise, seed, drop, monkeyp
     """The planted S5 circuit with ``drop`` pairs missing (its true accuracy is 0.33–0.54:
     the missing pairs matter) is certified through its symmetry at least as well as through
     virtual neurons, soundly per input."""
-    from rhoproof.verify import certificate
-
     from rhoproof.evaluate import decide_inputs
+    from rhoproof.verify import certificate
 
     g, f = _incomplete(noise, seed, drop)
     xs, ys = torch.meshgrid(torch.arange(g.order), torch.arange(g.order), indexing="ij")
