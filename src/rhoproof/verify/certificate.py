@@ -190,19 +190,29 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
 
 
 MAX_ORBIT_SHARE = 1 / 32
-"""[H1] candidates keep the ideal's orbits on the inputs at most this share of |G|², so that
-its margins (one evaluation of f* per orbit, 3|G|m operations each) stay a small part of the
-proof's cost."""
+"""[H1] candidates keep the ideal's orbits on the inputs at most this share of |G|² (or |G|,
+the diagonal's count, if more), so that its margins (one evaluation of f* per orbit, 3|G|m
+operations each) stay a small part of the proof's cost: at most 3/32 of brute force's |G|³m,
+or 3/|G| of it."""
 MAX_SYMMETRIC_CANDIDATES = 4
 
 
 def symmetric_candidates(grp: Group, ideal: list[IdealCircuit]
                          ) -> list[tuple[list[IdealCircuit], torch.Tensor]]:
-    """[H1] Circuit sets for an ideal with a partial symmetry, with H's generators: the
-    complete circuits, then the incomplete ones (without virtual neurons, largest first)
-    added one at a time while the orbits stay within MAX_ORBIT_SHARE of |G|²; every ρ-set
-    circuit carries its raw pair weights (the H-orbit averages replace uniform weights).
-    Empty when no circuit is incomplete and H would be all of G × G."""
+    """[H1] Circuit sets for an ideal with a partial symmetry, with H's generators. Two
+    families: H inside G × G^op, and H inside the diagonal {(g, g⁻¹)} (whose orbits on the
+    pairs of a ρ-set circuit, the orbits of the diagonal action, let pair weights differ, e.g.
+    between b = −c pairs and the rest). Each starts from the complete circuits and adds the
+    incomplete ones (without virtual neurons, largest weight first) one at a time while the
+    orbits on the inputs stay within the cap; every ρ-set circuit carries its raw pair
+    weights, averaged over H's orbits of pairs."""
+    from rhoproof.verify.symmetry import diagonal
+
+    return [*_greedy_symmetric(grp, ideal, None), *_greedy_symmetric(grp, ideal, diagonal(grp))]
+
+
+def _greedy_symmetric(grp: Group, ideal: list[IdealCircuit], within: torch.Tensor | None
+                      ) -> list[tuple[list[IdealCircuit], torch.Tensor]]:
     from rhoproof.verify.exact_ideal import ProofCheckError, action_table
     from rhoproof.verify.symmetry import generators, pattern_stabilizer
 
@@ -215,11 +225,15 @@ def symmetric_candidates(grp: Group, ideal: list[IdealCircuit]
     base = [strip(c) for c in ideal if not c.virtual]
     extra = sorted((strip(c) for c in ideal if c.virtual),
                    key=lambda c: -float(c.weight.abs().sum()))
-    if not extra:
+    cap = max(float(grp.order), grp.order**2 * MAX_ORBIT_SHARE)
+    out: list[tuple[list[IdealCircuit], torch.Tensor]] = []
+    if within is not None:  # the complete circuits alone, with the diagonal's freedom
+        elements = pattern_stabilizer(grp, [], within)
+        if any(c.points_b.shape[1] > 1 for c in base):
+            out.append((list(base), generators(grp, elements)))
+    elif not extra:
         return []
     acts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-    cap = max(1.0, grp.order**2 * MAX_ORBIT_SHARE)
-    out: list[tuple[list[IdealCircuit], torch.Tensor]] = []
     chosen = list(base)
     for c in extra:
         if c.points_b.shape[1] == 1:
@@ -233,7 +247,7 @@ def symmetric_candidates(grp: Group, ideal: list[IdealCircuit]
         present = torch.zeros(nb * nc, dtype=torch.bool)
         present[c.p * nc + c.q] = True
         trial = [*acts, (ab, ac, present.reshape(nb, nc))]
-        elements = pattern_stabilizer(grp, trial)
+        elements = pattern_stabilizer(grp, trial, within)
         if grp.order**2 / len(elements) > cap:
             continue
         acts = trial
