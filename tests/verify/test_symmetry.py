@@ -159,3 +159,23 @@ def test_s4_zoo_model_with_incomplete_circuits():
     assert cert["accuracy"] >= 0.99 and "symmetry" in cert
     assert exact_truth(f, g, 36).covers(bound.certified)
     assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_trivial_group_claims_are_rejected_cleanly():
+    """Red-team finding: on C1 (no wrong output, top_k = 0) a certificate with top_w = []
+    made the parser divide by zero instead of rejecting or checking it."""
+    from rhoproof.model import Folded
+
+    g = group("C1")
+    ones = torch.ones(1, 1, 3, dtype=torch.float64)
+    f = Folded(ones, ones, ones.transpose(1, 2), torch.zeros(1, 1, dtype=torch.float64))
+    cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0]))
+    for symmetry in (None, {"generators": [], "orbits": 1}):
+        claim = dict(cert, certified_inputs=1, accuracy=1.0, cross_entropy=0.0, top_w=[])
+        if symmetry is not None:
+            claim["symmetry"] = symmetry
+        with pytest.raises(CertificateError):  # a clean rejection, not a crash
+            check_stored(claim, f, g)
+        with pytest.raises(CertificateError, match="no wrong output"):
+            check_stored(dict(claim, top_w=[0]), f, g)

@@ -240,10 +240,13 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     top_w = None
     if "top_w" in cert:  # per orbit of the symmetry, k each (one orbit without symmetry)
         n_top, k = _length(cert["top_w"], "top_w"), min(top_k, g - 1)
-        require(n_top == k if symmetry is None else n_top % k == 0 and n_top > 0,
-                "top_w must list top_k outputs (per orbit)")
+        if k == 0:  # |G| = 1: no wrong output at all
+            require(n_top == 0, "top_w lists outputs of a group with no wrong output")
+        else:
+            require(n_top == k if symmetry is None else n_top % k == 0 and n_top > 0,
+                    "top_w must list top_k outputs (per orbit)")
         top_w = tuple(int(w) for w in _ints(cert["top_w"], (n_top,), "top_w", 0, g - 1))
-        require(all(len(set(top_w[j:j + k])) == k for j in range(0, n_top, k)),
+        require(k == 0 or all(len(set(top_w[j:j + k])) == k for j in range(0, n_top, k)),
                 "top_w repeats an element")
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
                  circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry)
