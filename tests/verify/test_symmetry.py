@@ -60,6 +60,9 @@ def test_incomplete_circuit_certified_by_its_symmetry(noise, seed, drop, monkeyp
     from rhoproof.verify import certificate
 
     g, f = _incomplete(noise, seed, drop)
+    # no virtual completion in this first run: the symmetric candidate against the complete
+    # circuits alone (with both, ties in certified inputs go to the fewer orbits)
+    monkeypatch.setattr(certificate, "MISSING_SHARES", (0.0,))
     xs, ys = torch.meshgrid(torch.arange(g.order), torch.arange(g.order), indexing="ij")
     correct, _ = decide_inputs(f, g, xs.reshape(-1), ys.reshape(-1))  # exact, per input
     correct = correct.reshape(g.order, g.order)
@@ -74,7 +77,8 @@ def test_incomplete_circuit_certified_by_its_symmetry(noise, seed, drop, monkeyp
     for mode in ("all", "needed"):  # both per-output modes, the same certified inputs
         _, other = certify_with_bound(f, g, 0, "irrep", mode)
         assert torch.equal(other.certified, bound.certified)
-    monkeypatch.setattr(certificate, "symmetric_candidates", lambda grp, ideal: [])
+    monkeypatch.setattr(certificate, "symmetric_candidates", lambda *args: [])
+    monkeypatch.setattr(certificate, "MISSING_SHARES", (0.0, 0.5, 0.75, 1.0))
     virtual = certify_with_bound(f, g, 0)[0]
     assert virtual["virtual_neurons"] == drop
     assert 0 < virtual["certified_inputs"] <= cert["certified_inputs"]
@@ -114,7 +118,10 @@ def _sym(cert):
     return next(c for c in cert["proof"] if c["kind"] == "rho_set")
 
 
-def test_forged_symmetries_are_rejected():
+def test_forged_symmetries_are_rejected(monkeypatch):
+    from rhoproof.verify import certificate
+
+    monkeypatch.setattr(certificate, "MISSING_SHARES", (0.0,))  # the symmetric candidate
     g, f = _incomplete()
     cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0]))
     assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]

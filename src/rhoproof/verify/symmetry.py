@@ -19,24 +19,13 @@ import torch
 from rhoproof.groups import Group
 
 
-def diagonal(group: Group) -> torch.Tensor:
-    """The diagonal subgroup {(g, g⁻¹)} of G × G^op as a mask [G (g), G (h)]: it acts on pairs
-    by (p, q) ↦ (g·p, g·q) and on inputs by (x, y) ↦ (gx, yg⁻¹), with |G| orbits on inputs."""
-    g = group.order
-    mask = torch.zeros(g, g, dtype=torch.bool)
-    mask[torch.arange(g), torch.from_numpy(group.inverses.copy())] = True
-    return mask
-
-
 def pattern_stabilizer(group: Group, acts: list[tuple[torch.Tensor, torch.Tensor,
-                                                      torch.Tensor]],
-                       within: torch.Tensor | None = None) -> torch.Tensor:
-    """Every (g, h) (in the subgroup ``within``, a mask [G, G], if given) that maps each
-    pattern onto itself: [|H|, 2] int64, sorted.
+                                                      torch.Tensor]]) -> torch.Tensor:
+    """Every (g, h) that maps each pattern onto itself: [|H|, 2] int64, sorted.
 
     acts: per circuit (act_B [G, n_b], act_C [G, n_c], present [n_b, n_c] bool)."""
     g = group.order
-    ok = torch.ones(g, g, dtype=torch.bool) if within is None else within.clone()  # [g, h]
+    ok = torch.ones(g, g, dtype=torch.bool)  # [g, h]
     inv = torch.from_numpy(group.inverses.copy())
     for act_b, act_c, present in acts:
         # present[g·p, h⁻¹·q] == present[p, q] for all p, q
@@ -139,5 +128,5 @@ def pair_orbits(group: Group, act_b: torch.Tensor, act_c: torch.Tensor,
         label = new
 
 
-__all__ = ["InputOrbits", "closure", "compose", "diagonal", "generators", "input_orbits",
+__all__ = ["InputOrbits", "closure", "compose", "generators", "input_orbits",
            "pair_orbits", "pattern_stabilizer"]
