@@ -50,7 +50,8 @@ class Attribution:
 
     @property
     def leading(self) -> str:
-        return next(iter(self.groups), "")
+        """The costliest "term: group" (by mean cost; JSON may reorder the keys)."""
+        return max(self.groups, key=lambda k: self.groups[k], default="")
 
     def line(self) -> str:
         """One line for ``certify``."""
