@@ -179,3 +179,37 @@ def test_cuda_unavailable_is_a_clear_error():
         pytest.skip("CUDA is available here")
     with pytest.raises(ConfigError, match="CUDA"):
         train(TrainConfig(**SMALL), device="cuda", progress=False)
+
+
+def test_sigterm_checkpoints_and_resume_matches(tmp_path, monkeypatch):
+    """What job schedulers send: like Ctrl-C, a checkpoint, then an exact resume."""
+    cfg = TrainConfig(**SMALL)
+    straight, _ = train(cfg, progress=False)
+    _crash_at(monkeypatch, 7, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    with pytest.raises(TrainingInterrupted, match="epoch 7"):
+        train(cfg, tmp_path / "b", progress=False)
+    monkeypatch.undo()
+    assert load_run(tmp_path / "b").epoch == 7
+    resumed, _ = train(cfg, tmp_path / "b", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
+
+
+def test_a_run_is_resumable_from_its_first_moment(tmp_path, monkeypatch):
+    """A run stopped before its first step (--epochs 0, or a signal in the first epoch) can be
+    resumed; a folder holding only config.json (stopped before any checkpoint) may be
+    overwritten by a fresh run."""
+    cfg = TrainConfig(**SMALL)
+    straight, _ = train(cfg, progress=False)
+    train(cfg.replace(epochs=0), tmp_path / "zero", progress=False)
+    resumed, _ = train(cfg, tmp_path / "zero", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
+    _crash_at(monkeypatch, 1, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    with pytest.raises(TrainingInterrupted, match="epoch 1"):
+        train(cfg, tmp_path / "first", progress=False)
+    monkeypatch.undo()
+    resumed, _ = train(cfg, tmp_path / "first", resume=True, progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
+    for name in ("weights.safetensors", "checkpoint.safetensors", "metrics.jsonl"):
+        (tmp_path / "zero" / name).unlink()  # as if stopped right after config.json
+    fresh, _ = train(cfg, tmp_path / "zero", progress=False)
+    assert all(torch.equal(getattr(straight, n), getattr(fresh, n)) for n in PARAM_NAMES)

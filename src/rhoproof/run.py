@@ -44,9 +44,10 @@ def versions() -> dict[str, str]:
 def start_run(out: Path, config: Any, device: str) -> None:
     """Create a new run directory; refuse to overwrite an existing run."""
     ensure_dir(out)
-    if (out / CONFIG).exists():
+    if (out / CONFIG).exists() and ((out / CHECKPOINT).exists() or (out / WEIGHTS).exists()):
         raise RunError(f"{out} already holds a run; use --resume to continue it or choose "
                        f"another --out")
+    # a config.json alone is a run stopped before its first checkpoint: nothing to keep
     atomic_write_json(out / CONFIG, {
         "format": RUN_FORMAT,
         "config": config.to_dict(),

@@ -82,9 +82,14 @@ def adam_step(model: GroupMLP, grads: dict[str, torch.Tensor], state: AdamState,
             _functional_adam(*args, foreach=False, **kwargs)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C, and SIGTERM (what job schedulers and `kill` send): both checkpoint and stop."""
+
+
 @contextmanager
-def _deferred_sigint() -> Iterator[list[bool]]:
-    """Turn Ctrl-C into a flag checked between epochs, so a checkpoint is never half a step."""
+def _deferred_signals() -> Iterator[list[bool]]:
+    """Turn Ctrl-C and SIGTERM into a flag checked between epochs, so a checkpoint is never
+    half a step; a second signal stops at once (KeyboardInterrupt)."""
     flag = [False]
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -95,11 +100,12 @@ def _deferred_sigint() -> Iterator[list[bool]]:
             raise KeyboardInterrupt
         flag[0] = True
 
-    old = signal.signal(signal.SIGINT, handler)
+    old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, old)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 @contextmanager
@@ -191,7 +197,9 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
 
     # Late in training Adam's second moments underflow to subnormal floats, which a CPU
     # handles ~4x slower; they are flushed to zero (deterministically) while training.
-    with _deferred_sigint() as interrupted, _flush_denormal():
+    with _deferred_signals() as interrupted, _flush_denormal():
+        if out is not None and not resume:
+            save(0)  # a new run can be resumed from its first moment (even at --epochs 0)
         epoch = start
         while epoch < config.epochs:
             _, grads = step(model, with_loss=False)  # each instance's gradient of its own mean loss
