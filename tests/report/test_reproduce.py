@@ -97,6 +97,10 @@ def test_python_api(tmp_path):
     (["reproduce", "--group", "XYZ"], "unknown group spec"),
     (["reproduce", "--group", "S7"], "no zoo models"),
     (["reproduce", "--group", "S5", "--models", "0"], "positive integer"),
+    (["reproduce", "--group", "S4", "--models", "1000"], "the S4 zoo has 100 models"),
+    (["reproduce", "--group", "S4", "--epochs", "5"], "--epochs applies to --train only"),
+    (["reproduce", "--group", "S4", "--seed", "3"], "--seed applies to --train only"),
+    (["reproduce", "--group", "S4", "--train", "--device", "cuda:7"], "CUDA"),
     (["zoo", "export"], "needs a group and --out"),
 ])
 def test_cli_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -104,6 +108,18 @@ def test_cli_errors_are_one_line(argv, message, capsys, tmp_path, monkeypatch):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("rhoproof: error:") and message in err and err.count("\n") == 1
+
+
+def test_a_refused_reproduction_writes_nothing(tmp_path, monkeypatch):
+    """Issue 13: a reproduction refused for its settings left settings.json behind, and the
+    corrected command was then refused on the same folder ("other settings")."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--group", "S4", "--models", "1000", "--out", "rep"]) == 2
+    assert main(["reproduce", "--group", "S4", "--train", "--device", "cuda:7", "--out",
+                 "rep"]) == 2
+    assert not (tmp_path / "rep" / "settings.json").exists()
+    Reproduction(Settings(group="S4", models=2), tmp_path / "rep", log=lambda s: None)
+    assert (tmp_path / "rep" / "settings.json").exists()  # the corrected one is accepted
 
 
 def test_corrupt_settings_file(tmp_path):

@@ -47,6 +47,12 @@ class Settings:
             raise ConfigError(f"--models must be a positive integer, got {self.models}")
         if self.epochs is not None and self.epochs < 0:
             raise ConfigError(f"--epochs must be non-negative, got {self.epochs}")
+        if self.source == "zoo":  # options that only training reads are refused, not ignored
+            for name, value, default in (("--epochs", self.epochs, None),
+                                         ("--seed", self.seed, 0), ("--device", self.device, "cpu")):
+                if value != default:
+                    raise ConfigError(f"{name} applies to --train only: the zoo's models are "
+                                      f"trained already")
 
 
 def recipe(spec: str, models: int, epochs: int | None, seed: int):  # -> TrainConfig
@@ -71,9 +77,19 @@ class Reproduction:
         from rhoproof.groups import group
         from rhoproof.groups.specs import check_spec
 
+        # every setting is validated before settings.json is written, so a corrected command
+        # may reuse the folder
         if settings.source == "zoo":  # fails before any table is built or file written
-            zoo.entry(check_spec(settings.group))
+            available = zoo.entry(check_spec(settings.group))["models"]
+            if settings.models is not None and settings.models > available:
+                raise ConfigError(f"--models {settings.models}: the {settings.group} zoo has "
+                                  f"{available} models")
         self.grp = group(settings.group)
+        if settings.source == "train":
+            from rhoproof.train import resolve_device
+
+            resolve_device(settings.device)
+            recipe(self.grp.spec, settings.models or 100, settings.epochs, settings.seed)
         self.settings, self.out = settings, ensure_dir(out)
         self.progress, self.log = progress, log
         self._check_settings()
