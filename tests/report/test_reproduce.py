@@ -143,3 +143,24 @@ def test_outputs_of_another_version_are_redone(tmp_path, monkeypatch):
     assert sum("running" in s for s in said) == 4  # evaluate, explain, certify, report
     assert json.loads((out / "certificates" / "irrep_0.json").read_text()
                       )["versions"]["rhoproof"] == "9.9.9"
+
+
+def test_stage_outputs_follow_the_weights(tmp_path, capsys):
+    """Issue 13: evaluate.json and explain.json were reused after the run's weights changed
+    (trained further with --resume) while the certificates were redone; every stage output
+    now records the weights' SHA-256 and is redone when it differs."""
+    out = tmp_path / "rep"
+    args = ["reproduce", "--group", "S3", "--train", "--models", "2", "--epochs", "200",
+            "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    before = json.loads((out / "evaluate.json").read_text())["weights_sha256"]
+    assert main(["train", "--out", str(out / "run"), "--resume", "--epochs", "260",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "[evaluate] running" in said and "[explain] running" in said
+    assert "[certify] running" in said and "[models] done before, reused" in said
+    after = json.loads((out / "evaluate.json").read_text())["weights_sha256"]
+    explained = json.loads((out / "explain.json").read_text())["weights_sha256"]
+    assert after == explained != before

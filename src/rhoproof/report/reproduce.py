@@ -113,14 +113,25 @@ class Reproduction:
             atomic_write_json(path, mine)
 
     @staticmethod
-    def _fresh(path: Path) -> bool:
-        """A stage output written by this rhoproof version (older ones are redone)."""
+    def _fresh(path: Path, digest: str) -> bool:
+        """A stage output written by this rhoproof version from these weights (SHA-256
+        ``digest`` of the run's weights file); others are redone, so a run trained further
+        never mixes old and new results."""
         from rhoproof._version import __version__
 
         try:
-            return json.loads(path.read_text()).get("rhoproof_version") == __version__
+            saved = json.loads(path.read_text())
+            return saved.get("rhoproof_version") == __version__ and \
+                saved.get("weights_sha256") == digest
         except (OSError, json.JSONDecodeError, AttributeError):
             return False
+
+    @staticmethod
+    def _digest(run: Any) -> str:
+        from rhoproof.run import WEIGHTS
+        from rhoproof.verify.certificate import weights_digest
+
+        return weights_digest(run.path / WEIGHTS)
 
     def _stage(self, name: str, done: bool) -> bool:
         self.log(f"[{name}] " + ("done before, reused" if done else "running"))
@@ -166,9 +177,10 @@ class Reproduction:
         from rhoproof.evaluate import evaluate
 
         path = self.out / "evaluate.json"
-        if self._stage("evaluate", self._fresh(path)):
+        digest = self._digest(run)
+        if self._stage("evaluate", self._fresh(path, digest)):
             ev = evaluate(run.model, run.group)
-            atomic_write_json(path, {"rhoproof_version": __version__,
+            atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
                                      "accuracy": ev.accuracy.tolist(),
                                      "loss": ev.loss.tolist(), **ev.summary()})
         return json.loads(path.read_text())
@@ -180,7 +192,8 @@ class Reproduction:
         from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
 
         path = self.out / "explain.json"
-        if self._stage("explain", self._fresh(path)):
+        digest = self._digest(run)
+        if self._stage("explain", self._fresh(path, digest)):
             t0 = time.perf_counter()
             exps = explain_models(run.model.fold(), run.group, progress=self.progress)
             seconds = time.perf_counter() - t0
@@ -194,7 +207,8 @@ class Reproduction:
                         rs, run.group, rep.name,
                         self.out / "figures" / f"rho_set_{rep.name}_constructed.png",
                         " (constructed)").name)
-            atomic_write_json(path, {"rhoproof_version": __version__, "seconds": seconds,
+            atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
+                                     "seconds": seconds,
                                      "constructed_rho_set_figures": built,
                                      "bi_equivariance_random": be_random.tolist(),
                                      "rho_set_figures": [p.name for p in figures
