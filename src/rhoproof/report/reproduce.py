@@ -48,8 +48,8 @@ class Settings:
         if self.epochs is not None and self.epochs < 0:
             raise ConfigError(f"--epochs must be non-negative, got {self.epochs}")
         if self.source == "zoo":  # options that only training reads are refused, not ignored
-            for name, value, default in (("--epochs", self.epochs, None),
-                                         ("--seed", self.seed, 0), ("--device", self.device, "cpu")):
+            for name, value, default in (("--epochs", self.epochs, None), ("--seed", self.seed, 0),
+                                         ("--device", self.device, "cpu")):
                 if value != default:
                     raise ConfigError(f"{name} applies to --train only: the zoo's models are "
                                       f"trained already")
