@@ -213,3 +213,27 @@ def test_a_run_is_resumable_from_its_first_moment(tmp_path, monkeypatch):
         (tmp_path / "zero" / name).unlink()  # as if stopped right after config.json
     fresh, _ = train(cfg, tmp_path / "zero", progress=False)
     assert all(torch.equal(getattr(straight, n), getattr(fresh, n)) for n in PARAM_NAMES)
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_a_finite_checkpoint(tmp_path):
+    """Issue 13: --lr 1e30 diverged to NaN and the run was saved with exit 0."""
+    from rhoproof.train import TrainingDiverged
+
+    cfg = TrainConfig(**SMALL).replace(lr=1e30)
+    with pytest.raises(TrainingDiverged, match="diverged at epoch .*last finite checkpoint"):
+        train(cfg, tmp_path / "r", progress=False)
+    run = load_run(tmp_path / "r")
+    assert all(bool(torch.isfinite(t).all()) for t in run.model.tensors().values())
+
+
+def test_cli_says_when_models_did_not_generalise(tmp_path, capsys):
+    from rhoproof.cli import main
+
+    argv = ["train", "--group", "S3", "--models", "2", "--epochs", "5", "--d-hidden", "8",
+            "--out", str(tmp_path / "r"), "--quiet"]
+    assert main(argv) == 0
+    assert "did not generalise" in capsys.readouterr().out
+    assert main(["train", "--group", "S3", "--models", "2", "--epochs", "40", "--lr", "1e30",
+                 "--out", str(tmp_path / "nan"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhoproof: error: training diverged") and err.count("\n") == 1

@@ -89,6 +89,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     _report_training(config, metrics, time.perf_counter() - t0, out)
 
 
+GENERALISED = 0.5
+"""A model generalised if its accuracy on the pairs it was not trained on is at least this."""
+
+
 def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
                      out: Path | None) -> None:
     if not metrics:
@@ -105,6 +109,13 @@ def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
     if first_all is not None:
         rec = next(r for r in metrics if r["epoch"] == first_all)
         print(f"  every model at 100% from epoch {first_all} ({rec['elapsed_s']:.1f} s)")
+    held_out = last.get("test_acc")
+    if held_out:
+        failed = sum(a < GENERALISED for a in held_out)
+        if failed:
+            print(f"  warning: {failed} of {len(held_out)} models did not generalise (accuracy "
+                  f"on the held-out pairs below {GENERALISED}: they memorised the training "
+                  f"split); train longer, or with more training pairs or weight decay")
     if out is not None:
         print(f"  run saved in {out}")
 

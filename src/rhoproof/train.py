@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import signal
 import threading
 import time
@@ -39,6 +40,10 @@ def train_split(group_order: int, train_frac: float, seed: int) -> torch.Tensor:
 
 class TrainingInterrupted(UserError):
     """Ctrl-C during training: the run was checkpointed and can be resumed."""
+
+
+class TrainingDiverged(UserError):
+    """A non-finite loss or weight: training stopped, the last finite checkpoint is kept."""
 
 
 @dataclass
@@ -191,9 +196,20 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
                desc=f"train {config.group} K={k}", dynamic_ncols=True)
     t0 = time.perf_counter() - elapsed0
 
+    last_saved = [start]
+
+    def diverged(epoch: int) -> TrainingDiverged:
+        kept = f"; the last finite checkpoint (epoch {last_saved[0]}) is kept in {out}" \
+            if out is not None else ""
+        return TrainingDiverged(f"training diverged at epoch {epoch}: a non-finite loss or "
+                                f"weight (try a smaller --lr than {config.lr:g}){kept}")
+
     def save(epoch: int) -> None:
         if out is not None:
+            if not all(bool(torch.isfinite(t).all()) for t in model.tensors().values()):
+                raise diverged(epoch)  # never overwrite a finite checkpoint with NaN
             run_io.save_checkpoint(out, model, state, epoch, metrics)
+            last_saved[0] = epoch
 
     # Late in training Adam's second moments underflow to subnormal floats, which a CPU
     # handles ~4x slower; they are flushed to zero (deterministically) while training.
@@ -208,6 +224,9 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
             bar.update(1)
             if epoch % config.eval_every == 0 or epoch == config.epochs:
                 rec = _metrics_record(model, grp, mask, epoch, time.perf_counter() - t0, dtype)
+                if not all(math.isfinite(v) for v in rec["loss"]):
+                    bar.close()
+                    raise diverged(epoch)
                 metrics.append(rec)
                 acc = torch.tensor(rec["acc"])
                 bar.set_postfix(loss=f"{sum(rec['train_loss']) / k:.4f}",

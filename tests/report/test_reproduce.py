@@ -27,6 +27,9 @@ def test_train_reproduction_end_to_end_and_resume(tmp_path, capsys):
         assert row["irrep"] <= row["accuracy"] and row["coset"] <= row["accuracy"]
     report = (out / "report.md").read_text()
     assert "The paper reports no numbers for S3" in report
+    assert "mean exact accuracy (all pairs)" in report
+    assert results["summary"]["not_generalised"] == sum(
+        r["accuracy"] < results["summary"]["generalised_threshold"] for r in results["models"])
     for name in FIGURES:
         assert (out / "figures" / f"{name}.png").stat().st_size > 0
         assert (out / "figures" / f"{name}.pdf").exists()
@@ -83,6 +86,8 @@ def test_paper_criterion():
     bad = {**full, "missing_pairs": 10}  # 40% missing
     assert not paper_criterion({"circuits": [bad]})
     assert paper_criterion({"circuits": [bad, full]})  # another circuit of the irrep is fine
+    # no ρ-set circuit at all: not explained (issue 13: it passed vacuously)
+    assert not paper_criterion({"circuits": []}) and not paper_criterion({"circuits": [sign]})
 
 
 def test_python_api(tmp_path):
@@ -164,3 +169,13 @@ def test_stage_outputs_follow_the_weights(tmp_path, capsys):
     after = json.loads((out / "evaluate.json").read_text())["weights_sha256"]
     explained = json.loads((out / "explain.json").read_text())["weights_sha256"]
     assert after == explained != before
+
+
+def test_report_warns_about_models_that_did_not_generalise(tmp_path):
+    """Issue 13: runs that memorised their training split passed silently."""
+    out = tmp_path / "rep"
+    assert main(["reproduce", "--group", "S3", "--train", "--models", "2", "--epochs", "3",
+                 "--out", str(out), "--quiet"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["summary"]["not_generalised"] == 2
+    assert "did not generalise" in (out / "report.md").read_text()

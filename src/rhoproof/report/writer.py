@@ -16,6 +16,7 @@ REFERENCE = Path(__file__).parent / "paper_reference.json"
 
 # (key, label, which direction is better: "higher", "lower" or None for descriptive rows)
 ROWS = [
+    ("mean_accuracy", "mean exact accuracy (all pairs)", None),
     ("bound_ge_0.95", "models with V_irrep bound ≥ 0.95", "higher"),
     ("mean_bound_all", "mean V_irrep bound, all models", "higher"),
     ("mean_bound_explained", "mean V_irrep bound, explained models", "higher"),
@@ -122,7 +123,8 @@ def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any]
 def paper_criterion(model: dict[str, Any]) -> bool:
     """The seed paper's looser test, applied to our circuits (notes §4.2, §5.2): a model is
     unexplained when some circuit's a varies (a-variance > 1e-5) or some irrep is "bad" (every
-    one of its circuits misses 20–80% of its double sum); mixed neurons do not count."""
+    one of its circuits misses 20–80% of its double sum); mixed neurons do not count. A model
+    with no ρ-set circuit at all is not explained by it (it was, vacuously, before)."""
     from rhoproof.explain.records import RhoSetCircuitRecord, circuit_from_json
 
     by_irrep: dict[str, list[float]] = {}
@@ -131,8 +133,8 @@ def paper_criterion(model: dict[str, Any]) -> bool:
             if c.a_variance > 1e-5:
                 return False
             by_irrep.setdefault(c.irrep, []).append(c.missing_pairs / c.pairs)
-    return not any(all(0.2 <= share <= 0.8 for share in shares)
-                   for shares in by_irrep.values())
+    return bool(by_irrep) and not any(all(0.2 <= share <= 0.8 for share in shares)
+                                      for shares in by_irrep.values())
 
 
 def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
@@ -148,6 +150,7 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
         "fraction_explained_paper_criterion": len(paper_ok) / len(rows),
         "mean_bound_explained_paper_criterion": _mean([r["irrep"] for r in paper_ok]),
         "models": len(rows),
+        "mean_accuracy": _mean([r["accuracy"] for r in rows]),
         "bound_ge_0.95": per["irrep"].certified_95,
         "mean_bound_all": per["irrep"].mean_bound,
         "mean_bound_explained": _mean([r["irrep"] for r in expl]),
@@ -281,6 +284,12 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
     certs = certificates(out, run.n_instances)
     rows = model_rows(certs, explained, evaluated)
     summary = summarize(rows, explained, certs)
+    # a model that did not generalise is near its training fraction: below halfway from there
+    # to 1 it is counted (and the report says so)
+    frac = run.config.train_frac
+    summary["generalised_threshold"] = frac + (1 - frac) / 2
+    summary["not_generalised"] = sum(r["accuracy"] < summary["generalised_threshold"]
+                                     for r in rows)
     spec = run.group.spec
     captions = _figures(repro, run, rows)
     settings = json.loads((out / "settings.json").read_text())
@@ -342,6 +351,12 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
              f"in this folder; the paper's come from `paper_reference.json` (sources in "
              f"`results.json`).", "", "## Paper vs rhoproof", "", comparison_table(results),
              ""]
+    if s.get("not_generalised"):
+        lines += [f"**Warning: {s['not_generalised']} of {s['models']} models did not "
+                  f"generalise** (exact accuracy below {s['generalised_threshold']:.2f}, halfway "
+                  f"from the training fraction to 1: they memorised the training split). Their "
+                  f"bounds say little about the recipe; train longer or with another recipe.",
+                  ""]
     behind = [r for r in results["comparison"] if r["behind"]]
     if behind:
         lines += ["Where rhoproof is behind the paper, and why (as measured here):", ""]
