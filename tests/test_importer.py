@@ -65,3 +65,27 @@ def test_wrong_group_and_bad_files(tmp_path, capsys):
     assert main(["import", str(tmp_path / "w.pt"), "--group", "S3", "--out",
                  str(tmp_path / "ok")]) == 0
     assert "imported 2 S3 model(s)" in capsys.readouterr().out
+
+
+def test_the_files_own_group_is_checked(tmp_path, capsys):
+    """Issue 13: importing a rhoproof weights file with --group of the same order but another
+    group ignored the group the file records."""
+    from rhoproof.config import TrainConfig
+    from rhoproof.train import train
+
+    train(TrainConfig(group="S3", n_instances=1, d_embed=4, d_hidden=6, epochs=2, eval_every=1),
+          tmp_path / "s3", progress=False)
+    weights = tmp_path / "s3" / "weights.safetensors"
+    assert main(["import", str(weights), "--group", "C6", "--out", str(tmp_path / "c6")]) == 2
+    err = capsys.readouterr().err
+    assert "records that its models are for S3, not C6" in err and err.count("\n") == 1
+    assert main(["import", str(weights), "--group", "S3", "--out", str(tmp_path / "ok")]) == 0
+
+
+def test_zoo_list_reads_its_argument(capsys):
+    assert main(["zoo", "list", "S4"]) == 0
+    out = capsys.readouterr().out
+    assert "S4 " in out and "S5 " not in out
+    assert main(["zoo", "list", "S7"]) == 2
+    assert "no zoo models" in capsys.readouterr().err
+    assert main(["zoo", "list", "--out", "x"]) == 2

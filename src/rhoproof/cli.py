@@ -338,9 +338,12 @@ def cmd_zoo(args: argparse.Namespace) -> None:
     from rhoproof import zoo
 
     if args.action == "list":
+        if args.out or args.models is not None:
+            raise ConfigError("zoo list takes no --out or --models (those are for zoo export)")
+        entries = zoo.index() if not args.group else {args.group: zoo.entry(args.group)}
         print(f"{'group':<6} {'models':>6} {'m':>4} {'epochs':>6} {'MB':>5} {'mean acc':>9} "
               f"{'mean loss':>9}  sha256 (first 12)  command")
-        for spec, e in zoo.index().items():
+        for spec, e in entries.items():
             c = e["config"]
             print(f"{spec:<6} {e['models']:>6} {c['d_hidden']:>4} {e['epochs']:>6} "
                   f"{e['bytes'] / 2**20:>5.1f} {e['final']['mean_accuracy']:>9.6f} "
@@ -477,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     z = sub.add_parser("zoo", help="the shipped pre-trained models")
     z.add_argument("action", choices=["list", "export"])
-    z.add_argument("group", nargs="?", help="for export: the group")
+    z.add_argument("group", nargs="?", help="the group (list: only its entry; export: required)")
     z.add_argument("--out", help="for export: run directory to write")
     z.add_argument("--models", type=int, help="for export: the first N models only")
     z.set_defaults(func=cmd_zoo)

@@ -272,6 +272,21 @@ def import_weights(path: str | Path, spec: str, out: str | Path, *, table: str |
     return import_report(path, spec, out, table=table, labels=labels, product=product).out
 
 
+def _stored_group(path: str | Path) -> str | None:
+    """The group a safetensors file says its models are for (rhoproof writes it in the
+    metadata), or None."""
+    if Path(path).suffix != ".safetensors":
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+    except Exception:  # unreadable metadata: read_weights already vetted the file
+        return None
+    return meta.get("group") or None
+
+
 def import_report(path: str | Path, spec: str, out: str | Path, *,
                   table: str | Path | None = None, labels: str | Path | None = None,
                   product: str = "right-to-left") -> ImportReport:
@@ -288,6 +303,10 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
         raise RunError("--product goes with --labels; a --table already fixes the product")
     grp = make_group(spec)
     tensors = read_weights(path)
+    stored = _stored_group(path)
+    if stored is not None and stored != grp.spec and table is None and labels is None:
+        raise RunError(f"{path} records that its models are for {stored}, not {grp.spec}; "
+                       f"import it with --group {stored} (or relabel with --table/--labels)")
     source = str(path)
     notes: list[str] = []
     for names_, unembed, bias in ((PARAM_NAMES, "unembedding", "unembed_bias"),
