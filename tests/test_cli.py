@@ -75,3 +75,31 @@ def test_demo_small(capsys, tmp_path):
     code, text, _ = _run(capsys, "demo", "--out", str(tmp_path / "d"), "--models", "1",
                          "--epochs", "10", "--quiet")
     assert code == 0 and "model 0: accuracy" in text
+
+
+def test_thread_policy(monkeypatch, capsys):
+    """Issue 13: a thread count chosen from the load, --threads, and OMP_NUM_THREADS."""
+    import os
+
+    import torch
+
+    from rhoproof import cli
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert cli.default_threads() == 1  # round(4 - 2.6)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert cli.default_threads() == 4
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert cli.default_threads() == 1
+    before = torch.get_num_threads()
+    try:
+        assert main(["groups", "S3", "--no-subgroups"]) == 0  # no torch work: untouched
+        assert torch.get_num_threads() == before
+        assert main(["evaluate", "nowhere", "--threads", "0"]) == 2
+        assert "--threads must be a positive integer" in capsys.readouterr().err
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        main(["evaluate", "nowhere", "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
