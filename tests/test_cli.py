@@ -103,3 +103,27 @@ def test_thread_policy(monkeypatch, capsys):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_small_cli_items(capsys, tmp_path):
+    """Issue 13 (smaller items): plurals, --json for zoo list and check, help with examples."""
+    assert main(["groups", "C1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 conjugacy class" in out and "1 subgroup" in out and "classes" not in out
+    assert main(["zoo", "list", "S4", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert set(listed) == {"S4"} and listed["S4"]["models"] == 100
+    from rhoproof import zoo
+    from rhoproof.run import load_run
+    from rhoproof.verify.certificate import certify
+
+    run_dir = zoo.export("S4", tmp_path / "s4", n_models=1)
+    cert = tmp_path / "c.json"
+    cert.write_text(json.dumps(certify(load_run(run_dir), 0, "irrep")))
+    assert main(["check", str(cert), str(run_dir), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["ok"] and res["certified_inputs"] == 576 and res["method"] == "irrep"
+    for cmd in ("evaluate", "certify", "check"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        assert "example: rhoproof" in capsys.readouterr().out

@@ -20,6 +20,11 @@ def _print_json(obj: Any) -> None:
 # --- groups --------------------------------------------------------------------------------
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 subgroup', '3 subgroups', '1 conjugacy class', '2 conjugacy classes'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ss') else 's'}"
+
+
 def cmd_groups(args: argparse.Namespace) -> None:
     from rhoproof.groups import group
 
@@ -40,8 +45,8 @@ def cmd_groups(args: argparse.Namespace) -> None:
     if args.json:
         _print_json(info)
         return
-    print(f"{grp.spec}: order {grp.order}, {info['classes']} conjugacy classes"
-          + (f", {subgroups} subgroups" if subgroups is not None else "")
+    print(f"{grp.spec}: order {grp.order}, {_count(info['classes'], 'conjugacy class')}"
+          + (f", {_count(subgroups, 'subgroup')}" if subgroups is not None else "")
           + (", abelian" if grp.is_abelian else ""))
     print(f"{'irrep':<8} {'dim':>4}  {'type':<13} {'FS':>3}")
     for r in irreps:
@@ -277,6 +282,10 @@ def cmd_check(args: argparse.Namespace) -> None:
     cert = load_certificate(args.certificate)
     run = load_run(args.run_dir)
     res = check_certificate(cert, run)
+    if args.json:
+        _print_json({"ok": True, "method": cert["method"], "run": str(run.path),
+                     "inputs": run.group.order ** 2, **res})
+        return
     print(f"OK: model {res['instance']} of {run.path}: {res['certified_inputs']} of "
           f"{run.group.order ** 2} inputs certified (accuracy >= {res['accuracy']:.5f}), "
           f"cross-entropy <= {res['cross_entropy']:.4g} ({cert['method']})")
@@ -341,6 +350,10 @@ def cmd_zoo(args: argparse.Namespace) -> None:
         if args.out or args.models is not None:
             raise ConfigError("zoo list takes no --out or --models (those are for zoo export)")
         entries = zoo.index() if not args.group else {args.group: zoo.entry(args.group)}
+        if args.json:
+            _print_json({spec: {k: v for k, v in e.items() if k != "loss_trajectory"}
+                         for spec, e in entries.items()})
+            return
         print(f"{'group':<6} {'models':>6} {'m':>4} {'epochs':>6} {'MB':>5} {'mean acc':>9} "
               f"{'mean loss':>9}  sha256 (first 12)  command")
         for spec, e in entries.items():
@@ -415,10 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("evaluate", help="exact accuracy and loss of every model on all pairs")
-    e.add_argument("run_dir")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--device", default="cpu")
+    e = sub.add_parser("evaluate", help="exact accuracy and loss of every model on all pairs",
+                       epilog="example: rhoproof evaluate runs/s5")
+    e.add_argument("run_dir", help="a run directory (from train, zoo export or import)")
+    e.add_argument("--json", action="store_true", help="machine-readable output")
+    e.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("explain", help="find ρ-set circuits, idealize, and judge each model")
@@ -427,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--instance", type=int, default=0, help="model to explain (default 0)")
     which.add_argument("--all", action="store_true", help="explain every model of the run")
     x.add_argument("--json", action="store_true", help="machine-readable output")
-    x.add_argument("--plots", metavar="DIR", help="write figures (PNG) into DIR")
+    x.add_argument("--plots", metavar="DIR", help="write figures into DIR (PNG, and PDF beside "
+                                                  "each)")
     x.add_argument("--threshold", type=float, default=0.95,
                    help="irrep-sparsity threshold for assigning a neuron (0.95)")
     x.add_argument("--min-weight", type=float, default=0.01,
@@ -435,11 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the verdict (0.01)")
     x.set_defaults(func=cmd_explain)
 
-    c = sub.add_parser("certify", help="certified accuracy and loss bounds, as certificates")
-    c.add_argument("run_dir")
+    c = sub.add_parser("certify", help="certified accuracy and loss bounds, as certificates",
+                       epilog="example: rhoproof certify runs/s5 --all --method all")
+    c.add_argument("run_dir", help="a run directory (from train, zoo export or import)")
     which_c = c.add_mutually_exclusive_group()
-    which_c.add_argument("--instance", type=int, default=0)
-    which_c.add_argument("--all", action="store_true")
+    which_c.add_argument("--instance", type=int, default=0, help="model to certify (default 0)")
+    which_c.add_argument("--all", action="store_true", help="certify every model of the run")
     c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
                         "brute (exact), or all of them")
@@ -452,12 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "only where needed (same accuracy bound, faster), or auto (all while "
                         "|G|^3 <= 2e7)")
     c.add_argument("--out", help="folder for the certificates (default RUN_DIR/certificates)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
     c.set_defaults(func=cmd_certify)
 
-    k = sub.add_parser("check", help="re-verify a certificate against a run")
-    k.add_argument("certificate")
-    k.add_argument("run_dir")
+    k = sub.add_parser("check", help="re-verify a certificate against a run",
+                       epilog="example: rhoproof check runs/s5/certificates/irrep_0.json runs/s5")
+    k.add_argument("certificate", help="a certificate JSON file (from certify)")
+    k.add_argument("run_dir", help="the run directory whose weights it is about")
+    k.add_argument("--json", action="store_true", help="machine-readable output")
     k.set_defaults(func=cmd_check)
 
     r = sub.add_parser("reproduce", help="the whole pipeline for a group, from models to a "
@@ -483,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("group", nargs="?", help="the group (list: only its entry; export: required)")
     z.add_argument("--out", help="for export: run directory to write")
     z.add_argument("--models", type=int, help="for export: the first N models only")
+    z.add_argument("--json", action="store_true", help="list: machine-readable output")
     z.set_defaults(func=cmd_zoo)
 
     im = sub.add_parser("import", help="make a run directory from weights trained elsewhere")
