@@ -45,7 +45,7 @@ def cmd_groups(args: argparse.Namespace) -> None:
     if args.json:
         _print_json(info)
         return
-    print(f"{grp.spec}: order {grp.order}, {_count(info['classes'], 'conjugacy class')}"
+    print(f"{grp.spec}: order {grp.order}, {_count(len(grp.conjugacy_classes), 'conjugacy class')}"
           + (f", {_count(subgroups, 'subgroup')}" if subgroups is not None else "")
           + (", abelian" if grp.is_abelian else ""))
     print(f"{'irrep':<8} {'dim':>4}  {'type':<13} {'FS':>3}")
