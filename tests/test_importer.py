@@ -89,3 +89,21 @@ def test_zoo_list_reads_its_argument(capsys):
     assert main(["zoo", "list", "S7"]) == 2
     assert "no zoo models" in capsys.readouterr().err
     assert main(["zoo", "list", "--out", "x"]) == 2
+
+
+def test_imported_runs_and_unreadable_files_in_one_line(tmp_path, capsys):
+    """Issue 13: imported runs reported "epoch 0"; a non-weights file printed torch's
+    multi-line weights_only text."""
+    torch.save(dict(_model().tensors()), tmp_path / "w.pt")
+    assert main(["import", str(tmp_path / "w.pt"), "--group", "S3", "--out",
+                 str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "imported from" in out and "epoch 0" not in out
+    import collections
+
+    torch.save(collections.Counter(a=1), tmp_path / "odd.pt")  # refused by weights_only
+    assert main(["import", str(tmp_path / "odd.pt"), "--group", "S3", "--out",
+                 str(tmp_path / "r2")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -147,7 +147,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(f"{'instance':>8}  {'accuracy':>9}  {'loss':>10}")
     for k, (a, lo) in enumerate(zip(ev.accuracy.tolist(), ev.loss.tolist())):
         print(f"{k:>8}  {a:>9.5f}  {lo:>10.4g}")
-    print(f"{run.group.spec}, epoch {run.epoch}: mean accuracy {summary['mean_accuracy']:.5f}, "
+    trained = f"imported from {run.info['imported_from']}" if run.info.get("imported_from") \
+        else f"epoch {run.epoch}"  # an imported run has no epoch of ours
+    print(f"{run.group.spec}, {trained}: mean accuracy {summary['mean_accuracy']:.5f}, "
           f"min {summary['min_accuracy']:.5f}, {summary['n_perfect']}/{run.n_instances} at "
           f"100%, mean loss {summary['mean_loss']:.4g} (all {run.group.order}² pairs, "
           f"{seconds:.2f} s)")

@@ -64,8 +64,9 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any reader failure is a bad input file
+        first = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's text is long
         raise RunError(f"{path}: not a readable safetensors file or torch state dict "
-                       f"({type(exc).__name__}: {exc})") from None
+                       f"({type(exc).__name__}: {first})") from None
     if isinstance(raw, dict) and len(raw) == 1:
         (only,) = raw.values()
         if isinstance(only, dict):
