@@ -85,13 +85,11 @@ def test_thread_policy(monkeypatch, capsys):
 
     from rhoproof import cli
 
+    assert 0.0 <= cli.busy_cores() <= (os.cpu_count() or 1) + 0.01
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(os, "getloadavg", lambda: (2.6, 0.0, 0.0))
-    assert cli.default_threads() == 1  # round(4 - 2.6)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
-    assert cli.default_threads() == 4
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
-    assert cli.default_threads() == 1
+    for busy, threads in ((2.6, 1), (0.1, 4), (9.0, 1), (1.2, 3)):
+        monkeypatch.setattr(cli, "busy_cores", lambda busy=busy: busy)
+        assert cli.default_threads() == threads
     before = torch.get_num_threads()
     try:
         assert main(["groups", "S3", "--no-subgroups"]) == 0  # no torch work: untouched

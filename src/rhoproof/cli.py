@@ -532,8 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in TORCH_COMMANDS:
         sub.choices[name].add_argument(
             "--threads", type=int, default=None,
-            help="torch threads (default: the cores not busy with other work, from the load "
-                 "average; OMP_NUM_THREADS if set); see README, 'Threads'")
+            help="torch threads (default: the cores not busy with other work right now; "
+                 "OMP_NUM_THREADS if set); see README, 'Threads'")
     return p
 
 
@@ -542,18 +542,39 @@ TORCH_COMMANDS = ("train", "evaluate", "explain", "certify", "check", "reproduce
 """The commands whose work is torch's, and so take ``--threads``."""
 
 
+def busy_cores(window: float = 0.1) -> float:
+    """How many cores other work keeps busy now: from /proc/stat over ``window`` seconds
+    (this process sleeps meanwhile); where there is no /proc/stat, the 1-minute load average
+    (which lags: it still counts work that just ended)."""
+    import os
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle+iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+        if total1 > total0:
+            return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / (total1 - total0))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # no load average on this platform
+        return 0.0
+
+
 def default_threads() -> int:
     """The thread policy (bench/results/threads.md): as many threads as cores not busy with
-    other work (cores minus the 1-minute load average, at least 1). On 2 cores, 2 threads
-    were 1.3–2× faster than 1 on an idle machine and 2–9× slower beside one busy process."""
+    other work right now (at least 1). On 2 cores, 2 threads were 1.3–2× faster than 1 on an
+    idle machine and 2–9× slower beside one busy process."""
     import os
 
     cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except (OSError, AttributeError):  # no load average on this platform
-        busy = 0.0
-    return max(1, min(cores, round(cores - busy)))
+    return max(1, min(cores, round(cores - busy_cores())))
 
 
 def _set_threads(requested: int | None) -> None:
