@@ -146,14 +146,16 @@ def test_resume_after_a_crash_reaches_the_uninterrupted_result(tmp_path, monkeyp
     assert all(torch.equal(getattr(straight, n), getattr(on_disk.model, n)) for n in PARAM_NAMES)
 
 
-def test_ctrl_c_checkpoints_and_resume_matches(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("sig", "at"), [(signal.SIGINT, 13), (signal.SIGTERM, 7)])
+def test_a_signal_checkpoints_and_resume_matches(tmp_path, monkeypatch, sig, at):
+    """Ctrl-C, and SIGTERM (what job schedulers send): a checkpoint, then an exact resume."""
     cfg = TrainConfig(**SMALL)
     straight, _ = train(cfg, progress=False)
-    _crash_at(monkeypatch, 13, lambda: os.kill(os.getpid(), signal.SIGINT))
-    with pytest.raises(TrainingInterrupted, match="epoch 13"):
+    _crash_at(monkeypatch, at, lambda: os.kill(os.getpid(), sig))
+    with pytest.raises(TrainingInterrupted, match=f"epoch {at}"):
         train(cfg, tmp_path / "b", progress=False)
     monkeypatch.undo()
-    assert load_run(tmp_path / "b").epoch == 13
+    assert load_run(tmp_path / "b").epoch == at
     resumed, _ = train(cfg, tmp_path / "b", resume=True, progress=False)
     assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
 
@@ -179,19 +181,6 @@ def test_cuda_unavailable_is_a_clear_error():
         pytest.skip("CUDA is available here")
     with pytest.raises(ConfigError, match="CUDA"):
         train(TrainConfig(**SMALL), device="cuda", progress=False)
-
-
-def test_sigterm_checkpoints_and_resume_matches(tmp_path, monkeypatch):
-    """What job schedulers send: like Ctrl-C, a checkpoint, then an exact resume."""
-    cfg = TrainConfig(**SMALL)
-    straight, _ = train(cfg, progress=False)
-    _crash_at(monkeypatch, 7, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    with pytest.raises(TrainingInterrupted, match="epoch 7"):
-        train(cfg, tmp_path / "b", progress=False)
-    monkeypatch.undo()
-    assert load_run(tmp_path / "b").epoch == 7
-    resumed, _ = train(cfg, tmp_path / "b", resume=True, progress=False)
-    assert all(torch.equal(getattr(straight, n), getattr(resumed, n)) for n in PARAM_NAMES)
 
 
 def test_a_run_is_resumable_from_its_first_moment(tmp_path, monkeypatch):

@@ -20,7 +20,6 @@ per-output stage can only do better). Rounding terms of the proof are left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,54 +27,11 @@ import torch
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 from rhoproof.verify.exact_ideal import ExactIdeal
+from rhoproof.verify.records import Attribution
 
 SAMPLE = 4096
 """At most this many uncertified inputs are measured (evenly spaced in row-major order)."""
 TERMS = ("bias", "distance", "unembedding", "other neurons", "virtual neurons")
-
-
-@dataclass(frozen=True)
-class Attribution:
-    """Where one model's bound is lost (JSON-ready with ``to_json``)."""
-
-    uncertified: int  # inputs the proof left
-    sampled: int  # inputs measured
-    ideal_margin: float  # F*(e) − max_{w≠e} F*(w): ≤ 0 means the ideal itself is wrong
-    shortfall: float  # median over the sample of max F*(w≠e) + s − L
-    terms: dict[str, float]  # mean over the sample of each term of s
-    groups: dict[str, float]  # "term: group" -> mean cost, largest first (top GROUPS)
-    gain: dict[str, float]  # "term: group" -> share of the sample it alone would certify
-
-    GROUPS = 8
-
-    @property
-    def leading(self) -> str:
-        """The costliest "term: group" (by mean cost; JSON may reorder the keys)."""
-        return max(self.groups, key=lambda k: self.groups[k], default="")
-
-    def line(self) -> str:
-        """One line for ``certify``."""
-        if self.ideal_margin <= 0:
-            return (f"{self.uncertified:,} inputs not certified: the idealized model has no "
-                    f"margin ({self.ideal_margin:.3g}); what it drops costs most: "
-                    f"{self.leading} ({self.groups.get(self.leading, 0.0):.3g})")
-        lead = self.leading
-        return (f"{self.uncertified:,} inputs not certified, short by {self.shortfall:.3g} "
-                f"(median); costliest: {lead} ({self.groups.get(lead, 0.0):.3g}; alone "
-                f"would certify {self.gain.get(lead, 0.0):.0%} of them)")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"uncertified": self.uncertified, "sampled": self.sampled,
-                "ideal_margin": self.ideal_margin, "shortfall": self.shortfall,
-                "terms": dict(self.terms), "groups": dict(self.groups),
-                "gain": dict(self.gain)}
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Attribution:
-        return cls(int(d["uncertified"]), int(d["sampled"]), float(d["ideal_margin"]),
-                   float(d["shortfall"]), {str(k): float(v) for k, v in d["terms"].items()},
-                   {str(k): float(v) for k, v in d["groups"].items()},
-                   {str(k): float(v) for k, v in d["gain"].items()})
 
 
 def _split(vec: torch.Tensor, weight: torch.Tensor, labels: list[str], cols: torch.Tensor

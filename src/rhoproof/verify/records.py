@@ -144,6 +144,69 @@ class CosetData:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """Where one model's bound is lost (JSON-ready with ``to_json``)."""
+
+    uncertified: int  # inputs the proof left
+    sampled: int  # inputs measured
+    ideal_margin: float  # F*(e) − max_{w≠e} F*(w): ≤ 0 means the ideal itself is wrong
+    shortfall: float  # median over the sample of max F*(w≠e) + s − L
+    terms: dict[str, float]  # mean over the sample of each term of s
+    groups: dict[str, float]  # "term: group" -> mean cost, largest first (top GROUPS)
+    gain: dict[str, float]  # "term: group" -> share of the sample it alone would certify
+
+    GROUPS = 8
+
+    @property
+    def leading(self) -> str:
+        """The costliest "term: group" (by mean cost; JSON may reorder the keys)."""
+        return max(self.groups, key=lambda k: self.groups[k], default="")
+
+    def line(self) -> str:
+        """One line for ``certify``."""
+        if self.ideal_margin <= 0:
+            return (f"{self.uncertified:,} inputs not certified: the idealized model has no "
+                    f"margin ({self.ideal_margin:.3g}); what it drops costs most: "
+                    f"{self.leading} ({self.groups.get(self.leading, 0.0):.3g})")
+        lead = self.leading
+        return (f"{self.uncertified:,} inputs not certified, short by {self.shortfall:.3g} "
+                f"(median); costliest: {lead} ({self.groups.get(lead, 0.0):.3g}; alone "
+                f"would certify {self.gain.get(lead, 0.0):.0%} of them)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uncertified": self.uncertified, "sampled": self.sampled,
+                "ideal_margin": self.ideal_margin, "shortfall": self.shortfall,
+                "terms": dict(self.terms), "groups": dict(self.groups),
+                "gain": dict(self.gain)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Attribution:
+        return cls(int(d["uncertified"]), int(d["sampled"]), float(d["ideal_margin"]),
+                   float(d["shortfall"]), {str(k): float(v) for k, v in d["terms"].items()},
+                   {str(k): float(v) for k, v in d["groups"].items()},
+                   {str(k): float(v) for k, v in d["gain"].items()})
+
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """[H1] The partial symmetry of a V_irrep ideal: generators (g, h) of H ≤ G × G^op and the
+    number of orbits of H on the inputs (bookkeeping; the checker derives them itself)."""
+
+    generators: tuple[tuple[int, int], ...]
+    orbits: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generators": [list(gh) for gh in self.generators], "orbits": self.orbits}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Symmetry:
+        if set(d) != {"generators", "orbits"}:
+            raise ValueError(f"a symmetry has the fields {sorted(d)}")
+        return cls(tuple((int(g), int(h)) for g, h in d["generators"]), int(d["orbits"]))
+
+
+@dataclass(frozen=True)
 class Certificate:
     """A certificate (docs/certificate.md; the JSON Schema ``certificate.schema.json``): the
     claim about one model, the data that supports it, and bookkeeping. ``to_json`` writes the
@@ -174,8 +237,8 @@ class Certificate:
     virtual_neurons: int | None = None
     missing_share_allowed: float | None = None
     coset: CosetData | None = None
-    attribution: dict[str, Any] | None = None  # V_irrep: where the bound is lost (diagnostic)
-    symmetry: dict[str, Any] | None = None  # V_irrep [H1]: H's generators, orbit count
+    attribution: Attribution | None = None  # V_irrep: where the bound is lost (diagnostic)
+    symmetry: Symmetry | None = None  # V_irrep [H1]: H's generators, orbit count
     run: str | None = None
     weights_sha256: str | None = None
     versions: dict[str, str] | None = None
@@ -190,7 +253,7 @@ class Certificate:
                 continue
             if f.name in ("proof", "stages"):
                 v = [c.to_json() for c in v]
-            elif f.name == "coset":
+            elif f.name in ("coset", "attribution", "symmetry"):
                 v = v.to_json()
             elif isinstance(v, tuple):
                 v = list(v)
@@ -217,8 +280,12 @@ class Certificate:
             kw["stages"] = tuple(Stage.from_json(st) for st in kw["stages"])
         if kw.get("coset") is not None:
             kw["coset"] = CosetData.from_json(kw["coset"])
+        if kw.get("attribution") is not None:
+            kw["attribution"] = Attribution.from_json(kw["attribution"])
+        if kw.get("symmetry") is not None:
+            kw["symmetry"] = Symmetry.from_json(kw["symmetry"])
         return cls(**kw)
 
 
-__all__ = ["Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof", "Stage",
-           "proof_from_json"]
+__all__ = ["Attribution", "Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof",
+           "Stage", "Symmetry", "proof_from_json"]
