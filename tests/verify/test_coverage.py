@@ -70,3 +70,12 @@ def test_attribution_names_the_neuron_that_costs_the_bound():
     # the costliest group does not depend on the order of the JSON keys
     shuffled = dict(sorted(cert["attribution"]["groups"].items()))
     assert Attribution.from_json({**cert["attribution"], "groups": shuffled}).leading == a.leading
+
+
+def test_certify_prints_where_the_bound_is_lost(tmp_path, capsys):
+    from rhoproof.cli import main
+
+    run_dir = zoo.export("S4", tmp_path / "s4", n_models=12)  # model 11 is certified at 0
+    assert main(["certify", str(run_dir), "--instance", "11"]) == 0
+    out = capsys.readouterr().out
+    assert "where the irrep bound is lost:" in out and "model 11: 576 inputs not certified" in out
