@@ -179,3 +179,25 @@ def test_report_warns_about_models_that_did_not_generalise(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert results["summary"]["not_generalised"] == 2
     assert "did not generalise" in (out / "report.md").read_text()
+
+
+def test_figures_are_readable(tmp_path, monkeypatch):
+    """Issue 13: box-plot medians were hard to see, and the 3-d ρ-set figures had unequal axes
+    (the A4 tetrahedron's view hid a vertex)."""
+    import torch
+
+    from rhoproof.explain.rho_sets import smallest_rho_set
+    from rhoproof.groups import group
+    from rhoproof.report import explain_plots
+
+    figures = []
+    monkeypatch.setattr(explain_plots, "_save", lambda fig, path: figures.append(fig) or path)
+    g = group("A4")
+    rep = next(r for r in g.irreps if r.dim == 3)
+    explain_plots.rho_set_figure(smallest_rho_set(g, rep), g, rep.name, tmp_path / "t.png")
+    ax = figures[-1].axes[0]
+    assert ax.get_xlim() == ax.get_ylim() == ax.get_zlim()
+    explain_plots.bi_equivariance_boxplot([], torch.tensor([1.0, 2.0]), tmp_path / "b.png")
+    thick = [line for line in figures[-1].axes[0].lines
+             if line.get_color() == "black" and line.get_linewidth() >= 2]
+    assert len(thick) == 3  # one thick black median per box (random, trained, idealized)

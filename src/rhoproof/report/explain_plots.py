@@ -50,6 +50,10 @@ def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
     return _save(fig, path)
 
 
+MEDIAN = {"color": "black", "linewidth": 2.2}
+"""Box-plot medians drawn thick and black, visible on any box colour."""
+
+
 def bi_equivariance_boxplot(explanations: list[Explanation], random_scores: torch.Tensor,
                             path: Path) -> Path:
     """The seed paper's bi-equivariance score for random, trained and idealized models."""
@@ -58,7 +62,7 @@ def bi_equivariance_boxplot(explanations: list[Explanation], random_scores: torc
     ideal = [max(f.bi_equivariance["idealized"], 1e-18) for f in faith]
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.boxplot([random_scores.tolist(), orig, ideal], orientation="horizontal",
-               tick_labels=["random init", "trained", "idealized"])
+               tick_labels=["random init", "trained", "idealized"], medianprops=MEDIAN)
     ax.set_xscale("log")
     ax.set_xlabel("mean over z of std/|mean| of the correct logit over pairs with xy = z")
     ax.set_title("Bi-equivariance (0 = exactly bi-equivariant; idealized floored at 1e-18)")
@@ -78,7 +82,7 @@ def r2_boxplot(explanations: list[Explanation], path: Path) -> Path:
         pos = [i + offset for i in range(len(blocks))]
         kept = [(p, d) for p, d in zip(pos, data) if d]
         bp = ax.boxplot([d for _, d in kept], positions=[p for p, _ in kept], widths=0.3,
-                        patch_artist=True)
+                        patch_artist=True, medianprops=MEDIAN)
         for box in bp["boxes"]:
             box.set_facecolor(color)
         ax.plot([], [], color=color, lw=6, label=f"{verdict} models")
@@ -116,7 +120,14 @@ def rho_set_figure(rho_set: RhoSet, group: Group, irrep: str, path: Path, note: 
     ax.set_ylabel("e2")
     if d == 3:
         ax.set_zlabel("e3")
+        # one scale on every axis (a cube of the points' radius), and a view that looks along
+        # no symmetry axis, so no vertex hides behind another
+        r = float(pts.abs().max()) * 1.1
+        ax.set_xlim(-r, r)
+        ax.set_ylim(-r, r)
+        ax.set_zlim(-r, r)
         ax.set_box_aspect((1, 1, 1))
+        ax.view_init(elev=17, azim=-58)
     else:
         ax.set_aspect("equal")
     return _save(fig, path)
