@@ -125,3 +125,16 @@ def test_small_cli_items(capsys, tmp_path):
         with pytest.raises(SystemExit):
             main([cmd, "--help"])
         assert "example: rhoproof" in capsys.readouterr().out
+
+
+def test_large_groups_get_a_note_before_a_long_build(capsys, monkeypatch):
+    """Issue 13: S7 built for minutes and GBs with no output."""
+    from rhoproof import cli
+    from rhoproof.groups.specs import spec_order
+
+    assert spec_order("S7") == 5040 and spec_order("C3xC5") == 15
+    monkeypatch.setattr(cli, "cmd_groups", lambda args: None)  # the note, not the build
+    assert main(["groups", "S7"]) == 0
+    assert "S7 has order 5040" in capsys.readouterr().err
+    assert main(["groups", "S3"]) == 0
+    assert capsys.readouterr().err == ""

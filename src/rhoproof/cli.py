@@ -537,6 +537,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+LARGE_ORDER = 1000
+"""From this order on, building a group's tables, irreps and subgroups takes minutes."""
+
+
+def _warn_if_large(spec: str | None) -> None:
+    """One line on stderr before a long silent build (S7: minutes and GBs)."""
+    if not isinstance(spec, str):
+        return
+    from rhoproof.groups.specs import spec_order
+
+    order = spec_order(spec)  # a bad spec raises its own one-line error here
+    if order is not None and order >= LARGE_ORDER:
+        print(f"rhoproof: note: {spec} has order {order}; building its Cayley table, irreps "
+              f"and subgroups takes minutes and several GB of memory", file=sys.stderr)
+
+
 TORCH_COMMANDS = ("train", "evaluate", "explain", "certify", "check", "reproduce", "import",
                   "demo")
 """The commands whose work is torch's, and so take ``--threads``."""
@@ -593,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in ("groups", "train", "import") or (
+                args.command == "reproduce" and args.train):  # commands that build the group
+            _warn_if_large(getattr(args, "spec", None) or getattr(args, "group", None))
         if args.command in TORCH_COMMANDS:
             _set_threads(args.threads)
         args.func(args)

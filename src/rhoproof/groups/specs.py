@@ -48,6 +48,15 @@ def check_spec(spec: str) -> str:
     return spec
 
 
+def spec_order(spec: str) -> int | None:
+    """The order of the group a (checked) spec names, without building it; None for a
+    ``table:`` spec (its order is the file's)."""
+    spec = check_spec(spec)
+    if spec.startswith("table:"):
+        return None
+    return int(np.prod([_factor_order(kind, n) for kind, n in _parse(spec)]))
+
+
 def _parse(spec: str) -> list[tuple[str, int]]:
     factors = spec.split("x")
     if any(f == "" for f in factors):
