@@ -226,3 +226,38 @@ def test_cli_says_when_models_did_not_generalise(tmp_path, capsys):
                  "--out", str(tmp_path / "nan"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rhoproof: error: training diverged") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_at_any_moment_leaves_a_usable_folder(tmp_path, sig):
+    """Issue 13: a real `rhoproof train` process, signalled while it starts, while it imports
+    and while it trains, leaves a folder that --resume continues or that a fresh train may
+    overwrite, and says so in one line."""
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from rhoproof.cli import main; sys.exit(main(sys.argv[1:]))"
+    for delay in (0.2, 1.5, 4.0):
+        out = tmp_path / f"run-{delay}"
+        argv = ["train", "--group", "S4", "--models", "4", "--d-hidden", "32", "--epochs",
+                "200000", "--out", str(out), "--quiet", "--threads", "1"]
+        proc = subprocess.Popen([sys.executable, "-c", code, *argv], stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(delay)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        if (out / "checkpoint.safetensors").exists():  # stopped in training: resume a little
+            assert "checkpoint saved" in err and err.count("\n") == 1, err
+            epoch = load_run(out).epoch
+            resumed = subprocess.run(
+                [sys.executable, "-c", code, "train", "--out", str(out), "--resume", "--epochs",
+                 str(epoch + 5), "--quiet"], capture_output=True, text=True, timeout=120)
+            assert resumed.returncode == 0, resumed.stderr
+            assert load_run(out).epoch == epoch + 5
+        else:  # stopped before its first checkpoint: a fresh run may take the folder
+            fresh = subprocess.run([sys.executable, "-c", code, *argv[:-5], "--epochs", "5",
+                                    "--out", str(out), "--quiet"],
+                                   capture_output=True, text=True, timeout=120)
+            assert fresh.returncode == 0, fresh.stderr
