@@ -127,12 +127,13 @@ LOOP5 = [[0, 1, 2, 3, 4], [1, 0, 3, 4, 2], [2, 4, 0, 1, 3], [3, 2, 4, 0, 1], [4,
     ({"elements": [], "table": []}, "non-empty"),
     ({"elements": ["a", "b"], "table": [[0, 1]]}, "2 rows"),
     ({"elements": ["a", "b"], "table": [[0, 1], [1]]}, "not square"),
-    ({"elements": ["a", "b"], "table": [[0, 1], [1, 2]]}, "not closed"),
+    ({"elements": ["a", "b"], "table": [[0, 1], [1, 2]]}, "not closed: the product of 'b'"),
     ({"elements": ["a", "b"], "table": [[0, 1], [1, "x"]]}, "not an integer"),
     ({"elements": ["a", "a"], "table": [[0, 1], [1, 0]]}, "not unique"),
     ({"elements": ["a", "b"], "table": [[1, 0], [0, 0]]}, "no identity"),
-    ({"elements": ["e", "a", "b"], "table": [[0, 1, 2], [1, 1, 1], [2, 1, 0]]}, "inverse"),
-    ({"elements": list("eabcd"), "table": LOOP5}, "not associative"),
+    ({"elements": ["e", "a", "b"], "table": [[0, 1, 2], [1, 1, 1], [2, 1, 0]]},
+     r"element 'a' \(#1\) has no two-sided inverse"),
+    ({"elements": list("eabcd"), "table": LOOP5}, r"not associative: \('"),
 ])
 def test_bad_tables_name_the_violation(tmp_path, obj, message):
     p = _write(tmp_path, obj)

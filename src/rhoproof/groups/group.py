@@ -39,7 +39,7 @@ class Group:
             )
         if len(set(self.labels)) != len(self.labels):
             raise GroupSpecError(f"{self.spec}: element labels are not unique")
-        validate_table(table, self.spec)
+        validate_table(table, self.spec, self.labels)
 
     def __repr__(self) -> str:
         return f"group({self.spec!r})"
@@ -225,12 +225,19 @@ def _identity_of(table: np.ndarray) -> int:
     return int(cands[0])
 
 
-def validate_table(table: np.ndarray, spec: str = "table") -> None:
+def validate_table(table: np.ndarray, spec: str = "table",
+                   labels: tuple[str, ...] | list[str] | None = None) -> None:
     """Raise GroupSpecError naming the first violated group axiom of a Cayley table.
 
     Checks, in order: square 2-d shape, entries in range, identity, inverses, associativity.
-    (Closure is the range check: every product is an element.)
+    (Closure is the range check: every product is an element.) With ``labels``, elements are
+    named by label (and index) in the message.
     """
+
+    def name(i: int) -> str:
+        return f"{labels[i]!r} (#{i})" if labels is not None and 0 <= i < len(labels) \
+            else str(i)
+
     if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] == 0:
         raise GroupSpecError(f"{spec}: the Cayley table must be a non-empty square, got shape "
                              f"{tuple(table.shape)}")
@@ -238,8 +245,8 @@ def validate_table(table: np.ndarray, spec: str = "table") -> None:
     bad = np.argwhere((table < 0) | (table >= n))
     if bad.size:
         x, y = (int(v) for v in bad[0])
-        raise GroupSpecError(f"{spec}: not closed: table[{x}][{y}] = {int(table[x, y])} is not "
-                             f"an element index in 0..{n - 1}")
+        raise GroupSpecError(f"{spec}: not closed: the product of {name(x)} and {name(y)} is "
+                             f"{int(table[x, y])}, not an element index in 0..{n - 1}")
     ar = np.arange(n)
     left_id = (table == ar[None, :]).all(axis=1)
     right_id = (table == ar[:, None]).all(axis=0)
@@ -250,7 +257,7 @@ def validate_table(table: np.ndarray, spec: str = "table") -> None:
     for x in range(n):
         row = np.nonzero(table[x] == e)[0]
         if row.size == 0 or table[row[0], x] != e:
-            raise GroupSpecError(f"{spec}: element {x} has no two-sided inverse")
+            raise GroupSpecError(f"{spec}: element {name(x)} has no two-sided inverse")
     # associativity by Light's test: the set of a with (x·a)·y = x·(a·y) for all x, y is closed
     # under the product, so it suffices to check a over a generating set: O(|G|² log|G|).
     for a in _magma_generators(table):
@@ -259,7 +266,8 @@ def validate_table(table: np.ndarray, spec: str = "table") -> None:
         diff = np.argwhere(lhs != rhs)
         if diff.size:
             x, y = (int(v) for v in diff[0])
-            raise GroupSpecError(f"{spec}: not associative: ({x}·{a})·{y} != {x}·({a}·{y})")
+            raise GroupSpecError(f"{spec}: not associative: ({name(x)}·{name(a)})·{name(y)} != "
+                                 f"{name(x)}·({name(a)}·{name(y)})")
 
 
 def _magma_generators(table: np.ndarray) -> list[int]:
