@@ -106,3 +106,28 @@ def test_weights_of_another_shape(run_dir, tmp_path):
     save_file(tensors, str(d / "weights.safetensors"))
     with pytest.raises(RunError, match="unembed_bias has shape"):
         load_run(d)
+
+
+def test_weights_without_group_metadata_get_a_note(tmp_path, capsys):
+    """Issue 13: a config edited to another group of the same order was accepted in silence
+    when the weights recorded no group (hand-made files; rhoproof always records it)."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from rhoproof.cli import main
+    from rhoproof.config import TrainConfig
+    from rhoproof.train import train
+
+    out = tmp_path / "r"
+    train(TrainConfig(group="S3", n_instances=1, d_embed=4, d_hidden=6, epochs=2, eval_every=1),
+          out, progress=False)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["config"]["group"] = "C6"  # same order, another group
+    (out / "config.json").write_text(json.dumps(cfg))
+    assert main(["evaluate", str(out)]) == 2  # the recorded group contradicts the config
+    assert "was trained on S3" in capsys.readouterr().err
+    weights = out / "weights.safetensors"
+    save_file(load_file(str(weights)), str(weights))  # the same tensors, no metadata
+    assert main(["evaluate", str(out)]) == 0
+    assert "records no group; C6 comes from config.json alone" in capsys.readouterr().err

@@ -20,6 +20,18 @@ def _print_json(obj: Any) -> None:
 # --- groups --------------------------------------------------------------------------------
 
 
+def _load_run(path: str) -> Any:
+    """``load_run``, with a one-line note on stderr when the weights carry no group metadata
+    (every file rhoproof writes does): then only config.json says which group they are for."""
+    from rhoproof.run import WEIGHTS, load_run
+
+    run = load_run(path)
+    if run.info.get("group_unverified"):
+        print(f"rhoproof: note: {run.path / WEIGHTS} records no group; {run.group.spec} comes "
+              f"from config.json alone (an edited config would not be noticed)", file=sys.stderr)
+    return run
+
+
 def _count(n: int, noun: str) -> str:
     """'1 subgroup', '3 subgroups', '1 conjugacy class', '2 conjugacy classes'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ss') else 's'}"
@@ -130,10 +142,9 @@ def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from rhoproof.evaluate import evaluate
-    from rhoproof.run import load_run
     from rhoproof.train import resolve_device
 
-    run = load_run(args.run_dir)
+    run = _load_run(args.run_dir)
     dev = resolve_device(args.device)
     t0 = time.perf_counter()
     ev = evaluate(run.model, run.group) if dev.type == "cpu" else \
@@ -205,9 +216,8 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
 
 def cmd_explain(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import explain_models
-    from rhoproof.run import load_run
 
-    run = load_run(args.run_dir)
+    run = _load_run(args.run_dir)
     k = run.n_instances
     instances = _select_instances(args, k)
     if not 0 < args.threshold <= 1 or not 0 <= args.min_weight <= 1:
@@ -239,10 +249,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.report.pipeline import certify_run, proof_over_brute, summarize_certificates
-    from rhoproof.run import load_run
     from rhoproof.verify.certificate import METHODS
 
-    run = load_run(args.run_dir)
+    run = _load_run(args.run_dir)
     instances = _select_instances(args, run.n_instances)
     out = Path(args.out) if args.out else run.path / "certificates"
     methods = list(METHODS) if args.method == "all" else [args.method]
@@ -278,11 +287,10 @@ def cmd_certify(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    from rhoproof.run import load_run
     from rhoproof.verify.certificate import check_certificate, load_certificate
 
     cert = load_certificate(args.certificate)
-    run = load_run(args.run_dir)
+    run = _load_run(args.run_dir)
     res = check_certificate(cert, run)
     if args.json:
         _print_json({"ok": True, "method": cert["method"], "run": str(run.path),

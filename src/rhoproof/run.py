@@ -233,6 +233,8 @@ def load_run(path: str | Path) -> Run:
         epoch = int(meta.get("epoch", config.epochs))
     except ValueError:
         raise RunError(f"{path / WEIGHTS}: bad epoch metadata") from None
+    if "group" not in meta:  # hand-made weights: nothing to check the config's group against
+        info = {**info, "group_unverified": True}
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
 
 
