@@ -19,14 +19,10 @@ from pathlib import Path
 
 from rhoproof import zoo
 from rhoproof.groups import group
+from rhoproof.report.pipeline import ops_over_brute
 from rhoproof.run import versions
 from rhoproof.verify.attribution import Attribution
 from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
-
-
-def _cost(cert: dict) -> float:
-    ops = cert["ops"]
-    return sum(v for k, v in ops.items() if k.startswith("proof_")) / ops["brute"]
 
 
 def main() -> None:
@@ -53,8 +49,8 @@ def main() -> None:
                 rejected.append(f"{k}: checker certified fewer inputs")
             assert cert["accuracy"] <= cert["brute"]["accuracy"], f"unsound: {spec} {k}"
             bounds.append(cert["accuracy"])
-            if cert["accuracy"] >= 0.95:
-                costs.append(_cost(cert))
+            if cert["accuracy"] >= 0.95 and (cost := ops_over_brute(cert)) is not None:
+                costs.append(cost)
             elif cert.get("attribution"):
                 a = Attribution.from_json(cert["attribution"])
                 tally[a.leading] += 1

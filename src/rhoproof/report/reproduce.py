@@ -92,6 +92,7 @@ class Reproduction:
             recipe(self.grp.spec, settings.models or 100, settings.epochs, settings.seed)
         self.settings, self.out = settings, ensure_dir(out)
         self.progress, self.log = progress, log
+        self._digests: dict[tuple[str, int, int, int], str] = {}
         self._check_settings()
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -126,12 +127,18 @@ class Reproduction:
         except (OSError, json.JSONDecodeError, AttributeError):
             return False
 
-    @staticmethod
-    def _digest(run: Any) -> str:
+    def _digest(self, run: Any) -> str:
+        """SHA-256 of the run's weights file, hashed once per version of the file (every stage
+        asks for it)."""
         from rhoproof.run import WEIGHTS
         from rhoproof.verify.certificate import weights_digest
 
-        return weights_digest(run.path / WEIGHTS)
+        path = run.path / WEIGHTS
+        stat = path.stat()
+        key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if key not in self._digests:
+            self._digests[key] = weights_digest(path)
+        return self._digests[key]
 
     def _stage(self, name: str, done: bool) -> bool:
         self.log(f"[{name}] " + ("done before, reused" if done else "running"))
@@ -219,11 +226,10 @@ class Reproduction:
     def certify(self, run) -> None:
         from rhoproof._version import __version__
         from rhoproof.report.pipeline import certify_run
-        from rhoproof.run import WEIGHTS
-        from rhoproof.verify.certificate import FORMAT, weights_digest
+        from rhoproof.verify.certificate import FORMAT
 
         folder = ensure_dir(self.out / "certificates")
-        digest = weights_digest(run.path / WEIGHTS)
+        digest = self._digest(run)
 
         def have(path: Path) -> bool:
             """A certificate for these weights by this rhoproof version (else redone)."""

@@ -205,18 +205,15 @@ def comparison(spec: str, summary: dict[str, Any], whole_zoo: bool = False
 def comparison_table(results: dict[str, Any]) -> str:
     """The paper-vs-rhoproof table as markdown."""
     rows = results["comparison"]
-    if any("same_models" in r for r in rows):  # the authors' verifier on these same models
-        lines = ["| quantity | paper | authors' verifier, these models | rhoproof | behind the "
-                 "paper |", "|---|---|---|---|---|"]
-        for row in rows:
-            lines.append(f"| {row['quantity']} | {row['paper_shown']} | "
-                         f"{row.get('same_models_shown', '–')} | {row['rhoproof_shown']} | "
-                         f"{'**yes**' if row['behind'] else ''} |")
-        return "\n".join(lines)
-    lines = ["| quantity | paper | rhoproof | behind the paper |", "|---|---|---|---|"]
+    same = any("same_models" in r for r in rows)  # the authors' verifier on these models
+    head = ["quantity", "paper", *(["authors' verifier, these models"] if same else []),
+            "rhoproof", "behind the paper"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        lines.append(f"| {row['quantity']} | {row['paper_shown']} | {row['rhoproof_shown']} | "
-                     f"{'**yes**' if row['behind'] else ''} |")
+        cells = [row["quantity"], row["paper_shown"],
+                 *([row.get("same_models_shown", "–")] if same else []),
+                 row["rhoproof_shown"], "**yes**" if row["behind"] else ""]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -73,18 +73,21 @@ def ce_terms(delta: torch.Tensor, g: int) -> torch.Tensor:
     return torch.log1p((g - 1) * torch.exp(-(delta - 2 * U * delta.abs() - 1e-300)))
 
 
-def lse_up(v: torch.Tensor) -> float:
-    """An upper bound on log Σ_j e^{v_j} [CE2]: M + log Σ e^{v − M} with M the largest v; each
-    exp is within 2u, the sum γ_n, v − M rounds by u|v − M| (a factor ≤ 1 + 10⁻¹³ while the term
-    is above e^{−900}; below, under 10⁻³⁹⁰ against a sum ≥ 1), and the log and the final
-    addition a few ulps."""
-    m = float(v.max())
-    if not math.isfinite(m):
-        return m if m > 0 else -math.inf
-    s = float(torch.exp(v - m).sum())
-    kappa = (v.numel() + 8) * 4 * U + 1e-13
-    ls = math.log(s)
-    return m + ls + kappa + 8 * U * (abs(m) + abs(ls)) + 1e-300
+def lse_up(v: torch.Tensor, n: int) -> torch.Tensor:
+    """An upper bound on log Σ_j e^{v_j} [CE2] for each row of v [R, G] (entries −∞ are absent
+    terms; ``n`` bounds the number of terms, for the widening): [R]. M + log Σ e^{v − M} with M
+    the row's largest v; each exp is within 2u, the sum γ_n, v − M rounds by u|v − M| (a factor
+    ≤ 1 + 10⁻¹³ while the term is above e^{−900}; below, under 10⁻³⁹⁰ against a sum ≥ 1), and
+    the log and the final addition a few ulps. A row with no finite maximum gives that
+    maximum (−∞ when every term is absent, +∞ when one is +∞)."""
+    m = v.max(1).values
+    finite = torch.isfinite(m)
+    safe = torch.where(finite, m, torch.zeros_like(m))
+    s = torch.exp(v - safe[:, None]).sum(1)
+    kappa = (n + 8) * 4 * U + 1e-13
+    ls = torch.log(s)
+    out = m + ls + kappa + 8 * U * (m.abs() + ls.abs()) + 1e-300
+    return torch.where(finite, out, m)
 
 
 def ce_mean(ce: torch.Tensor) -> float:

@@ -205,11 +205,6 @@ def symmetric_candidates(grp: Group, ideal: list[IdealCircuit]
     circuit is incomplete (H would be all of G × G). (Candidates inside the diagonal
     {(g, g⁻¹)}, which let a complete circuit weigh its pairs by diagonal-action orbit, were
     tried: < 0.1% more bound on the A5 zoo for 40% more proof cost; not kept.)"""
-    return _greedy_symmetric(grp, ideal)
-
-
-def _greedy_symmetric(grp: Group, ideal: list[IdealCircuit]
-                      ) -> list[tuple[list[IdealCircuit], torch.Tensor]]:
     from rhoproof.verify.exact_ideal import ProofCheckError, action_table
     from rhoproof.verify.symmetry import generators, pattern_stabilizer
 
@@ -222,10 +217,10 @@ def _greedy_symmetric(grp: Group, ideal: list[IdealCircuit]
     base = [strip(c) for c in ideal if not c.virtual]
     extra = sorted((strip(c) for c in ideal if c.virtual),
                    key=lambda c: -float(c.weight.abs().sum()))
-    cap = max(float(grp.order), grp.order**2 * MAX_ORBIT_SHARE)
-    out: list[tuple[list[IdealCircuit], torch.Tensor]] = []
     if not extra:
         return []
+    cap = max(float(grp.order), grp.order**2 * MAX_ORBIT_SHARE)
+    out: list[tuple[list[IdealCircuit], torch.Tensor]] = []
     acts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
     chosen = list(base)
     for c in extra:

@@ -110,16 +110,17 @@ def _pair_totals(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> torc
                         dtype=torch.float64)
 
 
-def _shares(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> tuple[torch.Tensor, int]:
-    """c_i = ω_i / Σ_{pair} ω (float) and the largest pair size (for the rounding bound)."""
-    totals = _pair_totals(weight, pair, n_pairs)
+def _shares(weight: torch.Tensor, pair: torch.Tensor, totals: torch.Tensor
+            ) -> tuple[torch.Tensor, int]:
+    """c_i = ω_i / Σ_{pair} ω (float; ``totals`` from ``_pair_totals``) and the largest pair
+    size (for the rounding bound)."""
     if (totals[pair] == 0).any():
         raise ProofCheckError("a pair of the double sum has zero total weight")
-    return weight / totals[pair], int(torch.bincount(pair, minlength=n_pairs).max())
+    return weight / totals[pair], int(torch.bincount(pair, minlength=len(totals)).max())
 
 
 def _symmetric_weights(group: Group, c: IdealCircuit, act_b: torch.Tensor, act_c: torch.Tensor,
-                       gens: torch.Tensor) -> torch.Tensor:
+                       gens: torch.Tensor, totals: torch.Tensor) -> torch.Tensor:
     """[H1] The pair weights W [n_b, n_c] of a circuit under the partial symmetry H generated
     by ``gens``: on each H-orbit of pairs the mean of the pairs' total weights (one float per
     orbit, so W is exactly H-invariant; checked), 0 off the pairs present. The pairs present
@@ -130,7 +131,6 @@ def _symmetric_weights(group: Group, c: IdealCircuit, act_b: torch.Tensor, act_c
     label = pair_orbits(group, act_b, act_c, gens)
     if not torch.equal(present, present[label]):
         raise ProofCheckError("the pairs present are not invariant under the symmetry")
-    totals = _pair_totals(c.weight, pair, nb * nc)
     w = torch.zeros(nb * nc, dtype=torch.float64)
     for lab in torch.unique(label[present]).tolist():
         members = label == lab
@@ -171,6 +171,7 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor],
     act_c = action_table(group, rho, c.points_c)
     nb, nc = c.points_b.shape[0], c.points_c.shape[0]
     pair = c.p * nc + c.q
+    totals = _pair_totals(c.weight, pair, nb * nc)
     w: float | torch.Tensor
     if gens is None:
         if (torch.bincount(pair, minlength=nb * nc) == 0).any():
@@ -179,9 +180,9 @@ def _circuit_tables(group: Group, c: IdealCircuit, out: dict[str, torch.Tensor],
             0, pair, c.weight).mean()), "the pair weight W")
         w_i: float | torch.Tensor = w
     else:
-        w = _symmetric_weights(group, c, act_b, act_c, gens)
+        w = _symmetric_weights(group, c, act_b, act_c, gens, totals)
         w_i = w.reshape(-1)[pair]
-    share, max_pair = _shares(c.weight, pair, nb * nc)
+    share, max_pair = _shares(c.weight, pair, totals)
     alpha = in_range(c.points_b @ c.a, "α")  # [nb] stored: part of f*'s definition
     gamma = in_range(c.ratio * (c.points_c @ c.a), "γ")  # [nc]
     k = c.points_b @ c.points_c.T  # [nb, nc]

@@ -37,7 +37,7 @@ import torch
 from rhoproof.config import PER_OUTPUT_MODES
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
+from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms, lse_up
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.records import ProofCircuit, SignProof, Stage
 from rhoproof.verify.separable import separable_stage
@@ -327,7 +327,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     rest = fw[rows, order[:, k]] if g - 1 > k else torch.full((n_orb,), -torch.inf)
     margin_o = _down(f_low_c - top1, f_low_c.abs() + top1.abs())  # [R]
     margin = float(margin_o.min()) if g > 1 else torch.inf
-    lse_o = _lse_rows(fw, g - 1)  # [R]: ≥ log Σ_{z ≠ z0} e^{F*_O(z)}
+    lse_o = lse_up(fw, g - 1)  # [R]: ≥ log Σ_{z ≠ z0} e^{F*_O(z)}
     gap = float(_up(lse_o - f_low_c, lse_o.abs() + f_low_c.abs()).max()) if g > 1 else -math.inf
     orb = torch.zeros((g, g), dtype=torch.int64) if orbits is None else orbits.orbit
     if orbits is None:  # transport: (x, y) = (x·e, e·y)
@@ -498,7 +498,7 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
             if g - 1 > k:
                 rest_fw = fw.clone()
                 rest_fw.scatter_(1, top, -torch.inf)
-                rest_sum = take(_lse_rows(rest_fw, g - 1 - k)[orb])
+                rest_sum = take(lse_up(rest_fw, g - 1 - k)[orb])
                 rest_terms = torch.exp(_up(s_max + rest_sum - l_low,
                                            s_max + rest_sum.abs() + l_low.abs()))
             ce = torch.minimum(ce, torch.log1p(acc + rest_terms))
@@ -518,19 +518,6 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     return Bound("irrep", float(certified.double().mean()), ce_bound, margin, certified,
                  margins, distances, stages=tuple(stages), separable=sep,
                  top_w=tuple(int(w) for w in top.reshape(-1)), orbits=n_orb)
-
-
-def _lse_rows(v: torch.Tensor, n: int) -> torch.Tensor:
-    """``lse_up`` of each row of v [R, G] (entries −∞ count as absent; n the number of
-    finite-or-not terms the widening allows for): [R]."""
-    m = v.max(1).values
-    finite = torch.isfinite(m)
-    safe = torch.where(finite, m, torch.zeros_like(m))
-    s = torch.exp(v - safe[:, None]).sum(1)
-    kappa = (n + 8) * 4 * U + 1e-13
-    ls = torch.log(s)
-    out = m + ls + kappa + 8 * U * (m.abs() + ls.abs()) + 1e-300
-    return torch.where(finite, out, m)
 
 
 def _per_output_at(parts: list, col_c: torch.Tensor, f_up: torch.Tensor, top: torch.Tensor,
