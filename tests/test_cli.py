@@ -138,3 +138,32 @@ def test_large_groups_get_a_note_before_a_long_build(capsys, monkeypatch):
     assert "S7 has order 5040" in capsys.readouterr().err
     assert main(["groups", "S3"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("after", ["", "from rhoproof.cli import main; "])
+def test_ctrl_c_while_the_command_line_starts_is_one_line(after):
+    """Issue 13: the console script's first statements take over SIGINT, so a Ctrl-C that
+    arrives while the CLI's modules import (or just after) gives one line and exit 130, not a
+    traceback (tested deterministically: the process signals itself)."""
+    import subprocess
+    import sys
+
+    code = ("import rhoproof._entry, os, signal, time; " + after +
+            "os.kill(os.getpid(), signal.SIGINT); time.sleep(30)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 130 and res.stderr == "rhoproof: interrupted\n", res.stderr
+
+
+def test_the_console_script_hands_ctrl_c_back_to_the_command(tmp_path):
+    """After start-up, Ctrl-C is Python's KeyboardInterrupt again, which main turns into one
+    line (and training into a checkpoint): main(restore_sigint=True) restores it."""
+    import signal
+
+    from rhoproof import _entry  # noqa: F401  (installs the start-up handler)
+
+    try:
+        assert main(["groups", "C2", "--no-subgroups"], restore_sigint=True) == 0
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

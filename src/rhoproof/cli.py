@@ -613,10 +613,17 @@ def _set_threads(requested: int | None) -> None:
     torch.set_num_threads(requested or default_threads())
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
+    """Run the command line; every error a user can cause is one line and exit code 2.
+    ``restore_sigint``: the console script's start-up handler (``_entry``) gives Ctrl-C back
+    to Python's KeyboardInterrupt here, inside the try that turns it into one line."""
     try:
+        if restore_sigint:
+            import signal
+
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.command in ("groups", "train", "import") or (
                 args.command == "reproduce" and args.train):  # commands that build the group
             _warn_if_large(getattr(args, "spec", None) or getattr(args, "group", None))
