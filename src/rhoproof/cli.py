@@ -400,6 +400,65 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"next: rhoproof evaluate {rep.out}")
 
 
+# --- sweep -------------------------------------------------------------------------------
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from rhoproof.sweep import load, report, run_sweep
+    from rhoproof.sweep.store import cells_text
+
+    if args.report:
+        if args.backend != "local" or args.address or args.jobs != 1:
+            raise ConfigError("--report only reads the store: it takes no --backend, "
+                              "--address or --jobs")
+        spec = load(args.sweep_file)
+        _print_sweep(report(Path(args.out or f"sweep-{spec.name}")), cells_text)
+        return
+    from tqdm.auto import tqdm
+
+    bar: list[Any] = []
+
+    def start(todo: int, total: int) -> None:
+        print(f"sweep: {total} cells, {total - todo} finished before, {todo} to run "
+              f"({args.backend}" + (f", {args.jobs} processes" if args.jobs > 1 else "")
+              + ")", flush=True)
+        bar.append(tqdm(total=todo, unit="cell", desc="sweep", disable=args.quiet,
+                        dynamic_ncols=True))
+
+    def done(outcome: dict[str, Any]) -> None:
+        bar[0].update(1)
+        if outcome["status"] == "failed":
+            bar[0].write(f"cell {outcome['cell']} failed: {outcome['error']}")
+
+    try:
+        table = run_sweep(args.sweep_file, args.out, backend=args.backend,
+                          address=args.address, jobs=args.jobs, num_cpus=args.num_cpus,
+                          on_start=start, on_result=done)
+    finally:
+        if bar:
+            bar[0].close()
+    _print_sweep(table, cells_text)
+    print(f"finished in {table['seconds']:.0f} s")
+
+
+def cmd_sweep_report(args: argparse.Namespace) -> None:
+    from rhoproof.sweep import report
+    from rhoproof.sweep.store import cells_text
+
+    _print_sweep(report(Path(args.store)), cells_text)
+
+
+def _print_sweep(table: dict[str, Any], cells_text: Any) -> None:
+    print(cells_text(table))
+    counts = {s: sum(c["status"] == s for c in table["cells"])
+              for s in ("done", "failed", "pending")}
+    store = Path(table.get("store") or ".")
+    print(f"{counts['done']} cells done, {counts['failed']} failed, {counts['pending']} "
+          f"pending; results: {store / 'results.csv'} (per model), {store / 'cells.csv'} "
+          f"(per cell)" + (f"; figures: {', '.join(table['figures'])}"
+                           if table.get("figures") else ""))
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -537,6 +596,30 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--epochs", type=int, default=DEMO_CONFIG["epochs"])
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
+    sw = sub.add_parser("sweep", help="a grid of runs over groups x hyperparameters x seeds: "
+                                      "train, evaluate, explain, certify each cell",
+                        epilog="example: rhoproof sweep study.toml --backend ray --address "
+                               "auto --out sweeps/study (the file's format: README, 'Sweeps')")
+    sw.add_argument("sweep_file", help="the grid, a TOML file")
+    sw.add_argument("--backend", choices=["local", "ray"], default="local",
+                    help="local (default: this machine) or ray (a Ray cluster)")
+    sw.add_argument("--address", help="ray: the cluster (auto, or HOST:PORT); default: start "
+                                      "a local one for the sweep")
+    sw.add_argument("--jobs", type=int, default=1,
+                    help="local: cells run at once, each in its own process (default 1)")
+    sw.add_argument("--num-cpus", type=int, help="ray without --address: the local cluster's "
+                                                 "cores (default: all)")
+    sw.add_argument("--out", help="the results store (default sweep-NAME); rerunning resumes "
+                                  "it, skipping finished cells")
+    sw.add_argument("--report", action="store_true",
+                    help="only rewrite the results table and figures from the store")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    sr = sub.add_parser("sweep-report", help="the results table and figures of a sweep's store",
+                        epilog="example: rhoproof sweep-report sweep-study")
+    sr.add_argument("store", help="a sweep's results store (its --out)")
+    sr.set_defaults(func=cmd_sweep_report)
     for name in TORCH_COMMANDS:
         sub.choices[name].add_argument(
             "--threads", type=int, default=None,

@@ -46,6 +46,45 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
     return certs
 
 
+def stage_is_fresh(path: Path, digest: str) -> bool:
+    """A stage output (JSON) written by this rhoproof version from these weights (SHA-256
+    ``digest`` of the run's weights file); others are redone, so a run trained further never
+    mixes old and new results."""
+    from rhoproof._version import __version__
+
+    try:
+        saved = json.loads(path.read_text())
+        return saved.get("rhoproof_version") == __version__ and \
+            saved.get("weights_sha256") == digest
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def certificate_is_fresh(path: Path, digest: str) -> bool:
+    """A certificate for these weights, in this format, by this rhoproof version."""
+    from rhoproof._version import __version__
+    from rhoproof.verify.certificate import FORMAT
+
+    try:
+        cert = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (isinstance(cert, dict) and cert.get("weights_sha256") == digest
+            and cert.get("format") == FORMAT
+            and cert.get("versions", {}).get("rhoproof") == __version__)
+
+
+def evaluate_record(run: Any, digest: str) -> dict[str, Any]:
+    """The ``evaluate.json`` of a run: exact accuracy and loss of every model, tied to the
+    weights' digest and the rhoproof version."""
+    from rhoproof._version import __version__
+    from rhoproof.evaluate import evaluate
+
+    ev = evaluate(run.model, run.group)
+    return {"rhoproof_version": __version__, "weights_sha256": digest,
+            "accuracy": ev.accuracy.tolist(), "loss": ev.loss.tolist(), **ev.summary()}
+
+
 @dataclass(frozen=True)
 class VerifierSummary:
     """One verifier over a set of certificates."""
@@ -172,5 +211,6 @@ def demo(out: str | Path, models: int, epochs: int, progress: bool = True) -> De
                       explain_models(run.model.fold(), run.group))
 
 
-__all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certify_run", "demo", "demo_config",
-           "proof_ops", "proof_over_brute", "summarize_certificates"]
+__all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certificate_is_fresh", "certify_run",
+           "demo", "demo_config", "evaluate_record", "proof_ops", "proof_over_brute",
+           "stage_is_fresh", "summarize_certificates"]

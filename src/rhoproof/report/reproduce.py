@@ -115,17 +115,9 @@ class Reproduction:
 
     @staticmethod
     def _fresh(path: Path, digest: str) -> bool:
-        """A stage output written by this rhoproof version from these weights (SHA-256
-        ``digest`` of the run's weights file); others are redone, so a run trained further
-        never mixes old and new results."""
-        from rhoproof._version import __version__
+        from rhoproof.report.pipeline import stage_is_fresh
 
-        try:
-            saved = json.loads(path.read_text())
-            return saved.get("rhoproof_version") == __version__ and \
-                saved.get("weights_sha256") == digest
-        except (OSError, json.JSONDecodeError, AttributeError):
-            return False
+        return stage_is_fresh(path, digest)
 
     def _digest(self, run: Any) -> str:
         """SHA-256 of the run's weights file, hashed once per version of the file (every stage
@@ -180,16 +172,12 @@ class Reproduction:
         return load_run(path)
 
     def evaluate(self, run) -> dict[str, Any]:
-        from rhoproof._version import __version__
-        from rhoproof.evaluate import evaluate
+        from rhoproof.report.pipeline import evaluate_record
 
         path = self.out / "evaluate.json"
         digest = self._digest(run)
         if self._stage("evaluate", self._fresh(path, digest)):
-            ev = evaluate(run.model, run.group)
-            atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
-                                     "accuracy": ev.accuracy.tolist(),
-                                     "loss": ev.loss.tolist(), **ev.summary()})
+            atomic_write_json(path, evaluate_record(run, digest))
         return json.loads(path.read_text())
 
     def explain(self, run) -> dict[str, Any]:
@@ -224,21 +212,13 @@ class Reproduction:
         return json.loads(path.read_text())
 
     def certify(self, run) -> None:
-        from rhoproof._version import __version__
-        from rhoproof.report.pipeline import certify_run
-        from rhoproof.verify.certificate import FORMAT
+        from rhoproof.report.pipeline import certificate_is_fresh, certify_run
 
         folder = ensure_dir(self.out / "certificates")
         digest = self._digest(run)
 
         def have(path: Path) -> bool:
-            """A certificate for these weights by this rhoproof version (else redone)."""
-            try:
-                cert = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                return False
-            return (cert.get("weights_sha256") == digest and cert.get("format") == FORMAT
-                    and cert.get("versions", {}).get("rhoproof") == __version__)
+            return certificate_is_fresh(path, digest)
 
         done = all(have(folder / f"{m}_{k}.json") for m in METHODS
                    for k in range(run.n_instances))

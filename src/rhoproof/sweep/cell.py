@@ -1,0 +1,206 @@
+"""One cell of a sweep, run where a worker picks it up: train (or resume) K models, evaluate
+them exactly, explain them and certify them, in the cell's own folder of the results store.
+
+Layout of ``cells/<id>/`` (every file written atomically, by the one worker running the cell)::
+
+    cell.json              the cell's key (config, methods, device, cores): its id is its hash
+    run/                   the run directory; a preempted cell resumes from its checkpoint
+    evaluate.json          exact accuracy and loss, tied to the weights' SHA-256
+    explain.json           each model's verdict and circuits, tied likewise
+    certificates/          <method>_<k>.json, bound to the weights
+    result.json            one row per model; written last, so it marks the cell finished
+    failed.json            the one-line error of the last failed attempt (gone on success)
+
+Everything passed in and out is plain data (JSON-ready), so a cell runs the same in this
+process, in a pool worker or in a Ray task on another machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
+from rhoproof.errors import RunError, UserError
+from rhoproof.sweep.spec import Cell, cell_summary
+
+RESULT, FAILED, CELL = "result.json", "failed.json", "cell.json"
+
+
+def cell_dir(store: str | Path, cell_id: str) -> Path:
+    return Path(store) / "cells" / cell_id
+
+
+def is_finished(folder: Path) -> bool:
+    """The cell's result.json was written by this rhoproof version from the weights now in
+    its run (a cell trained further, or by another version, is not finished)."""
+    from rhoproof._version import __version__
+    from rhoproof.verify.certificate import weights_digest
+
+    try:
+        result = json.loads((folder / RESULT).read_text())
+        return result.get("rhoproof_version") == __version__ and \
+            result.get("weights_sha256") == weights_digest(folder / "run" / "weights.safetensors")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def _claim(folder: Path, cell: Cell) -> None:
+    """Write (or check) cell.json: a folder holding another cell is refused."""
+    path = folder / CELL
+    if path.exists():
+        try:
+            theirs = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"{path} is corrupt: {exc}") from None
+        if theirs != cell.key():
+            raise RunError(f"{folder} holds another cell; the results store is corrupt")
+    else:
+        atomic_write_json(path, cell.key())
+
+
+def _train(cell: Cell, run_dir: Path) -> float:
+    from rhoproof.run import CHECKPOINT, WEIGHTS, load_run
+    from rhoproof.train import train
+
+    if (run_dir / WEIGHTS).exists() and load_run(run_dir).epoch >= cell.config.epochs:
+        return 0.0
+    t0 = time.perf_counter()
+    train(cell.config, run_dir, device=cell.device,
+          resume=(run_dir / CHECKPOINT).exists(), progress=False)
+    return time.perf_counter() - t0
+
+
+GENERALISED = 0.5
+"""A model generalised if its accuracy on the pairs it was not trained on is at least this
+(the same test as ``rhoproof train``'s warning)."""
+
+
+def _held_out_accuracy(run_dir: Path, k: int) -> float | None:
+    from rhoproof.run import METRICS
+
+    try:
+        lines = (run_dir / METRICS).read_text().splitlines()
+        test = json.loads(lines[-1]).get("test_acc") if lines else None
+    except (OSError, json.JSONDecodeError):
+        return None
+    return None if not test else test[k]
+
+
+def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict[str, Any],
+          certs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model: accuracy, loss, verdict, and per method the bounds and costs."""
+    from rhoproof.report.pipeline import ops_over_brute, proof_over_brute
+
+    rows = []
+    for k in range(cell.config.n_instances):
+        row: dict[str, Any] = {"instance": k, "accuracy": evaluation["accuracy"][k],
+                               "loss": evaluation["loss"][k],
+                               "held_out_accuracy": _held_out_accuracy(run_dir, k),
+                               "verdict": explained["models"][k]["verdict"]}
+        for c in certs:
+            if c["instance"] != k:
+                continue
+            m = c["method"]
+            row[f"{m}_bound"] = c["accuracy"]
+            row[f"{m}_ce_bound"] = c["cross_entropy"]
+            row[f"{m}_proof_s"] = c["seconds"]["proof"]
+            row[f"{m}_time_over_brute"] = proof_over_brute(c)
+            row[f"{m}_ops_over_brute"] = ops_over_brute(c)
+            row["brute_s"] = c["brute"]["seconds"]
+        rows.append(row)
+    return rows
+
+
+def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
+    from rhoproof._version import __version__
+    from rhoproof.explain.explanation import explain_models
+    from rhoproof.report.pipeline import (
+        certificate_is_fresh,
+        certify_run,
+        evaluate_record,
+        stage_is_fresh,
+    )
+    from rhoproof.run import WEIGHTS, load_run, versions
+    from rhoproof.verify.certificate import weights_digest
+
+    seconds: dict[str, float] = {"train": _train(cell, folder / "run")}
+    run = load_run(folder / "run")
+    digest = weights_digest(folder / "run" / WEIGHTS)
+
+    t0 = time.perf_counter()
+    path = folder / "evaluate.json"
+    if not stage_is_fresh(path, digest):
+        atomic_write_json(path, evaluate_record(run, digest))
+    evaluation = json.loads(path.read_text())
+    seconds["evaluate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    path = folder / "explain.json"
+    if not stage_is_fresh(path, digest):
+        exps = explain_models(run.model.fold(), run.group)
+        atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
+                                 "models": [e.to_dict() for e in exps]})
+    explained = json.loads(path.read_text())
+    seconds["explain"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    certs = certify_run(run, range(run.n_instances), cell.methods, folder / "certificates",
+                        cell.per_output, reuse=lambda p: certificate_is_fresh(p, digest))
+    seconds["certify"] = time.perf_counter() - t0
+    return {"format": "rhoproof-sweep-result-1", "rhoproof_version": __version__,
+            "weights_sha256": digest, "cell": cell.id, "key": cell.key(),
+            "coordinates": cell_summary(cell), "epoch": run.epoch,
+            "rows": (rows := _rows(cell, folder / "run", evaluation, explained, certs)),
+            "generalised": sum(r["held_out_accuracy"] is None
+                               or r["held_out_accuracy"] >= GENERALISED for r in rows),
+            "seconds": {k: round(v, 3) for k, v in seconds.items()},
+            "worker": {"host": socket.gethostname(), "pid": os.getpid(),
+                       "platform": platform.platform()},
+            "versions": versions()}
+
+
+def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
+    """Run (or finish, or skip) one cell in ``store``; return ``{"cell", "status", ...}`` with
+    status ``done``, ``skipped`` (finished before) or ``failed`` (with a one-line ``error``).
+    A training interruption (SIGINT/SIGTERM: checkpointed) is raised, not recorded: the cell
+    resumes when it is run again."""
+    from rhoproof.train import TrainingInterrupted
+
+    cell = Cell.from_json(cell_json)
+    folder = ensure_dir(cell_dir(store, cell.id))
+    t0 = time.perf_counter()
+    try:
+        _claim(folder, cell)
+        if is_finished(folder):
+            return {"cell": cell.id, "status": "skipped"}
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(cell.cpus)  # the cell's cores: same results on every backend
+        try:
+            result = _stages(cell, folder)
+        finally:
+            torch.set_num_threads(threads)
+        result["seconds"]["total"] = round(time.perf_counter() - t0, 3)
+        atomic_write_json(folder / RESULT, result)
+        (folder / FAILED).unlink(missing_ok=True)
+        return {"cell": cell.id, "status": "done", "seconds": result["seconds"]["total"]}
+    except TrainingInterrupted:
+        raise
+    except Exception as exc:  # recorded: the other cells go on
+        kind = "" if isinstance(exc, UserError) else f"{type(exc).__name__}: "
+        error = (kind + str(exc)).replace("\n", " ")[:500]
+        atomic_write_json(folder / FAILED, {"cell": cell.id, "error": error,
+                                            "host": socket.gethostname()})
+        atomic_write_text(folder / "failed.log", traceback.format_exc())
+        return {"cell": cell.id, "status": "failed", "error": error}
+
+
+__all__ = ["CELL", "FAILED", "RESULT", "cell_dir", "is_finished", "run_cell"]
