@@ -1,5 +1,6 @@
 """Data flows one way: no module imports (at the top or inside a function) from a stage after
-its own. Stages: groups → model → train → explain → verify → report → cli (STYLE.md)."""
+its own. Stages: groups → model → train → explain → verify → report → sweep → cli (STYLE.md:
+the sweep runs the whole pipeline per cell)."""
 
 import ast
 from pathlib import Path
@@ -15,7 +16,8 @@ STAGES = [
     ("explain", {"explain"}),
     ("verify", {"verify", "check"}),
     ("report", {"report", "testing"}),
-    ("cli", {"cli"}),
+    ("sweep", {"sweep"}),
+    ("cli", {"cli", "_entry"}),
 ]
 
 

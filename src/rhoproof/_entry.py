@@ -7,7 +7,7 @@ window this closes). What comes before this module, the interpreter's own start-
 10 ms), no Python code can reach: see README, "Interrupting".
 """
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # the builtin module, no stub
 import os
 import sys
 

@@ -439,6 +439,10 @@ def cmd_sweep(args: argparse.Namespace) -> None:
             bar[0].close()
     _print_sweep(table, cells_text)
     print(f"finished in {table['seconds']:.0f} s")
+    failed = [c for c in table["cells"] if c["status"] == "failed"]
+    if failed:  # the others finished; the exit status says not all did
+        raise UserError(f"{len(failed)} of {len(table['cells'])} cells failed (the others "
+                        f"finished); first: cell {failed[0]['cell']}: {failed[0]['error']}")
 
 
 def cmd_sweep_report(args: argparse.Namespace) -> None:

@@ -40,21 +40,25 @@ def write_sweep_figures(table: dict[str, Any], out: str | Path,
                 mine = [c for c in cells if c["group"] == g]
                 if param == "group":
                     xs, ys = [gi], [statistics.fmean(c[field] for c in mine)]
-                    ax.bar(xs, ys, label=g)
+                    ax.bar(xs, ys, label=g, color=f"C{gi}")
                     continue
                 by: dict[Any, list[float]] = defaultdict(list)
                 for c in mine:
                     by[c[param]].append(c[field])
                 xs = sorted(by)
                 ax.scatter([c[param] for c in mine], [c[field] for c in mine], s=12,
-                           alpha=0.5)
-                ax.plot(xs, [statistics.fmean(by[x]) for x in xs], marker="o", label=g)
+                           alpha=0.5, color=f"C{gi}")
+                ax.plot(xs, [statistics.fmean(by[x]) for x in xs], marker="o", label=g,
+                        color=f"C{gi}")
             if param == "group":
                 ax.set_xticks(range(len(groups)), groups)
             else:
                 ax.set_xlabel(param)
                 if param in LOG_SCALE:
                     ax.set_xscale("log")
+                values = sorted({c[param] for c in cells})
+                ax.set_xticks(values, [f"{v:g}" for v in values])
+                ax.minorticks_off()
             ax.set_ylim(-0.03, 1.03)
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)

@@ -103,7 +103,7 @@ class SweepSpec:
 
     name: str
     cells: tuple[Cell, ...]
-    swept: tuple[str, ...]  # TrainConfig fields that take more than one value
+    swept: tuple[str, ...]  # "group" if several, and TrainConfig fields varying within one
     source: dict[str, Any]  # the file's contents, as read
 
     def to_json(self) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
         for combo in itertools.product(*(mine[k] for k in names)):
             cfg = dict(zip(names, combo))
             cfg["seed"] = cfg.pop("seeds")
-            fields = {**cfg, "group": spec, "n_instances": mine_fixed.get("models"),
+            fields: dict[str, Any] = {**cfg, "group": spec, "n_instances": mine_fixed.get("models"),
                       "dtype": grid["dtype"],
                       **{k: mine_fixed[k] for k in ("eval_every", "checkpoint_every")
                          if k in mine_fixed}}
@@ -236,9 +236,11 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
             if cell.id not in seen:
                 seen.add(cell.id)
                 cells.append(cell)
-    swept = tuple(k for k in ("group", "seed", "epochs", "d_hidden", "d_embed", "weight_decay",
-                              "lr", "train_frac")
-                  if len({getattr(c.config, k) for c in cells}) > 1)
+    groups = {c.config.group for c in cells}
+    swept = (("group",) if len(groups) > 1 else ()) + tuple(  # varying within a group
+        k for k in ("seed", "epochs", "d_hidden", "d_embed", "weight_decay", "lr", "train_frac")
+        if any(len({getattr(c.config, k) for c in cells if c.config.group == g}) > 1
+               for g in groups))
     return SweepSpec(sweep_name, tuple(cells), swept, data)
 
 
