@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(PY) bench/adversarial.py
 	$(PY) bench/zoo_certificates.py
 	$(PY) bench/proof_time_before_after.py
+	$(PY) bench/sweep_overhead.py
+	$(PY) bench/sweep_study.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

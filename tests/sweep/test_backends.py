@@ -128,3 +128,60 @@ def test_a_sweep_killed_halfway_completes_on_rerun(tmp_path):
     assert f"3 cells, {len(first)} finished before" in rerun.stdout
     assert {p: p.stat().st_mtime_ns for p in first} == first  # not redone
     assert len(list(store.glob("cells/*/result.json"))) == 3
+
+
+def test_a_pool_of_local_processes_gives_the_same_results_table(local_sweep):
+    grid, tmp, _ = local_sweep
+    table = run_sweep(grid, tmp / "jobs", jobs=2)
+    assert [c["status"] for c in table["cells"]].count("done") == 8
+    assert _table(tmp / "jobs") == _table(tmp / "local")
+
+
+def test_ray_reruns_a_preempted_cell_which_resumes_from_its_checkpoint(tmp_path):
+    """SIGTERM to the Ray worker process running a cell (what a cluster sends before it
+    reclaims a node): the cell checkpoints, Ray runs it again, it resumes, and it ends with
+    the weights of a cell never interrupted."""
+    import os
+    import threading
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    grid = tmp_path / "g.toml"
+    grid.write_text('[sweep]\ngroups = ["S3"]\nmodels = 2\nepochs = 6000\nd_hidden = 16\n'
+                    'd_embed = 16\ncheckpoint_every = 100\neval_every = 1000\n'
+                    'methods = ["brute"]\n')
+    store = tmp_path / "ray"
+    killed: list[int] = []
+
+    def preempt() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            if list(store.glob("cells/*/run/checkpoint.safetensors")):
+                for proc in Path("/proc").iterdir():
+                    try:
+                        cmd = (proc / "cmdline").read_bytes()
+                    except OSError:
+                        continue
+                    if cmd.startswith(b"ray::rhoproof-cell-"):
+                        time.sleep(0.3)
+                        os.kill(int(proc.name), signal.SIGTERM)
+                        killed.append(int(proc.name))
+                        return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=preempt)
+    t.start()
+    table = run_sweep(str(grid), store, backend="ray", num_cpus=2)
+    t.join()
+    assert killed, "no Ray worker was found running the cell"
+    cell = table["cells"][0]
+    assert cell["status"] == "done"
+    folder = store / "cells" / cell["cell"]
+    assert len(json.loads((folder / "preempted.json").read_text())) == 1
+    assert json.loads((folder / "result.json").read_text())["preemptions"] == 1
+    local = run_sweep(str(grid), tmp_path / "local")  # never interrupted
+    w0, w1 = (load_file(s / "cells" / cell["cell"] / "run" / "weights.safetensors")
+              for s in (Path(local["store"]), store))
+    assert all(w0[k].equal(w1[k]) for k in w0)
+    assert _table(store) == _table(Path(local["store"]))

@@ -10,6 +10,7 @@ Layout of ``cells/<id>/`` (every file written atomically, by the one worker runn
     certificates/          <method>_<k>.json, bound to the weights
     result.json            one row per model; written last, so it marks the cell finished
     failed.json            the one-line error of the last failed attempt (gone on success)
+    preempted.json         each time the cell was stopped by a signal (host, pid, epoch)
 
 Everything passed in and out is plain data (JSON-ready), so a cell runs the same in this
 process, in a pool worker or in a Ray task on another machine.
@@ -30,7 +31,7 @@ from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import RunError, UserError
 from rhoproof.sweep.spec import Cell, cell_summary
 
-RESULT, FAILED, CELL = "result.json", "failed.json", "cell.json"
+RESULT, FAILED, CELL, PREEMPTED = "result.json", "failed.json", "cell.json", "preempted.json"
 
 
 def cell_dir(store: str | Path, cell_id: str) -> Path:
@@ -166,6 +167,20 @@ def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
             "versions": versions()}
 
 
+def _preemptions(folder: Path) -> list[dict[str, Any]]:
+    try:
+        got = json.loads((folder / PREEMPTED).read_text())
+        return got if isinstance(got, list) else []
+    except (OSError, json.JSONDecodeError):
+        return []
+
+
+def _record_preemption(folder: Path, message: str) -> None:
+    """Append to preempted.json (only the worker running the cell writes it)."""
+    atomic_write_json(folder / PREEMPTED, _preemptions(folder) + [
+        {"host": socket.gethostname(), "pid": os.getpid(), "message": message}])
+
+
 def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
     """Run (or finish, or skip) one cell in ``store``; return ``{"cell", "status", ...}`` with
     status ``done``, ``skipped`` (finished before) or ``failed`` (with a one-line ``error``).
@@ -189,10 +204,12 @@ def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
         finally:
             torch.set_num_threads(threads)
         result["seconds"]["total"] = round(time.perf_counter() - t0, 3)
+        result["preemptions"] = len(_preemptions(folder))
         atomic_write_json(folder / RESULT, result)
         (folder / FAILED).unlink(missing_ok=True)
         return {"cell": cell.id, "status": "done", "seconds": result["seconds"]["total"]}
-    except TrainingInterrupted:
+    except TrainingInterrupted as exc:  # preempted: say so in the cell, then stop
+        _record_preemption(folder, str(exc))
         raise
     except Exception as exc:  # recorded: the other cells go on
         kind = "" if isinstance(exc, UserError) else f"{type(exc).__name__}: "
@@ -203,4 +220,4 @@ def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
         return {"cell": cell.id, "status": "failed", "error": error}
 
 
-__all__ = ["CELL", "FAILED", "RESULT", "cell_dir", "is_finished", "run_cell"]
+__all__ = ["CELL", "FAILED", "PREEMPTED", "RESULT", "cell_dir", "is_finished", "run_cell"]
