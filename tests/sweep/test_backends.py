@@ -185,3 +185,19 @@ def test_ray_reruns_a_preempted_cell_which_resumes_from_its_checkpoint(tmp_path)
               for s in (Path(local["store"]), store))
     assert all(w0[k].equal(w1[k]) for k in w0)
     assert _table(store) == _table(Path(local["store"]))
+
+
+def test_ray_refuses_cells_no_node_can_run():
+    """A cell asking for more cores than the cluster has, or a GPU it lacks, would wait for
+    ever: refused in one line before anything is submitted."""
+    from rhoproof.errors import ConfigError
+    from rhoproof.sweep.backends import _check_feasible
+    from rhoproof.sweep.spec import parse
+
+    many = parse({"sweep": {"groups": ["S3"], "cpus": 8}}).cells
+    with pytest.raises(ConfigError, match="ask for 8 cores each but the Ray cluster has 2"):
+        _check_feasible(list(many), {"CPU": 2.0})
+    gpu = parse({"sweep": {"groups": ["S3"], "device": "cuda"}}).cells
+    with pytest.raises(ConfigError, match="no GPU"):
+        _check_feasible(list(gpu), {"CPU": 2.0})
+    _check_feasible(list(gpu), {"CPU": 2.0, "GPU": 1.0})

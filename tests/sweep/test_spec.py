@@ -45,6 +45,7 @@ def test_a_cell_is_named_by_what_determines_its_results():
     ({"groups": ["S3"], "train_frac": 1.5}, "train_frac must be in (0, 1]"),
     ({"groups": ["S3"], "epochs": -1}, "epochs must be a non-negative integer"),
     ({"groups": ["S3"], "name": "a b"}, "sweep.name"),
+    ({"groups": ["S3"], "cpus": 0}, "sweep.cpus: must be a positive integer"),
 ])
 def test_a_bad_key_or_value_is_named_in_one_line(sweep, says):
     with pytest.raises(ConfigError) as err:

@@ -9,7 +9,6 @@ torch threads per cell, so a grid gives the same results table on either.
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,8 @@ from rhoproof.sweep.cell import cell_dir, is_finished, run_cell
 from rhoproof.sweep.spec import Cell
 
 BACKENDS = ("local", "ray")
+CANCEL_GRACE_S = 30.0
+"""How long an interrupted driver waits for cancelled cells to checkpoint."""
 RAY_RETRIES = 3
 """Times Ray runs a cell again after its worker died or it was preempted (SIGTERM: it
 checkpointed, and the next attempt resumes)."""
@@ -131,6 +132,12 @@ def run_ray(cells: list[Cell], store: Path, address: str | None = None,
             where = f"at {address}" if address else "locally"
             raise ConfigError(f"cannot start or reach a Ray cluster {where}: "
                               f"{str(exc).splitlines()[0] if str(exc) else exc}") from None
+    try:
+        _check_feasible(cells, ray.cluster_resources())
+    except ConfigError:
+        if started:
+            ray.shutdown()
+        raise
     task = ray.remote(run_cell)
     out: list[dict[str, Any]] = []
     refs: dict[Any, Cell] = {}
@@ -159,12 +166,24 @@ def run_ray(cells: list[Cell], store: Path, address: str | None = None,
             except KeyboardInterrupt:
                 for ref in refs:  # a running cell gets KeyboardInterrupt: it checkpoints
                     ray.cancel(ref)
-                time.sleep(1.0)
+                ray.wait(list(refs), num_returns=len(refs), timeout=CANCEL_GRACE_S)
                 raise SweepInterrupted(_interrupted(out, cells)) from None
     finally:
         if started:
             ray.shutdown()
     return out
+
+
+def _check_feasible(cells: list[Cell], resources: dict[str, float]) -> None:
+    """Refuse, before submitting, a cell no node of the cluster could ever run (Ray would
+    leave it pending for ever)."""
+    cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
+    need = max((c.cpus for c in cells), default=0)
+    if need > cpus:
+        raise ConfigError(f"the cells ask for {need} cores each but the Ray cluster has "
+                          f"{cpus:g}; lower cpus in the sweep file or add nodes")
+    if any(c.device == "cuda" for c in cells) and gpus < 1:
+        raise ConfigError("the sweep has cuda cells but the Ray cluster has no GPU")
 
 
 def _ray_error(exc: BaseException) -> str:

@@ -178,6 +178,8 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
     for key in ("models", "cpus", "eval_every", "checkpoint_every"):
         if key in grid:
             fixed[key] = _scalar(f"sweep.{key}", key, grid[key])
+    if fixed.get("cpus", 1) < 1:
+        raise _bad("sweep.cpus", f"must be a positive integer, got {fixed['cpus']!r}")
     for key, allowed in (("dtype", DTYPES), ("device", ("cpu", "cuda")),
                          ("per_output", PER_OUTPUT_MODES)):
         if grid[key] not in allowed:
