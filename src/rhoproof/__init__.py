@@ -4,7 +4,8 @@ The pipeline, one module per stage: ``groups`` (finite groups and real irreps) �
 (the seed paper's MLP, many instances at once) → ``train`` → ``evaluate`` (exact ground truth)
 → ``explain`` (irrep sparsity, cosets, ρ-set circuits, the idealized model) → ``verify``
 (certified bounds, certificates, an independent checker) → ``report`` (figures and the
-one-command reproduction); ``zoo`` holds pre-trained models.
+one-command reproduction) → ``sweep`` (grids of runs, here or on Ray); ``zoo`` holds
+pre-trained models.
 """
 
 from rhoproof._version import __version__
@@ -18,7 +19,7 @@ _LAZY = {
     "Irrep": "rhoproof.groups", "group": "rhoproof.groups", "Folded": "rhoproof.model",
     "GroupMLP": "rhoproof.model", "Run": "rhoproof.run", "load_run": "rhoproof.run",
     "TrainConfig": "rhoproof.config", "train": "rhoproof.train",
-    "certify": "rhoproof.verify.certificate",
+    "certify": "rhoproof.verify.certificate", "run_sweep": "rhoproof.sweep",
 }
 
 
@@ -45,4 +46,4 @@ def reproduce(group_spec: str, out: str, *, models: int | None = None, train: bo
 
 __all__ = ["Evaluation", "Explanation", "Folded", "Group", "GroupMLP", "Irrep", "Run",
            "TrainConfig", "UserError", "__version__", "certify", "evaluate", "explain", "group",
-           "load_run", "reproduce", "train"]
+           "load_run", "reproduce", "run_sweep", "train"]
