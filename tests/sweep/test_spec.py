@@ -85,3 +85,26 @@ def test_the_command_line_refuses_a_bad_file_in_one_line_before_running(tmp_path
         assert main(["sweep", str(good), "--out", str(tmp_path / "t"), *argv]) == 2
         assert capsys.readouterr().err.count("\n") == 1
     assert load(good).name == "good"
+
+
+def test_review_findings_in_the_file(tmp_path):
+    """Found by a hostile review: 1 and 1.0 are one value; a table: group is keyed by its
+    file's content; a repeated group table or method is refused."""
+    one = parse({"sweep": {**BASE, "weight_decay": 1}}).cells
+    assert one == parse({"sweep": {**BASE, "weight_decay": 1.0}}).cells
+    with pytest.raises(ConfigError, match="repeated value"):
+        parse({"sweep": {**BASE, "weight_decay": [1, 1.0]}})
+    table = tmp_path / "g.json"
+    table.write_text('{"elements": ["0", "1"], "table": [[0, 1], [1, 0]]}')
+    a = parse({"sweep": {"groups": [f"table:{table}"]}}).cells[0]
+    table.write_text('{"elements": ["0", "1", "2"], "table": [[0, 1, 2], [1, 2, 0], '
+                     '[2, 0, 1]]}')
+    b = parse({"sweep": {"groups": [f"table:{table}"]}}).cells[0]
+    assert a.id != b.id and a.table_sha256 != b.table_sha256
+    with pytest.raises(ConfigError, match="a second table for C3xC3"):
+        parse({"sweep": {"groups": ["C3xC3"]},
+               "groups": {"C3xC3": {"epochs": 3}, "C3 x C3": {"epochs": 7}}})
+    with pytest.raises(ConfigError, match="sweep.methods"):
+        parse({"sweep": {**BASE, "methods": ["irrep", "irrep"]}})
+    with pytest.raises(ConfigError, match="models must be a positive integer"):
+        parse({"sweep": {**BASE, "models": 0}})

@@ -31,7 +31,14 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
     ``sweep-<name>``), then write the results table and figures. Returns the table (see
     ``store.collect``) with ``outcomes`` (what each cell did this time) and ``seconds``."""
     from rhoproof._io import ensure_dir
-    from rhoproof.sweep.backends import BACKENDS, pending, run_local, run_ray
+    from rhoproof.sweep.backends import (
+        BACKENDS,
+        SweepInterrupted,
+        pending,
+        run_local,
+        run_ray,
+        sigterm_as_interrupt,
+    )
     from rhoproof.sweep.store import driver_lock, write_grid
 
     if backend not in BACKENDS:
@@ -40,6 +47,11 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
         raise ConfigError(f"--jobs must be a positive integer, got {jobs!r}")
     if backend == "local" and address is not None:
         raise ConfigError("--address is for --backend ray")
+    if num_cpus is not None and (backend != "ray" or address is not None):
+        raise ConfigError("--num-cpus is for --backend ray without --address (the cores of "
+                          "the local cluster it starts)")
+    if num_cpus is not None and (isinstance(num_cpus, bool) or num_cpus < 1):
+        raise ConfigError(f"--num-cpus must be a positive integer, got {num_cpus!r}")
     if backend == "ray" and jobs != 1:
         raise ConfigError("--jobs is for --backend local (Ray runs as many cells at once as "
                           "the cluster has cores for)")
@@ -51,15 +63,21 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
         resolve_device("cuda")  # fails here, before anything runs, without CUDA
     store = ensure_dir(Path(out or f"sweep-{spec.name}")).resolve()
     t0 = time.perf_counter()
-    with driver_lock(store):
-        write_grid(store, spec)
-        todo = pending(list(spec.cells), store)
-        on_start(len(todo), len(spec.cells))
-        if backend == "local":
-            outcomes = run_local(todo, store, jobs, on_result)
-        else:
-            outcomes = run_ray(todo, store, address, num_cpus, max_in_flight, on_result)
-        table = report(store)
+    with sigterm_as_interrupt():
+        try:
+            with driver_lock(store):
+                write_grid(store, spec)
+                todo = pending(list(spec.cells), store)
+                on_start(len(todo), len(spec.cells))
+                if backend == "local":
+                    outcomes = run_local(todo, store, jobs, on_result)
+                else:
+                    outcomes = run_ray(todo, store, address, num_cpus, max_in_flight,
+                                       on_result)
+                table = report(store)
+        except KeyboardInterrupt:  # outside a cell: nothing to checkpoint
+            raise SweepInterrupted("sweep interrupted; every file is whole; rerun the same "
+                                   "command to continue") from None
     return table | {"outcomes": outcomes, "seconds": time.perf_counter() - t0,
                     "store": str(store)}
 
@@ -71,7 +89,7 @@ def report(store: str | Path) -> dict[str, Any]:
 
     table = write_tables(store)
     figures = write_sweep_figures(table, Path(store) / "figures")
-    return table | {"figures": [str(p) for p in figures]}
+    return table | {"figures": [str(p) for p in figures], "store": str(store)}
 
 
 __all__ = ["SweepSpec", "load", "report", "run_sweep"]

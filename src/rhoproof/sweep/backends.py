@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rhoproof.errors import ConfigError, UserError
+from rhoproof.errors import ConfigError, RunError, UserError
 from rhoproof.sweep.cell import cell_dir, is_finished, run_cell
 from rhoproof.sweep.spec import Cell
 
@@ -31,7 +31,7 @@ class SweepInterrupted(UserError):
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM to the driver stops it as Ctrl-C does (training, which handles both itself,
     checkpoints first)."""
     def handler(signum: int, frame: object) -> None:
@@ -57,7 +57,7 @@ def run_local(cells: list[Cell], store: Path, jobs: int = 1,
     from rhoproof.train import TrainingInterrupted
 
     out: list[dict[str, Any]] = []
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         try:
             if jobs == 1:
                 for cell in cells:
@@ -82,7 +82,10 @@ def _run_pool(cells: list[Cell], store: Path, jobs: int, on_result: Log,
 
     # spawn: a fresh interpreter per worker (forking a process that holds torch's thread
     # pools is unsafe)
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_pool_worker_start)
     try:
         pending = {pool.submit(run_cell, c.to_json(), str(store)) for c in cells}
         while pending:
@@ -91,6 +94,10 @@ def _run_pool(cells: list[Cell], store: Path, jobs: int, on_result: Log,
                 out.append(f.result())
                 on_result(out[-1])
         return out
+    except BrokenProcessPool:
+        raise RunError(f"a worker process died (killed, or out of memory?) with {len(out)} of "
+                       f"{len(cells)} cells run; rerun the same command to continue "
+                       f"(finished cells are kept)") from None
     except BaseException:
         for proc in list(getattr(pool, "_processes", {}).values()):
             try:  # a training worker checkpoints and stops; an idle one ends
@@ -100,6 +107,12 @@ def _run_pool(cells: list[Cell], store: Path, jobs: int, on_result: Log,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _pool_worker_start() -> None:
+    """A spawned worker re-imports the console script, whose start-up SIGINT handler
+    (``_entry``) would print a line of its own: Ctrl-C is KeyboardInterrupt there again."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _ray() -> Any:
@@ -144,7 +157,7 @@ def run_ray(cells: list[Cell], store: Path, address: str | None = None,
     todo = list(cells)
     limit = max_in_flight or len(cells) or 1
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             try:
                 while todo or refs:
                     while todo and len(refs) < limit:
@@ -197,4 +210,5 @@ def pending(cells: list[Cell], store: Path) -> list[Cell]:
     return [c for c in cells if not is_finished(cell_dir(store, c.id))]
 
 
-__all__ = ["BACKENDS", "SweepInterrupted", "pending", "run_local", "run_ray"]
+__all__ = ["BACKENDS", "SweepInterrupted", "pending", "run_local", "run_ray",
+           "sigterm_as_interrupt"]

@@ -159,8 +159,8 @@ def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
             "weights_sha256": digest, "cell": cell.id, "key": cell.key(),
             "coordinates": cell_summary(cell), "epoch": run.epoch,
             "rows": (rows := _rows(cell, folder / "run", evaluation, explained, certs)),
-            "generalised": sum(r["held_out_accuracy"] is None
-                               or r["held_out_accuracy"] >= GENERALISED for r in rows),
+            "generalised": None if any(r["held_out_accuracy"] is None for r in rows) else
+            sum(r["held_out_accuracy"] >= GENERALISED for r in rows),  # None: no held-out
             "seconds": {k: round(v, 3) for k, v in seconds.items()},
             "worker": {"host": socket.gethostname(), "pid": os.getpid(),
                        "platform": platform.platform()},
@@ -207,6 +207,7 @@ def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
         result["preemptions"] = len(_preemptions(folder))
         atomic_write_json(folder / RESULT, result)
         (folder / FAILED).unlink(missing_ok=True)
+        (folder / "failed.log").unlink(missing_ok=True)
         return {"cell": cell.id, "status": "done", "seconds": result["seconds"]["total"]}
     except TrainingInterrupted as exc:  # preempted: say so in the cell, then stop
         _record_preemption(folder, str(exc))

@@ -25,6 +25,10 @@ def write_sweep_figures(table: dict[str, Any], out: str | Path,
 
     cells = [c for c in table["cells"] if c["status"] == "done"
              and c.get(f"{method}_mean_bound") is not None]
+    out = Path(out)
+    for old in out.glob("*.png") if out.is_dir() else ():  # an earlier grid's figures
+        if old.stem in (*PARAMS, "group"):
+            old.unlink(missing_ok=True)
     if not cells:
         return []
     out = ensure_dir(out)

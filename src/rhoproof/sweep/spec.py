@@ -73,12 +73,14 @@ class Cell:
     per_output: str = "auto"
     device: str = "cpu"
     cpus: int = 1
+    table_sha256: str | None = None  # a table: group's file content (None: not read)
 
     def key(self) -> dict[str, Any]:
         """What determines the cell's results (its folder is named by this key's hash)."""
-        return {"format": CELL_FORMAT, "config": self.config.to_dict(),
-                "methods": list(self.methods), "per_output": self.per_output,
-                "device": self.device, "cpus": self.cpus}
+        key = {"format": CELL_FORMAT, "config": self.config.to_dict(),
+               "methods": list(self.methods), "per_output": self.per_output,
+               "device": self.device, "cpus": self.cpus}
+        return key if self.table_sha256 is None else key | {"table_sha256": self.table_sha256}
 
     @property
     def id(self) -> str:
@@ -94,7 +96,7 @@ class Cell:
         if d.get("format") != CELL_FORMAT:
             raise ConfigError(f"not a sweep cell record (format {d.get('format')!r})")
         return cls(TrainConfig.from_dict(d["config"]), tuple(d["methods"]), d["per_output"],
-                   d["device"], int(d["cpus"]))
+                   d["device"], int(d["cpus"]), d.get("table_sha256"))
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,10 @@ def _values(where: str, key: str, v: Any) -> list[Any]:
             except UserError as exc:
                 raise _bad(where, f"{s!r}: {exc}") from None
         vals = out
-    elif key in INTEGER_KEYS or key in FLOAT_KEYS:
-        vals = [_number(where, x, key in INTEGER_KEYS) for x in vals]
+    elif key in INTEGER_KEYS:
+        vals = [_number(where, x, True) for x in vals]
+    elif key in FLOAT_KEYS:  # 1 and 1.0 are one value (and one cell)
+        vals = [float(_number(where, x, False)) for x in vals]
     if len(set(map(repr, vals))) != len(vals):
         raise _bad(where, f"repeated value in {vals!r}")
     return vals
@@ -185,8 +189,9 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
         if grid[key] not in allowed:
             raise _bad(f"sweep.{key}", f"{grid[key]!r} is not one of {', '.join(allowed)}")
     methods = grid["methods"]
-    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods):
-        raise _bad("sweep.methods", f"expected a non-empty list of {', '.join(METHODS)}, got "
+    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods) \
+            or len(set(methods)) != len(methods):
+        raise _bad("sweep.methods", f"expected a list of distinct {', '.join(METHODS)}, got "
                                     f"{methods!r}")
     sweep_name = grid.get("name", name)
     if not isinstance(sweep_name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", sweep_name):
@@ -203,12 +208,15 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
             raise _bad(where, f"{spec!r} is not in sweep.groups")
         if not isinstance(table, dict):
             raise _bad(where, "expected a table of values for this group")
+        if canonical in per_group:
+            raise _bad(where, f"a second table for {canonical}")
         for key in table:
             if key not in PER_GROUP:
                 raise _bad(f"{where}.{key}", f"not a per-group key (those are: "
                                              f"{', '.join(PER_GROUP)})")
         per_group[canonical] = table
 
+    table_digest = {s: _table_digest(s) for s in axes["groups"] if s.startswith("table:")}
     cells, seen = [], set()
     for spec in axes["groups"]:
         mine = dict(axes)
@@ -232,9 +240,10 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
             try:
                 config = TrainConfig(**fields)
             except UserError as exc:
-                raise _bad(f"cell {spec} {cfg}", str(exc)) from None
+                msg = str(exc).replace("n_instances", "models")
+                raise _bad(f"the cell of {spec} with {cfg}", msg) from None
             cell = Cell(config, tuple(methods), grid["per_output"], grid["device"],
-                        mine_fixed.get("cpus", 1))
+                        mine_fixed.get("cpus", 1), table_digest.get(spec))
             if cell.id not in seen:
                 seen.add(cell.id)
                 cells.append(cell)
@@ -244,6 +253,15 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
         if any(len({getattr(c.config, k) for c in cells if c.config.group == g}) > 1
                for g in groups))
     return SweepSpec(sweep_name, tuple(cells), swept, data)
+
+
+def _table_digest(spec: str) -> str | None:
+    """SHA-256 of a ``table:`` group's file, so an edited table makes new cells; None where
+    the driver cannot read it (on a cluster it may exist only on the workers' filesystem)."""
+    try:
+        return hashlib.sha256(Path(spec[len("table:"):]).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def load(path: str | Path) -> SweepSpec:

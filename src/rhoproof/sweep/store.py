@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import statistics
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -32,7 +33,7 @@ from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import RunError
-from rhoproof.sweep.cell import FAILED, RESULT, cell_dir
+from rhoproof.sweep.cell import FAILED, RESULT, cell_dir, is_finished
 from rhoproof.sweep.spec import METHODS, SweepSpec, cell_summary
 
 SWEEP, LOCK = "sweep.json", "sweep.lock"
@@ -47,6 +48,17 @@ CELL_COLUMNS = ("cell", "status", *COORDINATES, "mean_accuracy", "generalised",
                 *(f"{m}_{f}" for m in METHODS for f in ("certified_95", "mean_bound")),
                 "seconds", "error")
 CERTIFIED = 0.95
+
+
+STALE_UNREADABLE_LOCK_S = 60.0
+"""A lock file that names no process (its driver died while writing it) is stale after this."""
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
 
 
 def _alive(pid: int) -> bool:
@@ -73,9 +85,12 @@ def driver_lock(store: Path) -> Iterator[None]:
         except FileExistsError:
             try:
                 holder = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+                holder = holder if isinstance(holder, dict) else {}
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
                 holder = {}
-            if holder.get("host") == me["host"] and isinstance(holder.get("pid"), int) and \
+            unreadable = not isinstance(holder.get("pid"), int)
+            if unreadable and time.time() - _mtime(path) > STALE_UNREADABLE_LOCK_S or \
+                    holder.get("host") == me["host"] and not unreadable and \
                     not _alive(holder["pid"]):
                 path.unlink(missing_ok=True)  # its driver is gone: take the store over
                 continue
@@ -106,7 +121,7 @@ def read_grid(store: Path) -> dict[str, Any]:
     try:
         grid = json.loads(path.read_text())
         grid["cells"], grid["cell_keys"]  # noqa: B018 - the keys a store must have
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path} is corrupt: {exc}") from None
     return grid
 
@@ -117,14 +132,11 @@ def _cell_row(cell_id: str, key: dict[str, Any], folder: Path) -> tuple[dict[str
 
     coords = cell_summary(Cell.from_json(key))
     row: dict[str, Any] = {"cell": cell_id, **coords}
-    try:
-        result = json.loads((folder / RESULT).read_text())
-    except (OSError, json.JSONDecodeError):
-        result = None
-    if result is not None:
+    result = json.loads((folder / RESULT).read_text()) if is_finished(folder) else None
+    if result is not None:  # finished, by this version, from the weights in its run
         rows = [{"cell": cell_id, **coords, **r} for r in result["rows"]]
-        acc = [r["accuracy"] for r in rows]
-        row |= {"status": "done", "mean_accuracy": statistics.fmean(acc),
+        acc = [float(r["accuracy"]) for r in rows]
+        row |= {"status": "done", "mean_accuracy": statistics.fmean(acc) if acc else None,
                 "generalised": result.get("generalised"),
                 "seconds": result["seconds"].get("total")}
         for m in METHODS:
@@ -135,9 +147,10 @@ def _cell_row(cell_id: str, key: dict[str, Any], folder: Path) -> tuple[dict[str
         return row, rows
     try:
         failed = json.loads((folder / FAILED).read_text())
-        return row | {"status": "failed", "error": failed.get("error")}, []
     except (OSError, json.JSONDecodeError):
         return row | {"status": "pending"}, []
+    error = failed.get("error") if isinstance(failed, dict) else None
+    return row | {"status": "failed", "error": str(error)}, []
 
 
 def collect(store: str | Path) -> dict[str, Any]:
@@ -145,11 +158,24 @@ def collect(store: str | Path) -> dict[str, Any]:
     store = Path(store)
     grid = read_grid(store)
     cells, rows = [], []
-    for cell_id in grid["cells"]:
-        row, mine = _cell_row(cell_id, grid["cell_keys"][cell_id], cell_dir(store, cell_id))
+    try:
+        ids, keys = list(grid["cells"]), grid["cell_keys"]
+        name, swept = str(grid["name"]), list(grid["swept"])
+        if not all(isinstance(i, str) and i in keys for i in ids):
+            raise KeyError("a cell without its key")
+    except (KeyError, TypeError) as exc:
+        raise RunError(f"{store / SWEEP} is corrupt: {exc}") from None
+    for cell_id in ids:
+        folder = cell_dir(store, cell_id)
+        try:
+            row, mine = _cell_row(cell_id, keys[cell_id], folder)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+                statistics.StatisticsError, UnicodeDecodeError) as exc:
+            raise RunError(f"cell {cell_id} of {store} is corrupt ({type(exc).__name__}: "
+                           f"{exc}); delete {folder} to redo it") from None
         cells.append(row)
         rows.extend(mine)
-    return {"name": grid["name"], "swept": grid["swept"], "cells": cells, "rows": rows}
+    return {"name": name, "swept": swept, "cells": cells, "rows": rows}
 
 
 def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
