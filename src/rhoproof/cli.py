@@ -408,9 +408,9 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     from rhoproof.sweep.store import cells_text
 
     if args.report:
-        if args.backend != "local" or args.address or args.jobs != 1:
+        if args.backend != "local" or args.address or args.jobs != 1 or args.num_cpus:
             raise ConfigError("--report only reads the store: it takes no --backend, "
-                              "--address or --jobs")
+                              "--address, --jobs or --num-cpus")
         spec = load(args.sweep_file)
         _print_sweep(report(Path(args.out or f"sweep-{spec.name}")), cells_text)
         return

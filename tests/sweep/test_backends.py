@@ -201,3 +201,18 @@ def test_ray_refuses_cells_no_node_can_run():
     with pytest.raises(ConfigError, match="no GPU"):
         _check_feasible(list(gpu), {"CPU": 2.0})
     _check_feasible(list(gpu), {"CPU": 2.0, "GPU": 1.0})
+
+
+def test_an_address_where_no_cluster_answers_is_one_line(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    grid = tmp_path / "g.toml"
+    grid.write_text('[sweep]\ngroups = ["C3"]\nmodels = 2\nepochs = 5\n')
+    assert main(["sweep", str(grid), "--backend", "ray", "--address", f"127.0.0.1:{port}",
+                 "--out", str(tmp_path / "s"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rhoproof: error: no Ray cluster answers at 127.0.0.1:{port}")
+    assert err.count("\n") == 1 and not (tmp_path / "s").exists()  # nothing written

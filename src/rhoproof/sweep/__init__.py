@@ -61,6 +61,10 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
         from rhoproof.train import resolve_device
 
         resolve_device("cuda")  # fails here, before anything runs, without CUDA
+    if backend == "ray" and address not in (None, "auto"):
+        from rhoproof.sweep.backends import _check_reachable
+
+        _check_reachable(address)  # before the store is made
     store = ensure_dir(Path(out or f"sweep-{spec.name}")).resolve()
     t0 = time.perf_counter()
     with sigterm_as_interrupt():

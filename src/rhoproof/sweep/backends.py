@@ -136,6 +136,8 @@ def run_ray(cells: list[Cell], store: Path, address: str | None = None,
     from rhoproof.train import TrainingInterrupted
 
     started = not ray.is_initialized()
+    if started and address not in (None, "auto"):
+        _check_reachable(address)
     if started:
         try:
             ray.init(address=address, num_cpus=num_cpus if address is None else None,
@@ -185,6 +187,21 @@ def run_ray(cells: list[Cell], store: Path, address: str | None = None,
         if started:
             ray.shutdown()
     return out
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """A HOST:PORT that answers no TCP connection is refused in one line (Ray itself would
+    retry for minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address!r}: expected auto or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"no Ray cluster answers at {address}: "
+                          f"{exc.strerror or exc}") from None
 
 
 def _check_feasible(cells: list[Cell], resources: dict[str, float]) -> None:
