@@ -106,12 +106,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     _report_training(config, metrics, time.perf_counter() - t0, out)
 
 
-GENERALISED = 0.5
-"""A model generalised if its accuracy on the pairs it was not trained on is at least this."""
-
-
 def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
                      out: Path | None) -> None:
+    from rhoproof.config import GENERALISED
+
     if not metrics:
         print("no epochs run")
         return
@@ -405,14 +403,13 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> None:
     from rhoproof.sweep import load, report, run_sweep
-    from rhoproof.sweep.store import cells_text
 
     if args.report:
         if args.backend != "local" or args.address or args.jobs != 1 or args.num_cpus:
             raise ConfigError("--report only reads the store: it takes no --backend, "
                               "--address, --jobs or --num-cpus")
         spec = load(args.sweep_file)
-        _print_sweep(report(Path(args.out or f"sweep-{spec.name}")), cells_text)
+        _print_sweep(report(Path(args.out or f"sweep-{spec.name}")))
         return
     from tqdm.auto import tqdm
 
@@ -437,7 +434,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     finally:
         if bar:
             bar[0].close()
-    _print_sweep(table, cells_text)
+    _print_sweep(table)
     print(f"finished in {table['seconds']:.0f} s")
     failed = [c for c in table["cells"] if c["status"] == "failed"]
     if failed:  # the others finished; the exit status says not all did
@@ -447,12 +444,13 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 def cmd_sweep_report(args: argparse.Namespace) -> None:
     from rhoproof.sweep import report
+
+    _print_sweep(report(Path(args.store)))
+
+
+def _print_sweep(table: dict[str, Any]) -> None:
     from rhoproof.sweep.store import cells_text
 
-    _print_sweep(report(Path(args.store)), cells_text)
-
-
-def _print_sweep(table: dict[str, Any], cells_text: Any) -> None:
     print(cells_text(table))
     counts = {s: sum(c["status"] == s for c in table["cells"])
               for s in ("done", "failed", "pending")}

@@ -17,6 +17,10 @@ DTYPES = ("float32", "float64")
 PER_OUTPUT_MODES = ("auto", "all", "needed")
 """V_irrep's per-output terms: ``auto``, for every input (``all``) or where needed."""
 
+GENERALISED = 0.5
+"""A model generalised if its accuracy on the pairs it was not trained on is at least this
+(``train``'s warning, the report's, and a sweep's count)."""
+
 DEMO_CONFIG: dict[str, Any] = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0,
                                "eval_every": 100, "checkpoint_every": 500}
 """``rhoproof demo``: a few S5 models with the seed recipe, short enough for a laptop."""
@@ -94,4 +98,4 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
 
-__all__ = ["DEMO_CONFIG", "DTYPES", "PER_OUTPUT_MODES", "TrainConfig"]
+__all__ = ["DEMO_CONFIG", "DTYPES", "GENERALISED", "PER_OUTPUT_MODES", "TrainConfig"]

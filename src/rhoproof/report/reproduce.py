@@ -113,12 +113,6 @@ class Reproduction:
         else:
             atomic_write_json(path, mine)
 
-    @staticmethod
-    def _fresh(path: Path, digest: str) -> bool:
-        from rhoproof.report.pipeline import stage_is_fresh
-
-        return stage_is_fresh(path, digest)
-
     def _digest(self, run: Any) -> str:
         """SHA-256 of the run's weights file, hashed once per version of the file (every stage
         asks for it)."""
@@ -172,11 +166,11 @@ class Reproduction:
         return load_run(path)
 
     def evaluate(self, run) -> dict[str, Any]:
-        from rhoproof.report.pipeline import evaluate_record
+        from rhoproof.report.pipeline import evaluate_record, stage_is_fresh
 
         path = self.out / "evaluate.json"
         digest = self._digest(run)
-        if self._stage("evaluate", self._fresh(path, digest)):
+        if self._stage("evaluate", stage_is_fresh(path, digest)):
             atomic_write_json(path, evaluate_record(run, digest))
         return json.loads(path.read_text())
 
@@ -185,10 +179,11 @@ class Reproduction:
         from rhoproof.explain.explanation import explain_models
         from rhoproof.explain.rho_sets import smallest_rho_set
         from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
+        from rhoproof.report.pipeline import stage_is_fresh
 
         path = self.out / "explain.json"
         digest = self._digest(run)
-        if self._stage("explain", self._fresh(path, digest)):
+        if self._stage("explain", stage_is_fresh(path, digest)):
             t0 = time.perf_counter()
             exps = explain_models(run.model.fold(), run.group, progress=self.progress)
             seconds = time.perf_counter() - t0

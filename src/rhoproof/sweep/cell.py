@@ -78,20 +78,16 @@ def _train(cell: Cell, run_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
-GENERALISED = 0.5
-"""A model generalised if its accuracy on the pairs it was not trained on is at least this
-(the same test as ``rhoproof train``'s warning)."""
-
-
-def _held_out_accuracy(run_dir: Path, k: int) -> float | None:
-    from rhoproof.run import METRICS
+def _held_out_accuracy(run_dir: Path) -> list[float] | None:
+    """Each model's accuracy on the held-out pairs at the last evaluation (None: no
+    held-out pairs, or no readable record)."""
+    from rhoproof.run import read_metrics
 
     try:
-        lines = (run_dir / METRICS).read_text().splitlines()
-        test = json.loads(lines[-1]).get("test_acc") if lines else None
-    except (OSError, json.JSONDecodeError):
+        metrics = read_metrics(run_dir)
+    except (OSError, UserError):
         return None
-    return None if not test else test[k]
+    return (metrics[-1].get("test_acc") or None) if metrics else None
 
 
 def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict[str, Any],
@@ -99,11 +95,12 @@ def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict
     """One row per model: accuracy, loss, verdict, and per method the bounds and costs."""
     from rhoproof.report.pipeline import ops_over_brute, proof_over_brute
 
+    held_out = _held_out_accuracy(run_dir)
     rows = []
     for k in range(cell.config.n_instances):
         row: dict[str, Any] = {"instance": k, "accuracy": evaluation["accuracy"][k],
                                "loss": evaluation["loss"][k],
-                               "held_out_accuracy": _held_out_accuracy(run_dir, k),
+                               "held_out_accuracy": None if held_out is None else held_out[k],
                                "verdict": explained["models"][k]["verdict"]}
         for c in certs:
             if c["instance"] != k:
@@ -121,6 +118,7 @@ def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict
 
 def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
     from rhoproof._version import __version__
+    from rhoproof.config import GENERALISED
     from rhoproof.explain.explanation import explain_models
     from rhoproof.report.pipeline import (
         certificate_is_fresh,
