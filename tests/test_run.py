@@ -129,5 +129,8 @@ def test_weights_without_group_metadata_get_a_note(tmp_path, capsys):
     assert "was trained on S3" in capsys.readouterr().err
     weights = out / "weights.safetensors"
     save_file(load_file(str(weights)), str(weights))  # the same tensors, no metadata
+    assert main(["evaluate", str(out)]) == 2  # the stored group still contradicts it
+    assert "group.json stores S3, but config.json says C6" in capsys.readouterr().err
+    (out / "group.json").unlink()  # a hand-made run: nothing records the group but the config
     assert main(["evaluate", str(out)]) == 0
     assert "records no group; C6 comes from config.json alone" in capsys.readouterr().err

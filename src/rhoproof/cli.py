@@ -20,12 +20,17 @@ def _print_json(obj: Any) -> None:
 # --- groups --------------------------------------------------------------------------------
 
 
-def _load_run(path: str) -> Any:
+def _load_run(path: str, table: str | None = None) -> Any:
     """``load_run``, with a one-line note on stderr when the weights carry no group metadata
-    (every file rhoproof writes does): then only config.json says which group they are for."""
-    from rhoproof.run import WEIGHTS, load_run
+    (every file rhoproof writes does): then only config.json says which group they are for.
+    ``table``: --table, for a run of an earlier version that names its group by a path."""
+    from rhoproof.run import GROUP, WEIGHTS, load_run
 
-    run = load_run(path)
+    stored = (Path(path) / GROUP).exists()
+    run = load_run(path, table)
+    if table is not None and not stored:
+        print(f"rhoproof: note: stored the group's table in {run.path / GROUP}; later commands "
+              f"read it from there (no --table needed)", file=sys.stderr)
     if run.info.get("group_unverified"):
         print(f"rhoproof: note: {run.path / WEIGHTS} records no group; {run.group.spec} comes "
               f"from config.json alone (an edited config would not be noticed)", file=sys.stderr)
@@ -142,7 +147,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from rhoproof.evaluate import evaluate
     from rhoproof.train import resolve_device
 
-    run = _load_run(args.run_dir)
+    run = _load_run(args.run_dir, args.table)
     dev = resolve_device(args.device)
     t0 = time.perf_counter()
     ev = evaluate(run.model, run.group) if dev.type == "cpu" else \
@@ -215,7 +220,7 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
 def cmd_explain(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import explain_models
 
-    run = _load_run(args.run_dir)
+    run = _load_run(args.run_dir, args.table)
     k = run.n_instances
     instances = _select_instances(args, k)
     if not 0 < args.threshold <= 1 or not 0 <= args.min_weight <= 1:
@@ -249,7 +254,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.report.pipeline import certify_run, proof_over_brute, summarize_certificates
     from rhoproof.verify.certificate import METHODS
 
-    run = _load_run(args.run_dir)
+    run = _load_run(args.run_dir, args.table)
     instances = _select_instances(args, run.n_instances)
     out = Path(args.out) if args.out else run.path / "certificates"
     methods = list(METHODS) if args.method == "all" else [args.method]
@@ -288,7 +293,7 @@ def cmd_check(args: argparse.Namespace) -> None:
     from rhoproof.verify.certificate import check_certificate, load_certificate
 
     cert = load_certificate(args.certificate)
-    run = _load_run(args.run_dir)
+    run = _load_run(args.run_dir, args.table)
     res = check_certificate(cert, run)
     if args.json:
         _print_json({"ok": True, "method": cert["method"], "run": str(run.path),
@@ -622,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: rhoproof sweep-report sweep-study")
     sr.add_argument("store", help="a sweep's results store (its --out)")
     sr.set_defaults(func=cmd_sweep_report)
+    for name in ("evaluate", "explain", "certify", "check"):
+        sub.choices[name].add_argument(
+            "--table", metavar="PATH",
+            help="only for a run written by rhoproof 0.2 or earlier whose group is a table: "
+                 "file: that Cayley table, stored into the run once (later runs keep their "
+                 "own copy)")
     for name in TORCH_COMMANDS:
         sub.choices[name].add_argument(
             "--threads", type=int, default=None,

@@ -273,19 +273,19 @@ def import_weights(path: str | Path, spec: str, out: str | Path, *, table: str |
     return import_report(path, spec, out, table=table, labels=labels, product=product).out
 
 
-def _stored_group(path: str | Path) -> str | None:
-    """The group a safetensors file says its models are for (rhoproof writes it in the
-    metadata), or None."""
+def _stored_group(path: str | Path) -> tuple[str | None, str | None]:
+    """The group (spec, table SHA-256) a safetensors file says its models are for (rhoproof
+    writes both in the metadata), each None where not recorded."""
     if Path(path).suffix != ".safetensors":
-        return None
+        return None, None
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
     except Exception:  # unreadable metadata: read_weights already vetted the file
-        return None
-    return meta.get("group") or None
+        return None, None
+    return meta.get("group") or None, meta.get("group_sha256") or None
 
 
 def import_report(path: str | Path, spec: str, out: str | Path, *,
@@ -304,10 +304,17 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
         raise RunError("--product goes with --labels; a --table already fixes the product")
     grp = make_group(spec)
     tensors = read_weights(path)
-    stored = _stored_group(path)
-    if stored is not None and stored != grp.spec and table is None and labels is None:
-        raise RunError(f"{path} records that its models are for {stored}, not {grp.spec}; "
-                       f"import it with --group {stored} (or relabel with --table/--labels)")
+    stored, stored_sha = _stored_group(path)
+    if table is None and labels is None:
+        if stored is not None and stored != grp.spec and not (
+                stored_sha is not None and stored_sha == grp.sha256):
+            raise RunError(f"{path} records that its models are for {stored}, not {grp.spec};"
+                           f" import it with --group {stored} (or relabel with "
+                           f"--table/--labels)")
+        if stored_sha is not None and stored_sha != grp.sha256:
+            raise RunError(f"{path} records that its models are for another table of "
+                           f"{stored} (group SHA-256 {stored_sha[:12]}..., {spec} here is "
+                           f"{grp.sha256[:12]}...); pass the table it was trained on")
     source = str(path)
     notes: list[str] = []
     for names_, unembed, bias in ((PARAM_NAMES, "unembedding", "unembed_bias"),
@@ -379,7 +386,7 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
     out = Path(out)
     model: GroupMLP | Folded = Folded(*(t[n] for n in FOLDED_NAMES)) \
         if names == FOLDED_NAMES else GroupMLP.from_tensors(t)
-    write_stored_run(out, model, config, info)
+    write_stored_run(out, model, config, info, grp)
     return _report(out, convention, notes, model, grp)
 
 

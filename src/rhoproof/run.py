@@ -3,7 +3,10 @@
 Layout::
 
     config.json              {"format", "config": TrainConfig, "device", "versions", "created"}
-    weights.safetensors      the parameters (instance axis first), metadata: group, epoch
+    group.json               the group, pinned by its table's SHA-256 (groups/stored.py);
+                             every stage reads the group from here, never from a table: path
+    weights.safetensors      the parameters (instance axis first), metadata: group (the spec,
+                             a label), group_sha256, epoch
     checkpoint.safetensors   parameters + Adam moments, metadata: epoch, step (for --resume)
     metrics.jsonl            one JSON record per evaluation (per-instance lists)
 """
@@ -24,14 +27,16 @@ from safetensors.torch import load_file
 
 from rhoproof._io import atomic_save_tensors, atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import ConfigError, RunError, UserError
-from rhoproof.groups import Group, group
+from rhoproof.groups import Group, group, group_from_json
+from rhoproof.groups.stored import group_from_record, group_record, is_table_spec
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
 
 RUN_FORMAT = "rhoproof-run-1"
 FOLDED_FORMAT = "rhoproof-folded-1"
 """weights.safetensors holding only the folded tensors left, right, unembed, bias."""
-CONFIG, WEIGHTS, CHECKPOINT, METRICS = ("config.json", "weights.safetensors",
-                                        "checkpoint.safetensors", "metrics.jsonl")
+CONFIG, WEIGHTS, CHECKPOINT, METRICS, GROUP = ("config.json", "weights.safetensors",
+                                               "checkpoint.safetensors", "metrics.jsonl",
+                                               "group.json")
 
 
 def versions() -> dict[str, str]:
@@ -41,13 +46,14 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def start_run(out: Path, config: Any, device: str) -> None:
-    """Create a new run directory; refuse to overwrite an existing run."""
+def start_run(out: Path, config: Any, device: str, grp: Group) -> None:
+    """Create a new run directory for models of ``grp``; refuse to overwrite an existing run."""
     ensure_dir(out)
     if (out / CONFIG).exists() and ((out / CHECKPOINT).exists() or (out / WEIGHTS).exists()):
         raise RunError(f"{out} already holds a run; use --resume to continue it or choose "
                        f"another --out")
     # a config.json alone is a run stopped before its first checkpoint: nothing to keep
+    atomic_write_json(out / GROUP, group_record(grp))
     atomic_write_json(out / CONFIG, {
         "format": RUN_FORMAT,
         "config": config.to_dict(),
@@ -58,22 +64,19 @@ def start_run(out: Path, config: Any, device: str) -> None:
 
 
 def save_checkpoint(out: Path, model: GroupMLP, state: Any, epoch: int,
-                    metrics: list[dict[str, Any]]) -> None:
+                    metrics: list[dict[str, Any]], grp: Group) -> None:
     """Write metrics, weights and checkpoint, each atomically (metrics first: on resume,
     records past the checkpoint's epoch are dropped)."""
     atomic_write_text(out / METRICS, "".join(json.dumps(r) + "\n" for r in metrics))
     weights = model.tensors()
-    meta = {"format": RUN_FORMAT, "epoch": str(epoch), "group": model_group_spec(out)}
+    meta = {"format": RUN_FORMAT, "epoch": str(epoch), "group": grp.spec,
+            "group_sha256": grp.sha256}
     atomic_save_tensors(out / WEIGHTS, weights, meta)
     tensors = dict(weights)
     for name in PARAM_NAMES:
         tensors[f"adam.exp_avg.{name}"] = state.exp_avg[name]
         tensors[f"adam.exp_avg_sq.{name}"] = state.exp_avg_sq[name]
     atomic_save_tensors(out / CHECKPOINT, tensors, {**meta, "step": str(state.step)})
-
-
-def model_group_spec(out: Path) -> str:
-    return read_config(out)["config"]["group"]
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -204,19 +207,66 @@ class Run:
         return self.model.n_instances
 
 
-def load_run(path: str | Path) -> Run:
-    """Load and validate a run directory: config, group, weight names, shapes and values."""
+def read_group(path: Path, spec: str, table: str | Path | None = None) -> Group:
+    """The group of the run in ``path`` (whose config names it ``spec``), from its stored
+    ``group.json``; never from the path a ``table:`` spec names.
+
+    A run written before groups were stored has no ``group.json``: a built-in spec is rebuilt
+    from the grammar (it means the same group everywhere), while a ``table:`` spec needs
+    ``table``, the Cayley-table file it was trained on, once; its copy is then stored. With a
+    stored group, ``table`` must be the same group (same table hash)."""
+    file = path / GROUP
+    given = None
+    if table is not None:
+        try:
+            read = group_from_json(table)
+            given = Group(spec, read.table_np, read.labels)
+        except UserError as exc:
+            raise RunError(f"--table: {exc}") from None
+    if file.exists():
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RunError(f"{file} is corrupt: {exc}") from None
+        try:
+            grp = group_from_record(data, str(file))
+        except UserError as exc:
+            raise RunError(str(exc)) from None
+        if grp.spec != spec:
+            raise RunError(f"{file} stores {grp.spec}, but {CONFIG} says {spec}")
+        if given is not None and given.sha256 != grp.sha256:
+            raise RunError(f"--table {table} is not the group stored in {file} (its table "
+                           f"hashes differently); leave out --table")
+        return grp
+    if not is_table_spec(spec):
+        try:
+            return group(spec)
+        except UserError as exc:
+            raise RunError(f"{path / CONFIG}: {exc}") from None
+    if given is None:
+        raise RunError(f"{path} was written by an earlier rhoproof: it names its group only by "
+                       f"the path {spec!r}, which means another table in another directory; "
+                       f"pass --table PATH (the Cayley table it was trained on) once and the "
+                       f"run keeps a copy")
+    atomic_write_json(file, group_record(given))
+    return given
+
+
+def load_run(path: str | Path, table: str | Path | None = None) -> Run:
+    """Load and validate a run directory: config, stored group, weight names, shapes and
+    values. ``table``: see :func:`read_group` (only for runs of earlier versions)."""
     path = Path(path)
     info = read_config(path)
     config = train_config_of(path)
-    try:
-        grp = group(config.group)
-    except UserError as exc:
-        raise RunError(f"{path / CONFIG}: {exc}") from None
     tensors, meta = _load_tensors(path / WEIGHTS)
     if meta.get("group", config.group) != config.group:
         raise RunError(f"{path / WEIGHTS} was trained on {meta['group']}, but {CONFIG} says "
                        f"{config.group}")
+    grp = read_group(path, config.group, table)
+    if meta.get("group_sha256", grp.sha256) != grp.sha256:
+        raise RunError(f"{path / WEIGHTS} was trained on another table of {config.group} "
+                       f"(group SHA-256 {meta['group_sha256'][:12]}..., the run's group is "
+                       f"{grp.sha256[:12]}...)")
     k, d, m, g = config.n_instances, config.d_embed, config.d_hidden, grp.order
     model: GroupMLP | Folded
     if meta.get("format") == FOLDED_FORMAT:  # folded weights only (zoo, imports)
@@ -238,8 +288,8 @@ def load_run(path: str | Path) -> Run:
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
 
 
-def write_stored_run(out: Path, model: GroupMLP | Folded, config: Any, info: dict[str, Any]
-                     ) -> None:
+def write_stored_run(out: Path, model: GroupMLP | Folded, config: Any, info: dict[str, Any],
+                     grp: Group) -> None:
     """A run directory holding a model as given (zoo exports and imports): folded tensors
     (format ``rhoproof-folded-1``) or the paper's parameters, float32 or float64 as given
     (other dtypes become float32, exactly). ``info`` goes into config.json beside the config.
@@ -251,14 +301,17 @@ def write_stored_run(out: Path, model: GroupMLP | Folded, config: Any, info: dic
                    else t.detach().to(torch.float32)).contiguous()
                for n, t in model.tensors().items()}
     fmt = FOLDED_FORMAT if isinstance(model, Folded) else RUN_FORMAT
+    atomic_write_json(out / GROUP, group_record(grp))
     atomic_save_tensors(out / WEIGHTS, tensors,
-                        {"format": fmt, "epoch": str(config.epochs), "group": config.group})
+                        {"format": fmt, "epoch": str(config.epochs), "group": config.group,
+                         "group_sha256": grp.sha256})
     atomic_write_json(out / CONFIG, {
         "format": RUN_FORMAT, "config": config.to_dict(), "device": "cpu",
         "versions": versions(), "created": datetime.now(timezone.utc).isoformat(
             timespec="seconds"), **info})
 
 
-def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any]) -> None:
+def write_folded_run(out: Path, folded: Folded, config: Any, info: dict[str, Any],
+                     grp: Group) -> None:
     """``write_stored_run`` for a folded model."""
-    write_stored_run(out, folded, config, info)
+    write_stored_run(out, folded, config, info, grp)

@@ -264,7 +264,8 @@ def lookup_forgery(group: Group, m: int, scale: float, claim: int, ce: float) ->
     act = group.table_np.tolist()  # act[h][p] = h·p
     s = [float(2 * i - g + 1) for i in range(g)]
     pairs = [(p, q) for p in range(g) for q in range(g)]
-    return {"format": "rhoproof-certificate-2", "method": "irrep", "group": group.spec,
+    return {"format": "rhoproof-certificate-3", "method": "irrep", "group": group.spec,
+            "group_sha256": group.sha256,
             "instance": 0, "certified_inputs": claim, "accuracy": claim / g**2,
             "cross_entropy": ce, "per_output": "all", "top_k": 24, "virtual_neurons": g * g,
             "t0": 0.0, "proof": [{

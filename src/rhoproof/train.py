@@ -166,7 +166,10 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
     """
     dev = resolve_device(device)
     dtype = _DTYPES[config.dtype]
-    grp = group(config.group)
+    if out is not None and resume:
+        grp = run_io.read_group(Path(out), config.group)  # the stored copy, never the path
+    else:
+        grp = group(config.group)
     mask = train_split(grp.order, config.train_frac, config.seed)
     if not mask.any():
         raise ConfigError(f"train_frac {config.train_frac} leaves no training pairs")
@@ -186,7 +189,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
             start, metrics = run_io.load_checkpoint(out, config, model, state)
             elapsed0 = metrics[-1]["elapsed_s"] if metrics else 0.0
         else:
-            run_io.start_run(out, config, device=str(dev))
+            run_io.start_run(out, config, device=str(dev), grp=grp)
     elif resume:
         raise ConfigError("resume needs a run directory")
 
@@ -208,7 +211,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
         if out is not None:
             if not all(bool(torch.isfinite(t).all()) for t in model.tensors().values()):
                 raise diverged(epoch)  # never overwrite a finite checkpoint with NaN
-            run_io.save_checkpoint(out, model, state, epoch, metrics)
+            run_io.save_checkpoint(out, model, state, epoch, metrics, grp)
             last_saved[0] = epoch
 
     # Late in training Adam's second moments underflow to subnormal floats, which a CPU

@@ -1,13 +1,16 @@
 """The independent checker: re-verifies a rhoproof certificate without trusting the prover.
 
 Its trusted base (docs/soundness.md §6) is this package, numpy, Python's ``fractions`` and
-``hashlib``, the ``safetensors.numpy`` reader, and the Cayley table it is handed. It imports
+``hashlib``, the ``safetensors.numpy`` reader, and the Cayley table it is handed, which must
+hash (``table.table_sha256``) to the certificate's ``group_sha256``. It imports
 nothing else from rhoproof (a test parses its imports). The steps:
 
 1. ``weights.read_file``: hash the weights file, compare with the certificate's
    ``weights_sha256``, read the stored tensors (float32 or float64) and enclose the real model
    they stand for (``weights.enclosure``, [F1]);
-2. ``parse.parse``: validate every field of the certificate into a typed ``Claim`` (types,
+2. ``parse.parse``: check that the certificate pins the group of the Cayley table it is
+   checked against (and the weights' metadata, where it records one, the same group), then
+   validate every field of the certificate into a typed ``Claim`` (types,
    finiteness, the safe range [R], shapes, index ranges), rejecting with the first problem;
 3. ``bounds``: re-derive the facts the bound rests on and recompute it.
 
@@ -28,6 +31,7 @@ import numpy as np
 from rhoproof.check import bounds
 from rhoproof.check.exact import ExactLogits
 from rhoproof.check.parse import CheckFailed, Claim, parse, require
+from rhoproof.check.table import table_sha256
 from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_file
 
 
@@ -65,13 +69,18 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
 
 
 def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckResult:
-    """Parse, recompute, compare; CheckFailed unless the claims hold. No hash check: use
+    """Parse, recompute, compare on the group of the Cayley table ``table`` (labelled
+    ``group``); CheckFailed unless the claims hold. No weights hash check: use
     ``check_file`` for a certificate bound to a weights file."""
     table = np.asarray(table, dtype=np.int64)
     k, g, m = model.shape
-    require(table.shape == (g, g), f"the model has {g} outputs, the Cayley table is "
-            f"{table.shape}")
-    claim = parse(cert, g, m, k, group)
+    require(table.ndim == 2 and table.shape == (g, g), f"the model has {g} outputs, the "
+            f"Cayley table is {table.shape}")
+    digest = table_sha256(table)
+    require(model.group_sha256 is None or model.group_sha256 == digest,
+            f"the weights were trained on another group (their metadata's group_sha256 "
+            f"{str(model.group_sha256)[:12]}... is not the table's {digest[:12]}...)")
+    claim = parse(cert, g, m, k, group, digest)
     count, ce = recompute(claim, model, table)
     if claim.method == "brute":
         require(count == claim.certified_inputs,
@@ -94,4 +103,4 @@ def check_file(cert: Any, weights: str | Path, table: Any, group: str) -> CheckR
 
 
 __all__ = ["CheckFailed", "CheckResult", "Claim", "StoredModel", "check_file", "check_model",
-           "recompute"]
+           "recompute", "table_sha256"]

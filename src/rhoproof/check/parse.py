@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "rhoproof-certificate-2"
+FORMAT = "rhoproof-certificate-3"
+OLD_FORMATS = ("rhoproof-certificate-1", "rhoproof-certificate-2")
+"""Formats of rhoproof 0.1 and 0.2, which name the group by spec (a table: path) only."""
 SAFE_LOW, SAFE_HIGH = 2.0**-64, 2.0**64
 
 
@@ -74,7 +76,8 @@ class Claim:
     """What a certificate claims and the data it offers in support."""
 
     method: str  # "irrep", "coset" or "brute"
-    group: str
+    group: str  # the spec, a label only; the group is pinned by group_sha256
+    group_sha256: str
     instance: int
     certified_inputs: int
     accuracy: float
@@ -173,15 +176,27 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
     raise CheckFailed(f"unknown circuit kind {kind!r}")
 
 
-def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
+def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256: str) -> Claim:
     """Validate every field of a certificate for a model with |G| = g, m hidden neurons and
-    ``n_instances`` instances of ``group``; raises CheckFailed with the first problem."""
+    ``n_instances`` instances of the group labelled ``group`` whose canonical Cayley table
+    hashes to ``table_sha256``; raises CheckFailed with the first problem. The hash is what
+    pins the group; the label must match too, so that what a certificate says it is about is
+    never misleading."""
     require(isinstance(cert, dict), "a certificate is a JSON object")
-    require(cert.get("format") == FORMAT, f"not a {FORMAT} certificate")
+    fmt = cert.get("format")
+    require(fmt not in OLD_FORMATS, f"{fmt} is an older certificate format that does not "
+            f"pin its group by content; certify the model again (format {FORMAT})")
+    require(fmt == FORMAT, f"not a {FORMAT} certificate")
     method = cert.get("method")
     require(method in ("irrep", "coset", "brute"), f"unknown method {method!r}")
-    require(cert.get("group") == group, f"certificate is for {cert.get('group')!r}, the model "
-            f"is {group}")
+    group_sha = cert.get("group_sha256")
+    require(isinstance(group_sha, str) and len(group_sha) == 64,
+            "group_sha256 must be a SHA-256 hex digest")
+    require(group_sha == table_sha256, f"the certificate is for another group: its "
+            f"group_sha256 {group_sha[:12]}... is not the SHA-256 {table_sha256[:12]}... of "
+            f"the Cayley table checked against ({group})")
+    label = cert.get("group")
+    require(label == group, f"certificate is for {str(label)[:200]!r}, the model is {group}")
     instance = _integer(cert.get("instance"), "instance", 0, n_instances - 1)
     count = _integer(cert.get("certified_inputs"), "certified_inputs", 0, g * g)
     accuracy = _number(cert.get("accuracy"), "accuracy")
@@ -191,8 +206,9 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str) -> Claim:
     sha = cert.get("weights_sha256")
     require(sha is None or (isinstance(sha, str) and len(sha) == 64),
             "weights_sha256 must be a SHA-256 hex digest")
-    base = dict(method=method, group=group, instance=instance, certified_inputs=count,
-                accuracy=accuracy, cross_entropy=ce, weights_sha256=sha)
+    base = dict(method=method, group=label, group_sha256=group_sha, instance=instance,
+                certified_inputs=count, accuracy=accuracy, cross_entropy=ce,
+                weights_sha256=sha)
     if method == "brute" or (count == 0 and ce == math.inf):
         return Claim(**base)  # V_brute, or a trivial claim (true of every model)
     if method == "coset":

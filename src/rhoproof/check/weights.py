@@ -32,6 +32,7 @@ class StoredModel:
 
     tensors: dict[str, np.ndarray]
     folded: bool
+    group_sha256: str | None = None  # the group the file's metadata says (None: not recorded)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -52,7 +53,11 @@ def read_file(path: str | Path) -> tuple[str, StoredModel]:
         meta = json.loads(data[8:8 + n]).get("__metadata__") or {}
     except Exception as exc:  # any reader failure: not a weights file
         raise CheckFailed(f"{path}: not a readable safetensors file ({exc})") from None
-    return digest, stored_model(tensors, meta.get("format") == FOLDED_FORMAT)
+    group_sha = meta.get("group_sha256") if isinstance(meta, dict) else None
+    require(group_sha is None or (isinstance(group_sha, str) and len(group_sha) == 64),
+            f"{path}: the metadata's group_sha256 is not a SHA-256 hex digest")
+    model = stored_model(tensors, isinstance(meta, dict) and meta.get("format") == FOLDED_FORMAT)
+    return digest, StoredModel(model.tensors, model.folded, group_sha)
 
 
 def stored_model(tensors: dict[str, np.ndarray], folded: bool) -> StoredModel:

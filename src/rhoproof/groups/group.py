@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -52,6 +53,17 @@ class Group:
 
     def __hash__(self) -> int:
         return hash(self.table_np.tobytes())
+
+    @cached_property
+    def sha256(self) -> str:
+        """The SHA-256 of the canonical Cayley table (:func:`table_sha256`): what pins this
+        group in a run and in a certificate, whatever its spec or file path says.
+
+        >>> from rhoproof.groups import group
+        >>> group("S3").sha256 == group("S3").sha256 != group("C6").sha256
+        True
+        """
+        return table_sha256(self.table_np)
 
     # --- basic structure -------------------------------------------------------------------
 
@@ -210,6 +222,27 @@ class Group:
                 return rep
         names = ", ".join(r.name for r in self.irreps)
         raise GroupSpecError(f"{self.spec} has no irrep {name!r}; it has {names}")
+
+
+TABLE_HASH_PREFIX = b"rhoproof-cayley-table-1\n"
+"""What the canonical bytes of a Cayley table start with (docs/certificate.md)."""
+
+
+def table_sha256(table: np.ndarray) -> str:
+    r"""SHA-256 of a Cayley table's canonical bytes: ``TABLE_HASH_PREFIX``, the order ``n`` in
+    ASCII decimal and a newline, then the ``n × n`` entries row by row as little-endian signed
+    64-bit integers. Element labels are not part of it (they only name the indices).
+
+    >>> c2 = np.array([[0, 1], [1, 0]])
+    >>> data = b"rhoproof-cayley-table-1\n" + b"2\n" + c2.astype("<i8").tobytes()
+    >>> table_sha256(c2) == hashlib.sha256(data).hexdigest()
+    True
+    """
+    table = np.asarray(table)
+    n = int(table.shape[0])
+    data = TABLE_HASH_PREFIX + str(n).encode() + b"\n" + \
+        np.ascontiguousarray(table, dtype="<i8").tobytes()
+    return hashlib.sha256(data).hexdigest()
 
 
 def _partition(rows: np.ndarray) -> list[frozenset[int]]:

@@ -85,6 +85,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
     truth = brute_bound(stored, grp)
     brute_s = time.perf_counter() - t0
     cert: dict[str, Any] = {"format": FORMAT, "method": method, "group": grp.spec,
+                            "group_sha256": grp.sha256,
                             "instance": k, "brute": {
                                 "accuracy": truth.accuracy, "cross_entropy": truth.cross_entropy,
                                 "cross_entropy_lower": truth.cross_entropy_lower,

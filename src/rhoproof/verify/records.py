@@ -212,9 +212,10 @@ class Certificate:
     claim about one model, the data that supports it, and bookkeeping. ``to_json`` writes the
     format version first and leaves out the fields a method does not have."""
 
-    FORMAT: ClassVar[str] = "rhoproof-certificate-2"
+    FORMAT: ClassVar[str] = "rhoproof-certificate-3"
     method: str
-    group: str
+    group: str  # the spec, a label only
+    group_sha256: str  # what pins the group: the SHA-256 of its canonical Cayley table
     instance: int
     certified_inputs: int
     accuracy: float

@@ -62,6 +62,7 @@ def load(spec: str, n_models: int | None = None) -> Folded:
 def export(spec: str, out: str | Path, n_models: int | None = None) -> Path:
     """Write the zoo entry (or its first ``n_models``) as a run directory at ``out``."""
     from rhoproof.config import TrainConfig
+    from rhoproof.groups import group
     from rhoproof.run import write_folded_run
 
     e = entry(spec)
@@ -69,7 +70,7 @@ def export(spec: str, out: str | Path, n_models: int | None = None) -> Path:
     config = TrainConfig.from_dict({**e["config"], "n_instances": folded.n_instances})
     write_folded_run(Path(out), folded, config, {"zoo": {
         "group": spec, "sha256": e["sha256"], "command": e["command"],
-        "models": folded.n_instances}})
+        "models": folded.n_instances}}, group(config.group))
     return Path(out)
 
 
