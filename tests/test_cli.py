@@ -27,6 +27,31 @@ def test_groups_json(capsys):
     assert [r["type"] for r in data["irreps"]].count("quaternionic") == 1
 
 
+@pytest.mark.parametrize("argv, message", [  # issue 19: argparse's own errors, one line each
+    (["train", "--dtype", "float8", "--out", "OUT"], "--dtype: invalid choice: 'float8'"),
+    (["train", "--dtype", "float6", "--out", "OUT"], "did you mean float64?"),
+    (["certify", "RUN", "--method", "foo"], "--method: invalid choice"),
+    (["sweep", "f.toml", "--backend", "slurm"], "--backend: invalid choice"),
+    (["zoo", "bogus"], "invalid choice: 'bogus'"),
+    (["evaluate"], "evaluate: the following arguments are required: run_dir"),
+    (["train", "--group", "S5", "--nonsense-flag"], "unrecognized option --nonsense-flag"),
+    (["certify", "RUN", "--methd", "irrep"], "--methd (did you mean --method?)"),
+    (["train", "--epochs", "abc", "--out", "OUT"], "--epochs: invalid int value: 'abc'"),
+    (["explain", "RUN", "--instance", "0", "--all"], "not allowed with argument"),
+    (["certify", "RUN", "--instance", "0", "--all"], "not allowed with argument"),
+    (["evaluat", "RUN"], "unknown command: 'evaluat'"),
+    (["sweep"], "sweep: the following arguments are required"),
+    (["check", "c.json"], "check: the following arguments are required: run_dir"),
+])
+def test_option_errors_are_one_line(capsys, tmp_path, argv, message):
+    argv = [a.replace("OUT", str(tmp_path / "r")).replace("RUN", str(tmp_path / "run"))
+            for a in argv]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("rhoproof: error:") and message in err, err
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["groups", "S0"], "n must be at least 1"),
     (["groups", "XYZ"], "unknown group spec"),

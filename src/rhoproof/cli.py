@@ -113,7 +113,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
                      out: Path | None) -> None:
-    from rhoproof.config import GENERALISED
+    from rhoproof.config import FITTED, GENERALISED
 
     if not metrics:
         print("no epochs run")
@@ -121,21 +121,36 @@ def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
     last = metrics[-1]
     acc = last["acc"]
     perfect = sum(a == 1.0 for a in acc)
-    first_all = next((r["epoch"] for r in metrics if min(r["acc"]) == 1.0), None)
+    # the epoch from which every model stayed at 100% (a model that fell back later resets it)
+    stayed = None
+    for r in reversed(metrics):
+        if min(r["acc"]) < 1.0:
+            break
+        stayed = r
     print(f"{config.group}: {config.n_instances} models, epoch {last['epoch']}, "
           f"{seconds:.1f} s this session")
     print(f"  accuracy on all pairs: mean {sum(acc) / len(acc):.4f}, min {min(acc):.4f}, "
           f"{perfect}/{len(acc)} at 100%")
-    if first_all is not None:
-        rec = next(r for r in metrics if r["epoch"] == first_all)
-        print(f"  every model at 100% from epoch {first_all} ({rec['elapsed_s']:.1f} s)")
-    held_out = last.get("test_acc")
+    if stayed is not None:
+        print(f"  every model at 100% from epoch {stayed['epoch']} ({stayed['elapsed_s']:.1f} s)")
+    else:
+        first = next((r for r in metrics if min(r["acc"]) == 1.0), None)
+        if first is not None:
+            print(f"  every model was at 100% at epoch {first['epoch']}, but "
+                  f"{len(acc) - perfect} fell back below it since")
+    held_out, fitted = last.get("test_acc"), last.get("train_acc")
     if held_out:
-        failed = sum(a < GENERALISED for a in held_out)
-        if failed:
-            print(f"  warning: {failed} of {len(held_out)} models did not generalise (accuracy "
-                  f"on the held-out pairs below {GENERALISED}: they memorised the training "
-                  f"split); train longer, or with more training pairs or weight decay")
+        fitted = fitted or [1.0] * len(held_out)
+        unfit = sum(t < FITTED for t in fitted)
+        memorised = sum(a < GENERALISED and t >= FITTED for a, t in zip(held_out, fitted))
+        if unfit:
+            print(f"  note: {unfit} of {len(held_out)} models have not learned the training "
+                  f"pairs yet (accuracy on them below {FITTED}); train longer")
+        if memorised:
+            print(f"  warning: {memorised} of {len(held_out)} models did not generalise "
+                  f"(they fit the training pairs, but accuracy on the held-out pairs is below "
+                  f"{GENERALISED}: they memorised the training split); train longer, or with "
+                  f"more training pairs or weight decay")
     if out is not None:
         print(f"  run saved in {out}")
 
@@ -211,6 +226,8 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
     """--all, or the one --instance checked against the run's K models."""
     if args.all:
         return list(range(k))
+    if args.instance is None:
+        args.instance = 0
     if not 0 <= args.instance < k:
         raise ConfigError(f"--instance {args.instance} out of range: the run has {k} models "
                           f"(0..{k - 1})")
@@ -469,11 +486,68 @@ def _print_sweep(table: dict[str, Any]) -> None:
 # --- parser --------------------------------------------------------------------------------
 
 
+class OptionError(UserError):
+    """A command line argparse refused: one line, naming the bad option."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (no usage block) and a 'did you mean'."""
+
+    def error(self, message: str):  # type: ignore[override]
+        import difflib
+
+        command = self.prog.removeprefix("rhoproof").strip()
+        message = message.replace("argument command: invalid choice", "unknown command")
+        m = re.search(r"(?:invalid choice|unknown command): '([^']*)' \(choose from (.*)\)",
+                      message)
+        if m:
+            choices = re.findall(r"'([^']*)'", m.group(2))
+            close = difflib.get_close_matches(m.group(1), choices, n=1, cutoff=0.7)
+            message += f"; did you mean {close[0]}?" if close else ""
+        m = re.match(r"unrecognized arguments: (.*)", message)
+        if m:
+            message = _unknown_options(self, m.group(1).split())
+        raise OptionError((f"{command}: " if command else "") + message)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # argparse reports a missing required option before an unknown one; a typo in an
+        # option name is the likelier mistake, so name it first
+        argv = list(sys.argv[1:] if args is None else args)
+        sub = self._subparsers._group_actions[0] if self._subparsers else None
+        if sub is not None and argv and argv[0] in getattr(sub, "choices", {}):
+            child = sub.choices[argv[0]]
+            known = child._option_string_actions
+            unknown = [a for a in argv[1:] if a.startswith("-") and not _is_number(a)
+                       and not any(o.startswith(a.split("=")[0]) for o in known)]
+            if unknown:
+                child.error("unrecognized arguments: " + " ".join(unknown))
+        return super().parse_known_args(args, namespace)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _unknown_options(parser: argparse.ArgumentParser, args: list[str]) -> str:
+    import difflib
+
+    known = sorted(o for o in parser._option_string_actions if o.startswith("--"))
+    names = [a.split("=")[0] for a in args if a.startswith("-")] or args
+    close = difflib.get_close_matches(names[0], known, n=1, cutoff=0.7)
+    what = "unrecognized option" if names[0].startswith("-") else "unexpected argument"
+    return f"{what} {names[0]}" + (f" (did you mean {close[0]}?)" if close else "") + \
+        (f" and {len(names) - 1} more" if len(names) > 1 else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rhoproof._version import __version__
     from rhoproof.config import DEMO_CONFIG, PER_OUTPUT_MODES
 
-    p = argparse.ArgumentParser(prog="rhoproof", description=(
+    p = _Parser(prog="rhoproof", description=(
         "Train networks on finite-group multiplication, explain them, certify them."))
     p.add_argument("--version", action="version", version=f"rhoproof {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -514,7 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("explain", help="find ρ-set circuits, idealize, and judge each model")
     x.add_argument("run_dir")
     which = x.add_mutually_exclusive_group()
-    which.add_argument("--instance", type=int, default=0, help="model to explain (default 0)")
+    # default None, not 0: argparse's mutual exclusion does not see an explicit value equal to
+    # the default, so "--instance 0 --all" would pass
+    which.add_argument("--instance", type=int, help="model to explain (default 0)")
     which.add_argument("--all", action="store_true", help="explain every model of the run")
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.add_argument("--plots", metavar="DIR", help="write figures into DIR (PNG, and PDF beside "
@@ -530,7 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: rhoproof certify runs/s5 --all --method all")
     c.add_argument("run_dir", help="a run directory (from train, zoo export or import)")
     which_c = c.add_mutually_exclusive_group()
-    which_c.add_argument("--instance", type=int, default=0, help="model to certify (default 0)")
+    which_c.add_argument("--instance", type=int, help="model to certify (default 0)")
     which_c.add_argument("--all", action="store_true", help="certify every model of the run")
     c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
@@ -727,6 +803,10 @@ def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
             _set_threads(args.threads)
         args.func(args)
     except UserError as exc:
+        signum = getattr(exc, "signum", None)  # train.TrainingInterrupted: not an error
+        if signum is not None:
+            print(f"rhoproof: {exc}", file=sys.stderr)
+            return 128 + signum
         print(f"rhoproof: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -21,6 +21,10 @@ GENERALISED = 0.5
 """A model generalised if its accuracy on the pairs it was not trained on is at least this
 (``train``'s warning, the report's, and a sweep's count)."""
 
+FITTED = 0.9
+"""A model has learned its training pairs if its accuracy on them is at least this; below,
+``train`` says to train longer rather than that it memorised (it has not even done that)."""
+
 DEMO_CONFIG: dict[str, Any] = {"group": "S5", "n_instances": 4, "epochs": 1200, "seed": 0,
                                "eval_every": 100, "checkpoint_every": 500}
 """``rhoproof demo``: a few S5 models with the seed recipe, short enough for a laptop."""

@@ -39,7 +39,12 @@ def train_split(group_order: int, train_frac: float, seed: int) -> torch.Tensor:
 
 
 class TrainingInterrupted(UserError):
-    """Ctrl-C during training: the run was checkpointed and can be resumed."""
+    """Ctrl-C or SIGTERM during training: the run was checkpointed and can be resumed. Not a
+    user error: the command line exits with 128 + ``signum`` (130, or 143 for SIGTERM)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
 
 
 class TrainingDiverged(UserError):
@@ -95,7 +100,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def _deferred_signals() -> Iterator[list[bool]]:
     """Turn Ctrl-C and SIGTERM into a flag checked between epochs, so a checkpoint is never
     half a step; a second signal stops at once (KeyboardInterrupt)."""
-    flag = [False]
+    flag: list[Any] = [False]  # [stopped?, the first signal's number]
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
@@ -103,7 +108,7 @@ def _deferred_signals() -> Iterator[list[bool]]:
     def handler(signum: int, frame: object) -> None:
         if flag[0]:
             raise KeyboardInterrupt
-        flag[0] = True
+        flag[:] = [True, signum]
 
     old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
@@ -241,6 +246,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
                 bar.close()
                 raise TrainingInterrupted(
                     f"interrupted at epoch {epoch}; checkpoint saved in {out}; continue with "
-                    f"--resume" if out is not None else f"interrupted at epoch {epoch}")
+                    f"--resume" if out is not None else f"interrupted at epoch {epoch}",
+                    interrupted[1] if len(interrupted) > 1 else signal.SIGINT)
     bar.close()
     return model, metrics
