@@ -107,3 +107,48 @@ def test_imported_runs_and_unreadable_files_in_one_line(tmp_path, capsys):
     assert main(["import", str(tmp_path / "odd.pt"), "--group", "S3", "--out",
                  str(tmp_path / "r2")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_import_warns_on_accuracy_far_below_trained_models(tmp_path, capsys):
+    """Issue 19: an import whose accuracy fell from the source's ~100% to 7× chance got no
+    warning (it fired below 2× chance only)."""
+    from rhoproof import zoo
+
+    folded = zoo.load("S4", 1)
+    perm = torch.arange(24)
+    perm[:16] = torch.roll(perm[:16], 1)  # the source names 16 of the 24 outputs differently
+    tensors = {"left": folded.left, "right": folded.right, "unembed": folded.unembed[..., perm],
+               "bias": folded.bias[..., perm]}
+    save_file({n: t.contiguous() for n, t in tensors.items()}, str(tmp_path / "w.safetensors"))
+    assert main(["import", str(tmp_path / "w.safetensors"), "--group", "S4", "--out",
+                 str(tmp_path / "run")]) == 0
+    out, err = capsys.readouterr()
+    acc = evaluate(load_run(tmp_path / "run").model, group("S4")).accuracy[0]
+    assert 2 / 24 < acc < 0.5  # above the old 2×-chance threshold
+    assert "warning: the imported model(s) score" in err
+
+
+def test_import_of_a_damaged_file_says_so(tmp_path, capsys):
+    torch.save(_model().tensors(), tmp_path / "w.pt")
+    data = (tmp_path / "w.pt").read_bytes()
+    (tmp_path / "w.pt").write_bytes(data[: len(data) // 2])
+    assert main(["import", str(tmp_path / "w.pt"), "--group", "S3", "--out",
+                 str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a readable" in err
+    assert "KeyError" not in err and "101" not in err
+
+
+def test_import_for_a_table_group_names_the_table(tmp_path, capsys):
+    import json
+
+    grp = group("S3")
+    (tmp_path / "g.json").write_text(json.dumps({"elements": list(grp.labels),
+                                                 "table": grp.table_np.tolist()}))
+    folded = _model().fold()
+    save_file({n: t.detach().contiguous() for n, t in folded.tensors().items()},
+              str(tmp_path / "w.safetensors"))
+    assert main(["import", str(tmp_path / "w.safetensors"), "--group",
+                 f"table:{tmp_path / 'g.json'}", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "product right to left" not in out and "of the Cayley table table:" in out

@@ -414,9 +414,10 @@ def cmd_import(args: argparse.Namespace) -> None:
     mean = sum(rep.accuracy) / len(rep.accuracy)
     print(f"  exact accuracy on {run.group.spec}: mean {mean:.4f} (chance {rep.chance:.4f})")
     if rep.near_chance:
-        print(f"warning: the imported model(s) score near chance on {run.group.spec}; if the "
-              f"source orders or multiplies elements differently, pass --table (its Cayley "
-              f"table) or --labels and --product", file=sys.stderr)
+        print(f"warning: the imported model(s) score {mean:.4f} on {run.group.spec}, below "
+              f"what trained models score; if the source orders or multiplies elements "
+              f"differently, pass --table (its Cayley table) or --labels and --product",
+              file=sys.stderr)
     print(f"next: rhoproof evaluate {rep.out}")
 
 
