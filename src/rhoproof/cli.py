@@ -211,8 +211,10 @@ def _print_explanation(e: Any) -> None:
     if fa is None:
         return
     r2 = ", ".join(f"{k} {v:.1e}" for k, v in fa.one_minus_r2.items())
+    ideal = "n/a (nothing idealized)" if e.nothing_idealized else \
+        f"{fa.bi_equivariance['idealized']:.1e}"
     print(f"  bi-equivariance score: original {fa.bi_equivariance['original']:.3g}, "
-          f"idealized {fa.bi_equivariance['idealized']:.1e}")
+          f"idealized {ideal}")
     print(f"  1 - R²: {r2}")
     print(f"  accuracy: original {fa.accuracy['original']:.5f}, idealized "
           f"{fa.accuracy['idealized']:.5f}; loss: original {fa.loss['original']:.4g}, "
@@ -236,6 +238,7 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
 
 def cmd_explain(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import explain_models
+    from rhoproof.explain.idealize import coverage_note
 
     run = _load_run(args.run_dir, args.table)
     k = run.n_instances
@@ -248,10 +251,13 @@ def cmd_explain(args: argparse.Namespace) -> None:
                           progress=not args.json and len(instances) > 1)
     seconds = time.perf_counter() - t0
     n_expl = sum(e.verdict == "explained" for e in exps)
+    note = coverage_note(run.group)
     if args.json:
         _print_json({"run": str(run.path), "group": run.group.spec, "seconds": round(seconds, 3),
                      "explained": n_expl, "models": [e.to_dict() for e in exps]})
     else:
+        if note:
+            print(f"note: {note}")
         for e in exps:
             _print_explanation(e)
         print(f"{run.group.spec}: {n_expl} of {len(exps)} models explained by ρ-set circuits "
@@ -268,6 +274,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> None:
+    from rhoproof.explain.idealize import coverage_note
     from rhoproof.report.pipeline import certify_run, proof_over_brute, summarize_certificates
     from rhoproof.verify.certificate import METHODS
 
@@ -277,20 +284,24 @@ def cmd_certify(args: argparse.Namespace) -> None:
     methods = list(METHODS) if args.method == "all" else [args.method]
     # the same certificates as rhoproof.certify(run, i, method)
     certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact)
+    note = coverage_note(run.group) if "irrep" in methods else None
     if args.json:
         _print_json([{k2: v for k2, v in c.items() if k2 not in ("circuits", "proof", "coset")}
                      for c in certs])
         return
+    if note:
+        print(f"note: {note}")
     # "explained" is the ρ-set explanation's verdict, whichever method is printed
     verdicts = {c["instance"]: c["verdict"] for c in certs if c["method"] == "irrep"}
     print(f"{'model':>5}  {'method':<6} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
         verdict = verdicts.get(c["instance"], "-")
+        ratio = f"{proof_over_brute(c):>6.2f}" if c["accuracy"] > 0 else f"{'–':>6}"
         print(f"{c['instance']:>5}  {c['method']:<6} {verdict:<11} {c['brute']['accuracy']:>8.5f} "
               f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
               f"{c['cross_entropy']:>9.4g} {c['seconds']['proof']:>8.4f} "
-              f"{c['brute']['seconds']:>8.4f} {proof_over_brute(c):>6.2f}")
+              f"{c['brute']['seconds']:>8.4f} {ratio}")
     lost = [c for c in certs if c.get("attribution")]
     if lost:  # where each bound is lost (verify/attribution.py)
         from rhoproof.verify.attribution import Attribution

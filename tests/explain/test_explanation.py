@@ -76,3 +76,40 @@ def test_cli_json_text_and_plots(s4_run, tmp_path, capsys):
 def test_cli_instance_out_of_range(s4_run, capsys):
     assert main(["explain", str(s4_run), "--instance", "7"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_complex_type_irreps_get_their_own_diagnosis(tmp_path, capsys):
+    """Issue 19: on C59, explain and certify blamed 'mixed neurons (94.8% of the weight)' when
+    the neurons are single-frequency ones of complex-type irreps, which V_irrep does not
+    cover; and printed a vacuous 'idealized 0.0e+00' and a speed ratio for a bound of 0."""
+    from rhoproof import zoo
+    from rhoproof.cli import main
+
+    run = zoo.export("C59", tmp_path / "c59", 2)
+    assert main(["explain", str(run), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("note: C59 has complex-type irreps: V_irrep does not cover")
+    assert out.count("note:") == 1
+    reasons = [line for line in out.splitlines() if "reason:" in line]
+    assert len(reasons) <= 2 * 2  # grouped: not one line per irrep
+    assert all("complex-type irreps not covered by V_irrep yet" in r or "mixed" in r
+               for r in reasons)
+    big_mixed = [r for r in reasons if "mixed neurons" in r and "%" in r
+                 and float(r.split(", ")[-1].split("%")[0]) > 50]
+    assert not big_mixed, big_mixed
+    assert "idealized n/a (nothing idealized)" in out and "idealized 0.0e+00" not in out
+    assert main(["certify", str(run), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("note: C59 has complex-type irreps") and out.count("note:") == 1
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("0 ", "1 "))]
+    assert rows and all(r[-1] == "–" for r in rows)  # bound 0: no speed ratio
+    assert "proof/brute ratios n/a" in out
+
+
+def test_groups_of_real_irreps_get_no_coverage_note():
+    from rhoproof.explain.idealize import coverage_note
+    from rhoproof.groups import group
+
+    assert coverage_note(group("S5")) is None and coverage_note(group("A5")) is None
+    assert "complex" in coverage_note(group("C5")) and "quaternionic" in coverage_note(
+        group("Q8"))

@@ -49,9 +49,33 @@ def test_zoo_reproduction_compares_with_the_paper(tmp_path):
     results = Reproduction(Settings(group="S4", models=3), tmp_path / "rep", progress=False,
                            log=lambda s: None).run()
     rows = {r["key"]: r for r in results["comparison"]}
-    assert rows["bound_ge_0.95"]["paper_shown"] == "17 / 100"
+    # issue 19: counts over different numbers of models say their percentages too
+    assert rows["bound_ge_0.95"]["paper_shown"] == "17 / 100 (17%)"
+    n = results["summary"]["bound_ge_0.95"]
+    assert rows["bound_ge_0.95"]["rhoproof_shown"] == f"{n} / 3 ({n / 3:.0%})"
     assert rows["mean_bound_all"]["paper"] == 0.42
     assert all(r["irrep"] <= r["accuracy"] for r in results["models"])
+
+
+def test_speed_ratios_leave_out_proofs_that_certify_nothing():
+    """Issue 19: proofs with bound 0 gave proof/brute ratios in the table."""
+    from rhoproof.report.pipeline import summarize_certificates
+
+    def cert(k, acc, proof_s):
+        return {"method": "irrep", "instance": k, "accuracy": acc, "verdict": "unexplained",
+                "seconds": {"proof": proof_s}, "brute": {"seconds": 1.0}}
+
+    (s,) = summarize_certificates([cert(0, 0.0, 5.0), cert(1, 0.99, 0.2), cert(2, 0.0, 9.0)])
+    assert s.median_proof_over_brute == 0.2 and s.certified_any == 1
+    assert "over the 1 models with a bound above 0" in s.line("S5")
+    (none,) = summarize_certificates([cert(0, 0.0, 5.0)])
+    assert none.median_proof_over_brute is None
+    assert "ratios n/a (no model has a bound above 0)" in none.line("C59")
+    rows = {r["key"]: r for r in comparison("C59", {"models": 1, "bound_ge_0.95": 0,
+                                                    "proof_over_brute": None,
+                                                    "bi_equivariance_idealized": None})}
+    assert rows["proof_over_brute"]["rhoproof_shown"] == "n/a (no model certified)"
+    assert rows["bi_equivariance_idealized"]["rhoproof_shown"] == "n/a (nothing idealized)"
 
 
 def test_behind_the_paper_logic():

@@ -45,6 +45,12 @@ class Explanation:
     _idealized: Folded | None = field(default=None, repr=False)
     _rho_sets: list[tuple[str, RhoSet]] = field(default_factory=list, repr=False)
 
+    @property
+    def nothing_idealized(self) -> bool:
+        """No circuit was idealized: the idealized model is the constant bias alone, and its
+        perfect bi-equivariance says nothing."""
+        return nothing_idealized(self.circuits)
+
     def idealized_model(self) -> Folded:
         """The idealized model (one instance, float64), same shapes as the original."""
         if self._idealized is None:
@@ -70,6 +76,12 @@ class Explanation:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def nothing_idealized(circuits: list[Any]) -> bool:
+    """Whether no circuit (records, or their JSON dicts) has the status "idealized"."""
+    return not any((c.get("status") if isinstance(c, dict) else c.status) == "idealized"
+                   for c in circuits)
 
 
 def _one_minus_r2(original: Folded, ideal: Folded) -> dict[str, float]:

@@ -64,6 +64,28 @@ class IdealCircuit:
         return self.virtual / (self.points_b.shape[0] * self.points_c.shape[0])
 
 
+LOOSE_THRESHOLD = 0.6
+"""A neuron below the sparsity threshold but above this one in a single irrep of complex or
+quaternionic type counts as that irrep's (uncovered) neuron rather than a mixed one."""
+
+
+def uncovered_reason(kind: str, names: list[str]) -> str:
+    """The one reason for every neuron of the ``kind``-type irreps ``names``."""
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"{kind}-type irreps not covered by V_irrep yet ({shown})"
+
+
+def coverage_note(group: Group) -> str | None:
+    """One line for a group with irreps of complex or quaternionic type (every nontrivial
+    irrep of C_n), which V_irrep does not cover yet; None when every irrep is of real type."""
+    kinds = sorted({rep.type for rep in group.irreps if rep.type != "real"})
+    if not kinds:
+        return None
+    return (f"{group.spec} has {' and '.join(kinds)}-type irreps: V_irrep does not cover "
+            f"{' or '.join(kinds)}-type irreps yet, so neurons in them get no proof; V_brute "
+            f"gives the exact accuracy (rhoproof certify RUN --method brute)")
+
+
 NOT_REASONS = ("dead", "trivial irrep (constant in z)")
 """Zeroed groups that do not count against an explanation: dead neurons carry no weight, and
 trivial-irrep neurons add the same amount to every logit, which changes no prediction."""
@@ -212,16 +234,25 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
     chi0 = torch.from_numpy(group.irreps[0].character.copy())
     new_bias = chi0 * (bias @ chi0) / group.order  # keep the trivial (constant) part
     report.zero("dead", torch.nonzero(assign == -1)[:, 0])
-    report.zero("mixed neurons", torch.nonzero(assign == -2)[:, 0])
+    # a neuron below the threshold whose one irrep, at a looser one, is not of real type is a
+    # frequency neuron V_irrep does not cover, not a "mixed" one (issue 19: C59 blamed mixing)
+    weakest = torch.minimum(torch.minimum(sp.left[0], sp.right[0]), sp.unembed[0])  # [R, m]
+    loose_best, loose_which = weakest.max(dim=0)  # [m]
+    non_real = torch.tensor([rep.type != "real" for rep in group.irreps])
+    uncovered_mixed = (assign == -2) & (loose_best > LOOSE_THRESHOLD) & non_real[loose_which]
+    report.zero("mixed neurons", torch.nonzero((assign == -2) & ~uncovered_mixed)[:, 0])
+    uncovered: dict[str, list[torch.Tensor]] = {}  # type -> neuron groups
+    uncovered_names: dict[str, list[str]] = {}
     for j, rep in enumerate(group.irreps):
-        idx = torch.nonzero(assign == j)[:, 0]
+        idx = torch.nonzero((assign == j) | (uncovered_mixed & (loose_which == j)))[:, 0]
         if idx.numel() == 0:
             continue
         if j == 0:
             report.zero("trivial irrep (constant in z)", idx)
             continue
-        if rep.type != "real":
-            report.zero(f"{rep.name}: {rep.type}-type irrep not covered yet", idx)
+        if rep.type != "real":  # one reason per type, naming its irreps
+            uncovered.setdefault(rep.type, []).append(idx)
+            uncovered_names.setdefault(rep.type, []).append(rep.name)
             continue
         if rep.dim == 1:
             chi = torch.from_numpy(rep.character.copy())
@@ -264,6 +295,8 @@ def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
             new_unembed[circ.neurons] = cu
             report.circuits.append(replace(info, status="idealized"))
             report.ideal_neurons.setdefault(rep.name, []).extend(circ.neurons.tolist())
+    for kind, groups in uncovered.items():
+        report.zero(uncovered_reason(kind, uncovered_names[kind]), torch.cat(groups))
     ideal_folded = Folded(new_left[None], new_right[None], new_unembed[None], new_bias[None])
     return ideal_folded, report
 

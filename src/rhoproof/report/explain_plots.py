@@ -59,10 +59,18 @@ def bi_equivariance_boxplot(explanations: list[Explanation], random_scores: torc
     """The seed paper's bi-equivariance score for random, trained and idealized models."""
     faith = [e.faithfulness for e in explanations if e.faithfulness is not None]
     orig = [f.bi_equivariance["original"] for f in faith]
-    ideal = [max(f.bi_equivariance["idealized"], 1e-18) for f in faith]
+    # a model with nothing idealized has a constant ideal, perfectly (and vacuously)
+    # bi-equivariant: it is left out rather than drawn at the floor
+    ideal = [max(e.faithfulness.bi_equivariance["idealized"], 1e-18) for e in explanations
+             if e.faithfulness is not None and not e.nothing_idealized]
+    left_out = len(faith) - len(ideal)
+    label = "idealized" + (f"\n({left_out} with nothing\nidealized left out)" if left_out else "")
+    if not ideal:
+        label = "idealized: n/a\n(nothing idealized)"
     fig, ax = plt.subplots(figsize=(7, 3))
-    ax.boxplot([random_scores.tolist(), orig, ideal], orientation="horizontal",
-               tick_labels=["random init", "trained", "idealized"], medianprops=MEDIAN)
+    ax.boxplot([random_scores.tolist(), orig, ideal or [float("nan")]],
+               orientation="horizontal", tick_labels=["random init", "trained", label],
+               medianprops=MEDIAN)
     ax.set_xscale("log")
     ax.set_xlabel("mean over z of std/|mean| of the correct logit over pairs with xy = z")
     ax.set_title("Bi-equivariance (0 = exactly bi-equivariant; idealized floored at 1e-18)")

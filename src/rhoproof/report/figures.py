@@ -51,7 +51,7 @@ def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
     force's (log axis); V_coset and brute force as points."""
     from rhoproof.report.pipeline import frontier, proof_ops
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(8.5, 4))
     for c in certs:
         if c["method"] == "irrep" and c.get("stages"):
             pts = frontier(c)
@@ -68,7 +68,8 @@ def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
     ax.set_ylabel("certified fraction of the |G|² inputs")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"{group}: bound against cost, stage by stage")
-    ax.legend(fontsize=8, loc="lower right")
+    # outside the axes: inside, it covered the V_coset points (issue 19)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(fig, path)
 
 

@@ -94,18 +94,23 @@ class VerifierSummary:
     certified_95: int  # models with a bound of at least 0.95
     mean_bound: float
     mean_bound_explained: float | None  # over the models the ρ-set explanation explains
-    median_proof_over_brute: float
+    median_proof_over_brute: float | None  # over the models with a bound > 0 (None: none)
     median_ops_over_brute: float | None = None  # counted operations (V_irrep's cascade)
+    certified_any: int = 0  # models with a bound > 0: the ones the speed ratios are over
     frontier: tuple[tuple[str, float, float], ...] = ()  # (stage, mean certified, ops/brute)
 
     def line(self, spec: str) -> str:
         expl = "none" if self.mean_bound_explained is None else \
             f"{self.mean_bound_explained:.4f}"
-        return (f"{spec} ({self.method}): {self.certified_95} of {self.models} models certified "
-                f">= 95%; mean bound {self.mean_bound:.4f} (explained models: {expl}); median "
-                f"proof/brute time {self.median_proof_over_brute:.2f}"
+        head = (f"{spec} ({self.method}): {self.certified_95} of {self.models} models "
+                f"certified >= 95%; mean bound {self.mean_bound:.4f} (explained models: {expl})")
+        if self.median_proof_over_brute is None:
+            return head + "; proof/brute ratios n/a (no model has a bound above 0)"
+        over = "" if self.certified_any == self.models else \
+            f" (over the {self.certified_any} models with a bound above 0)"
+        return (head + f"; median proof/brute time {self.median_proof_over_brute:.2f}"
                 + ("" if self.median_ops_over_brute is None else
-                   f", counted operations {self.median_ops_over_brute:.4f}"))
+                   f", counted operations {self.median_ops_over_brute:.4f}") + over)
 
     def frontier_line(self) -> str:
         """The bound-versus-cost frontier: mean certified fraction after each stage against
@@ -147,19 +152,24 @@ def frontier(cert: dict[str, Any]) -> list[tuple[str, float, float]]:
 
 
 def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]:
-    """Per verifier: models ≥ 95%, mean bound (all / explained), median proof/brute time.
-    "Explained" is the ρ-set explanation's verdict from the irrep certificates."""
+    """Per verifier: models ≥ 95%, mean bound (all / explained), median proof/brute time and
+    counted operations over the models with a bound above 0 (a proof that certifies nothing
+    is not fast at anything). "Explained" is the ρ-set explanation's verdict from the irrep
+    certificates."""
     verdicts = {c["instance"]: c.get("verdict") for c in certs if c["method"] == "irrep"}
     out = []
     for method in dict.fromkeys(c["method"] for c in certs):
         mine = [c for c in certs if c["method"] == method]
         bounds = [c["accuracy"] for c in mine]
         expl = [c["accuracy"] for c in mine if verdicts.get(c["instance"]) == "explained"]
+        # a proof that certifies nothing has no speed worth a ratio: leave it out
+        certified = [c for c in mine if c["accuracy"] > 0]
+        ops, stages = _cascade_summary(certified)[0], _cascade_summary(mine)[1]
         out.append(VerifierSummary(
             method, len(mine), sum(b >= 0.95 for b in bounds), sum(bounds) / len(bounds),
             sum(expl) / len(expl) if expl else None,
-            statistics.median(proof_over_brute(c) for c in mine),
-            *_cascade_summary(mine)))
+            statistics.median(proof_over_brute(c) for c in certified) if certified else None,
+            median_ops_over_brute=ops, frontier=stages, certified_any=len(certified)))
     return out
 
 

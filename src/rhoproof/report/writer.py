@@ -27,14 +27,22 @@ ROWS = [
      "mean V_irrep bound over those models", "higher"),
     ("ce_bound_explained", "mean CE bound, explained models (nats)", "lower"),
     ("ce_true", "mean true CE (nats)", None),
-    ("proof_over_brute", "proof / brute-force time (median)", "lower"),
-    ("proof_ops_over_brute", "proof / brute-force counted operations (median)", "lower"),
+    ("proof_over_brute", "proof / brute-force time (median, models with a bound > 0)", "lower"),
+    ("proof_ops_over_brute", "proof / brute-force counted operations (median, models with a "
+                             "bound > 0)", "lower"),
     ("bi_equivariance_random", "bi-equivariance score, random init", None),
     ("bi_equivariance_trained", "bi-equivariance score, trained", None),
     ("bi_equivariance_idealized", "bi-equivariance score, idealized", None),
     ("coset_bound_mean", "mean V_coset bound", "higher"),
 ]
 
+
+NOT_APPLICABLE = {
+    "bi_equivariance_idealized": "n/a (nothing idealized)",
+    "proof_over_brute": "n/a (no model certified)",
+    "proof_ops_over_brute": "n/a (no model certified)",
+}
+"""What the table shows for a quantity that is undefined on this run, and why."""
 
 WHY_BEHIND = {
     "bound_ge_0.95": "fewer models pass the explanation's verdict (next row), and an "
@@ -65,6 +73,14 @@ def zoo_reference(spec: str) -> dict[str, Any]:
     """The seed paper's own verifier run on rhoproof's shipped zoo of ``spec`` ({} if not
     measured): comparable only with a run of all of that zoo's models."""
     return json.loads(REFERENCE.read_text())["zoo_reference"]["groups"].get(spec, {})
+
+
+def _percent(count: Any, total: int) -> str:
+    """A count (or a range of counts) as a percentage of ``total``: the paper's models and ours
+    differ in number, so the table says both."""
+    if isinstance(count, list):
+        return "–".join(f"{c / total:.0%}" for c in count)
+    return f"{count / total:.0%}"
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -99,6 +115,12 @@ def certificates(out: Path, n: int) -> list[dict[str, dict[str, Any]]]:
              for m in METHODS} for k in range(n)]
 
 
+def nothing_idealized(circuits: list[Any]) -> bool:
+    from rhoproof.explain.explanation import nothing_idealized as _nothing
+
+    return _nothing(circuits)
+
+
 def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any],
                evaluated: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per model from the certificates, the explanation and the evaluation."""
@@ -116,6 +138,7 @@ def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any]
             "proof_s": sec["proof"], "search_s": sec["search"], "brute_s": sec["brute"],
             "proof_over_brute": sec["proof_over_brute"],
             "bi_equivariance": e["faithfulness"]["bi_equivariance"],
+            "nothing_idealized": nothing_idealized(e["circuits"]),
             "attribution": cert["irrep"].get("attribution")})
     return rows
 
@@ -163,7 +186,9 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
                      for n, a, c in per["irrep"].frontier],
         "bi_equivariance_random": _mean(explained["bi_equivariance_random"]),
         "bi_equivariance_trained": _mean([r["bi_equivariance"]["original"] for r in rows]),
-        "bi_equivariance_idealized": _mean([r["bi_equivariance"]["idealized"] for r in rows]),
+        # a model with nothing idealized has a constant ideal: 0 there would be vacuous
+        "bi_equivariance_idealized": _mean([r["bi_equivariance"]["idealized"] for r in rows
+                                            if not r["nothing_idealized"]]),
         "costliest_where_lost": loss_tally(rows),
         "coset_bound_mean": per["coset"].mean_bound,
         "coset_ge_0.95": per["coset"].certified_95,
@@ -182,11 +207,12 @@ def comparison(spec: str, summary: dict[str, Any], whole_zoo: bool = False
         paper = ref.get(key, {})
         ours, theirs = summary.get(key), paper.get("value")
         shown = (_fmt(theirs) + (f" ({paper['note']})" if paper.get("note") else ""),
-                 _fmt(ours))
+                 NOT_APPLICABLE.get(key, "–") if ours is None else _fmt(ours))
         if key == "bound_ge_0.95":  # a count: compare fractions of the models
             n_paper = ref.get("models", {}).get("value", 100)
-            shown = (f"{_fmt(theirs)} / {n_paper}" if theirs is not None else "–",
-                     f"{ours} / {summary['models']}")
+            shown = (f"{_fmt(theirs)} / {n_paper} ({_percent(theirs, n_paper)})"
+                     if theirs is not None else "–",
+                     f"{ours} / {summary['models']} ({_percent(ours, summary['models'])})")
             ours = ours / summary["models"]
             theirs = None if theirs is None else (
                 [v / n_paper for v in theirs] if isinstance(theirs, list) else theirs / n_paper)
@@ -197,7 +223,8 @@ def comparison(spec: str, summary: dict[str, Any], whole_zoo: bool = False
         if key in same:
             v = same[key]["value"]
             out[-1].update(same_models=v, same_models_source=same[key]["source"],
-                           same_models_shown=f"{v} / {summary['models']}"
+                           same_models_shown=f"{v} / {summary['models']} "
+                           f"({_percent(v, summary['models'])})"
                            if key == "bound_ge_0.95" else _fmt(v))
     return out
 
@@ -239,7 +266,9 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     expl = [r for r in rows if r["verdict"] == "explained"]
     best = max(expl or rows, key=lambda r: (r["irrep"], -r["model"]))
     k = best["model"]
-    which = "the explained model" if expl else "the model"
+    which = ("the explained model with the highest V_irrep bound" if expl else
+             "the model with the highest V_irrep bound" if best["irrep"] > 0 else
+             "the first model: every V_irrep bound is 0")
     _, b_irrep = certify_with_bound(run.model, run.group, k, "irrep")
     _, b_coset = certify_with_bound(run.model, run.group, k, "coset")
     if b_irrep is None or b_coset is None:  # the model is outside the proofs' safe range
@@ -253,7 +282,7 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
                            f"{spec} model {k}: margin against logit-distance bound, per input",
                            fig_dir / "margin_distance.png")
     captions["margin_distance.png"] = (
-        f"Model {k} ({which} with the highest V_irrep bound): for every input, the margin (the "
+        f"Model {k} ({which}): for every input, the margin (the "
         f"model's exact correct logit minus the idealized model's largest wrong logit) against "
         f"the global (2→∞) logit-distance bound between the model and its idealization. Above "
         f"the diagonal an input is certified by the global bound; the bound in each title also "
@@ -346,8 +375,13 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
              f"{results['created']} with rhoproof {results['versions']['rhoproof']}, torch "
              f"{results['versions']['torch']}. All numbers below are computed from the files "
              f"in this folder; the paper's come from `paper_reference.json` (sources in "
-             f"`results.json`).", "", "## Paper vs rhoproof", "", comparison_table(results),
-             ""]
+             f"`results.json`).", ""]
+    from rhoproof.explain.idealize import coverage_note
+
+    note = coverage_note(run.group)
+    if note:
+        lines += [f"**Note:** {note}.", ""]
+    lines += ["## Paper vs rhoproof", "", comparison_table(results), ""]
     if s.get("not_generalised"):
         lines += [f"**Warning: {s['not_generalised']} of {s['models']} models did not "
                   f"generalise** (exact accuracy below {s['generalised_threshold']:.2f}, halfway "
@@ -400,9 +434,10 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
               "| model | verdict | accuracy | V_irrep bound | V_coset bound | CE | CE bound | "
               "virtual neurons | proof/brute |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results["models"]:
+        ratio = f"{r['proof_over_brute']:.2f}" if r["irrep"] > 0 else "– (bound 0)"
         lines.append(f"| {r['model']} | {r['verdict']} | {r['accuracy']:.5f} | {r['irrep']:.4f}"
                      f" | {r['coset']:.4f} | {r['ce']:.4f} | {_fmt(r['irrep_ce'])} | "
-                     f"{r['virtual_neurons']} | {r['proof_over_brute']:.2f} |")
+                     f"{r['virtual_neurons']} | {ratio} |")
     lines += ["", "Certificates: `certificates/<method>_<model>.json`; re-check one with "
               "`rhoproof check certificates/irrep_0.json run`.", ""]
     return "\n".join(lines)
