@@ -64,7 +64,7 @@ def start_run(out: Path, config: Any, device: str, grp: Group) -> None:
 
 
 def save_checkpoint(out: Path, model: GroupMLP, state: Any, epoch: int,
-                    metrics: list[dict[str, Any]], grp: Group) -> None:
+                    metrics: list[dict[str, Any]], grp: Group, elapsed_s: float = 0.0) -> None:
     """Write metrics, weights and checkpoint, each atomically (metrics first: on resume,
     records past the checkpoint's epoch are dropped)."""
     atomic_write_text(out / METRICS, "".join(json.dumps(r) + "\n" for r in metrics))
@@ -76,7 +76,8 @@ def save_checkpoint(out: Path, model: GroupMLP, state: Any, epoch: int,
     for name in PARAM_NAMES:
         tensors[f"adam.exp_avg.{name}"] = state.exp_avg[name]
         tensors[f"adam.exp_avg_sq.{name}"] = state.exp_avg_sq[name]
-    atomic_save_tensors(out / CHECKPOINT, tensors, {**meta, "step": str(state.step)})
+    atomic_save_tensors(out / CHECKPOINT, tensors, {**meta, "step": str(state.step),
+                                                    "elapsed_s": repr(float(elapsed_s))})
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -138,8 +139,9 @@ def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, tuple[in
 
 
 def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any
-                    ) -> tuple[int, list[dict[str, Any]]]:
-    """Restore model and Adam state from ``out``; return (epoch, metrics up to that epoch)."""
+                    ) -> tuple[int, list[dict[str, Any]], float]:
+    """Restore model and Adam state from ``out``; return (epoch, metrics up to that epoch,
+    training seconds up to the checkpoint over every earlier attempt)."""
     saved = train_config_of(out)
     if saved.replace(epochs=config.epochs) != config:
         diff = [k for k, v in config.to_dict().items()
@@ -165,11 +167,15 @@ def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any
             state.exp_avg_sq[name].copy_(tensors[f"adam.exp_avg_sq.{name}"].to(p))
     state.step = step
     metrics = [r for r in read_metrics(out) if r["epoch"] <= epoch]
+    try:  # checkpoints of rhoproof 0.2 lack it: the last evaluation's time is a lower bound
+        elapsed = float(meta["elapsed_s"])
+    except (KeyError, ValueError):
+        elapsed = metrics[-1]["elapsed_s"] if metrics else 0.0
     if saved.epochs != config.epochs:  # record the extended target
         data = read_config(out)
         data["config"] = config.to_dict()
         atomic_write_json(out / CONFIG, data)
-    return epoch, metrics
+    return epoch, metrics, elapsed
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -42,9 +42,11 @@ class TrainingInterrupted(UserError):
     """Ctrl-C or SIGTERM during training: the run was checkpointed and can be resumed. Not a
     user error: the command line exits with 128 + ``signum`` (130, or 143 for SIGTERM)."""
 
-    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+    def __init__(self, message: str, signum: int = signal.SIGINT, epoch: int | None = None
+                 ) -> None:
         super().__init__(message)
         self.signum = int(signum)
+        self.epoch = epoch
 
 
 class TrainingDiverged(UserError):
@@ -191,8 +193,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
     if out is not None:
         out = Path(out)
         if resume:
-            start, metrics = run_io.load_checkpoint(out, config, model, state)
-            elapsed0 = metrics[-1]["elapsed_s"] if metrics else 0.0
+            start, metrics, elapsed0 = run_io.load_checkpoint(out, config, model, state)
         else:
             run_io.start_run(out, config, device=str(dev), grp=grp)
     elif resume:
@@ -216,7 +217,8 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
         if out is not None:
             if not all(bool(torch.isfinite(t).all()) for t in model.tensors().values()):
                 raise diverged(epoch)  # never overwrite a finite checkpoint with NaN
-            run_io.save_checkpoint(out, model, state, epoch, metrics, grp)
+            run_io.save_checkpoint(out, model, state, epoch, metrics, grp,
+                                   time.perf_counter() - t0)
             last_saved[0] = epoch
 
     # Late in training Adam's second moments underflow to subnormal floats, which a CPU
@@ -247,6 +249,6 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
                 raise TrainingInterrupted(
                     f"interrupted at epoch {epoch}; checkpoint saved in {out}; continue with "
                     f"--resume" if out is not None else f"interrupted at epoch {epoch}",
-                    interrupted[1] if len(interrupted) > 1 else signal.SIGINT)
+                    interrupted[1] if len(interrupted) > 1 else signal.SIGINT, epoch)
     bar.close()
     return model, metrics

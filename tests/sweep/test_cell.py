@@ -37,9 +37,23 @@ def test_a_preempted_cell_resumes_on_the_next_worker(tmp_path):
     assert worker.returncode != 0 and "TrainingInterrupted" in err
     assert not is_finished(folder) and not (folder / "failed.json").exists()  # not a failure
 
+    preempted = json.loads((folder / "preempted.json").read_text())
+    assert "running the sweep again resumes" in preempted[0]["message"]
+    assert "--resume" not in preempted[0]["message"]  # train's advice, not the sweep's
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "run" / "checkpoint.safetensors"), "pt") as fh:
+        before = float(fh.metadata()["elapsed_s"])  # training time up to the preemption
+    assert before > 0
     assert run_cell(cell.to_json(), str(tmp_path))["status"] == "done"  # the next worker
     resumed = json.loads((folder / "result.json").read_text())
     assert resumed["epoch"] == 8000
+    # issue 19: the cell's training seconds count both attempts, not only the resumed one
+    sec = resumed["seconds"]
+    from rhoproof.run import read_metrics
+
+    total = read_metrics(folder / "run")[-1]["elapsed_s"]  # train carries time over resumes
+    assert sec["train"] == round(total, 3) and total > before
     assert run_cell(cell.to_json(), str(tmp_path))["status"] == "skipped"
 
     fresh = tmp_path / "fresh"

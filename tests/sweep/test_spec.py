@@ -108,3 +108,18 @@ def test_review_findings_in_the_file(tmp_path):
         parse({"sweep": {**BASE, "methods": ["irrep", "irrep"]}})
     with pytest.raises(ConfigError, match="models must be a positive integer"):
         parse({"sweep": {**BASE, "models": 0}})
+
+
+def test_the_readme_lists_the_per_group_keys_the_validator_takes():
+    """Issue 19: bench/sweeps/study.toml set eval_every under [groups.SPEC] while the README
+    listed it as global only."""
+    import re
+    from pathlib import Path
+
+    from rhoproof.sweep.spec import PER_GROUP, load
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    sentence = re.search(r"Under `\[groups\.SPEC\]` a group\s+may set its own (.*?); the other",
+                         readme, re.S).group(1)
+    assert set(re.findall(r"`(\w+)`", sentence)) == set(PER_GROUP)
+    assert load(Path(__file__).parents[2] / "bench" / "sweeps" / "study.toml").cells

@@ -90,6 +90,17 @@ def _train(cell: Cell, run_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _last_metrics(run_dir: Path) -> dict[str, Any]:
+    """The run's last metrics record ({} if none or unreadable)."""
+    from rhoproof.run import read_metrics
+
+    try:
+        metrics = read_metrics(run_dir)
+    except (OSError, UserError):
+        return {}
+    return metrics[-1] if metrics else {}
+
+
 def _held_out_accuracy(run_dir: Path) -> list[float] | None:
     """Each model's accuracy on the held-out pairs at the last evaluation (None: no
     held-out pairs, or no readable record)."""
@@ -141,7 +152,11 @@ def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
     from rhoproof.run import WEIGHTS, load_run, versions
     from rhoproof.verify.certificate import weights_digest
 
-    seconds: dict[str, float] = {"train": _train(cell, folder / "run")}
+    this_attempt = _train(cell, folder / "run")
+    metrics = _last_metrics(folder / "run")
+    # training time over every attempt (train carries it across resumes), not only the last
+    seconds: dict[str, float] = {"train": max(metrics.get("elapsed_s", 0.0), this_attempt),
+                                 "train_last_attempt": this_attempt}
     run = load_run(folder / "run")
     digest = weights_digest(folder / "run" / WEIGHTS)
 
@@ -220,7 +235,9 @@ def run_cell(cell_json: dict[str, Any], store: str) -> dict[str, Any]:
         (folder / "failed.log").unlink(missing_ok=True)
         return {"cell": cell.id, "status": "done", "seconds": result["seconds"]["total"]}
     except TrainingInterrupted as exc:  # preempted: say so in the cell, then stop
-        _record_preemption(folder, str(exc))
+        _record_preemption(folder, f"stopped by signal {exc.signum} at epoch {exc.epoch}; "
+                                   f"checkpoint saved; running the sweep again resumes "
+                                   f"this cell from it")
         raise
     except Exception as exc:  # recorded: the other cells go on
         kind = "" if isinstance(exc, UserError) else f"{type(exc).__name__}: "
