@@ -192,3 +192,21 @@ def test_the_console_script_hands_ctrl_c_back_to_the_command(tmp_path):
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.mark.parametrize("argv", [
+    ["groups", "C5"], ["groups", "S4", "--json"], ["zoo", "list"],
+    ["check", "/nonexistent.json", "run"], ["check", "README.md", "run"],
+    ["sweep", "/nonexistent.toml"], ["train", "--dtype", "float8"], ["evaluat"],
+])
+def test_commands_that_need_no_torch_do_not_import_it(argv):
+    """Issue 19: `rhoproof groups C5` took 3.2 s, nearly all of it importing torch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from rhoproof.cli import main; main(sys.argv[1:]); "
+            "print('torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         timeout=60, cwd=Path(__file__).parents[1])
+    assert res.stdout.splitlines()[-1] == "False", (res.stdout, res.stderr)

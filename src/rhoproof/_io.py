@@ -6,12 +6,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import save_file
+from rhoproof.errors import CertificateError, RunError
 
-from rhoproof.errors import RunError
+if TYPE_CHECKING:  # torch is imported where tensors are saved: the rest needs none
+    import torch
 
 
 def _file_mode() -> int:
@@ -51,6 +51,8 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 def atomic_save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
                         metadata: dict[str, str] | None = None) -> None:
     """safetensors ``save_file`` through a temporary file and a rename."""
+    from safetensors.torch import save_file
+
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -65,6 +67,23 @@ def atomic_save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load_certificate(path: str | Path) -> dict[str, Any]:
+    """A certificate file as parsed JSON (an object), or CertificateError in one line; no
+    validation (that is the checker's), and no torch: `check` fails fast on a bad file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise CertificateError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and integers beyond Python's digit limit
+        raise CertificateError(f"{path}: not a readable JSON certificate: "
+                               f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    if not isinstance(data, dict):
+        raise CertificateError(f"{path}: a certificate is a JSON object, got "
+                               f"{type(data).__name__}")
+    return data
 
 
 def ensure_dir(path: str | Path) -> Path:

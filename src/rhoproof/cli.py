@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rhoproof.errors import ConfigError, UserError
 
@@ -318,9 +318,12 @@ def cmd_certify(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    from rhoproof.verify.certificate import check_certificate, load_certificate
+    from rhoproof._io import load_certificate
 
-    cert = load_certificate(args.certificate)
+    cert = load_certificate(args.certificate)  # a bad file fails here, before torch loads
+    _set_threads(args.threads)
+    from rhoproof.verify.certificate import check_certificate
+
     run = _load_run(args.run_dir, args.table)
     res = check_certificate(cert, run)
     if args.json:
@@ -505,7 +508,7 @@ class OptionError(UserError):
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line (no usage block) and a 'did you mean'."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         import difflib
 
         command = self.prog.removeprefix("rhoproof").strip()
@@ -521,7 +524,7 @@ class _Parser(argparse.ArgumentParser):
             message = _unknown_options(self, m.group(1).split())
         raise OptionError((f"{command}: " if command else "") + message)
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         # argparse reports a missing required option before an unknown one; a typo in an
         # option name is the likelier mistake, so name it first
         argv = list(sys.argv[1:] if args is None else args)
@@ -811,8 +814,8 @@ def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
         if args.command in ("groups", "train", "import") or (
                 args.command == "reproduce" and args.train):  # commands that build the group
             _warn_if_large(getattr(args, "spec", None) or getattr(args, "group", None))
-        if args.command in TORCH_COMMANDS:
-            _set_threads(args.threads)
+        if args.command in TORCH_COMMANDS and args.command != "check":  # check: after its
+            _set_threads(args.threads)  # certificate parses, so a bad one needs no torch
         args.func(args)
     except UserError as exc:
         signum = getattr(exc, "signum", None)  # train.TrainingInterrupted: not an error

@@ -15,3 +15,7 @@ class RunError(UserError):
 
 class ConfigError(UserError):
     """A training or evaluation option with an invalid value."""
+
+
+class CertificateError(UserError):
+    """A certificate file that cannot be read, or whose claims the checker refuses."""

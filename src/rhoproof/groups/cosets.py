@@ -4,11 +4,14 @@ subgroups and readable subgroup names. Used by the explanation and by the proofs
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from rhoproof.groups.group import Group
+
+if TYPE_CHECKING:
+    import torch
 
 
 @lru_cache(maxsize=16)
@@ -21,6 +24,8 @@ def coset_ids(group: Group, side: str) -> tuple[torch.Tensor, ...]:
         hv = np.array(sorted(h))
         products = t[hv, :] if side == "right" else t[:, hv].T  # [|H|, |G|]: hg or gh
         _, ids = np.unique(products.min(axis=0), return_inverse=True)
+        import torch  # here, not at the top: groups need no torch (start-up time)
+
         out.append(torch.from_numpy(ids.astype(np.int64)))
     return tuple(out)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from rhoproof.errors import GroupSpecError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +81,8 @@ class Group:
     @cached_property
     def table(self) -> torch.Tensor:
         """The Cayley table as a torch int64 tensor, ``[|G|, |G|]``."""
+        import torch  # here, not at the top: groups need no torch (start-up time)
+
         return torch.from_numpy(self.table_np.copy())
 
     @cached_property

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
 if TYPE_CHECKING:
+    import torch
+
     from rhoproof.groups.group import Group
 
 IrrepType = Literal["real", "complex", "quaternionic"]
@@ -67,9 +68,11 @@ class Irrep:
         """<χ, χ> = dimension of the commutant: 1, 2 or 4 for real, complex, quaternionic."""
         return _SCHUR_DIM[self.type]
 
-    def tensor(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-        """ρ as a torch tensor, ``[|G|, d, d]``."""
-        return torch.from_numpy(self.matrices.copy()).to(dtype)
+    def tensor(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """ρ as a torch tensor (float64 by default), ``[|G|, d, d]``."""
+        import torch  # here, not at the top: groups need no torch (start-up time)
+
+        return torch.from_numpy(self.matrices.copy()).to(dtype or torch.float64)
 
 
 class IrrepError(RuntimeError):

@@ -14,7 +14,6 @@ differ (another summation order) still confirms it.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from dataclasses import replace
@@ -23,8 +22,9 @@ from typing import Any
 
 import torch
 
+from rhoproof._io import load_certificate
 from rhoproof.enclosure import OutOfRange, enclose, for_proof
-from rhoproof.errors import UserError
+from rhoproof.errors import CertificateError, UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
@@ -41,10 +41,6 @@ CE_SLACK = 2e-9
 MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
 """The proof search completes circuits missing at most this share of their double sum with
 virtual neurons, tries each, and keeps the best bound (any choice is sound)."""
-
-
-class CertificateError(UserError):
-    """A certificate that is malformed, for other weights, or whose claims do not hold."""
 
 
 def brute_ops(n: int, m: int) -> int:
@@ -370,21 +366,6 @@ def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> di
     cert.update(run=str(run.path), versions=versions(),
                 weights_sha256=digest or weights_digest(run.path / WEIGHTS))
     return cert
-
-
-def load_certificate(path: str | Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise CertificateError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and integers beyond Python's digit limit
-        raise CertificateError(f"{path}: not a readable JSON certificate: "
-                               f"{type(exc).__name__}: {str(exc)[:200]}") from None
-    if not isinstance(data, dict):
-        raise CertificateError(f"{path}: a certificate is a JSON object, got "
-                               f"{type(data).__name__}")
-    return data
 
 
 __all__ = ["CertificateError", "bind_to_run", "certify", "certify_model", "check_certificate",

@@ -13,12 +13,12 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from rhoproof.errors import UserError
-from rhoproof.model import FOLDED_NAMES, Folded
+
+if TYPE_CHECKING:  # torch is imported where weights are read: `zoo list` needs none
+    from rhoproof.model import Folded
 
 DATA = Path(__file__).parent / "data"
 
@@ -43,6 +43,8 @@ def entry(spec: str) -> dict[str, Any]:
 def load(spec: str, n_models: int | None = None) -> Folded:
     """The zoo's folded weights for a group (the first ``n_models``), checksum verified."""
     from safetensors.torch import load_file
+
+    from rhoproof.model import FOLDED_NAMES, Folded
 
     e = entry(spec)
     path = DATA / e["file"]
@@ -76,6 +78,8 @@ def export(spec: str, out: str | Path, n_models: int | None = None) -> Path:
 
 def pack(folded: Folded, path: Path) -> str:
     """Write folded weights as a zoo file (float32); returns its SHA-256."""
+    import torch
+
     from rhoproof._io import atomic_save_tensors
 
     tensors = {n: t.detach().to(torch.float32).contiguous()
