@@ -21,11 +21,12 @@ _TIMES = [
                 r"(?:[\d.]+|–)$"), r"\1 <times>"),
     (re.compile(r"(median proof/brute time )[\d.]+"), r"\1<t>"),
     (re.compile(r"\(\d+\.\d+ s\)"), "(<t> s)"),
-    # the report table's time ratio (its operation ratio is counted, so kept)
-    (re.compile(r"^(\| proof / brute-force time [^|]*\|[^|]*\| )[\d.]+"), r"\1<t>"),
+    # the report table's time ratio, and so whether it is behind (operations are counted: kept)
+    (re.compile(r"^(\| proof / brute-force time [^|]*\|).*$"), r"\1 <times>"),
     # the idealized model's bi-equivariance is float error: its size, not its digits
-    (re.compile(r"(idealized |bi-equivariance score, idealized \|[^|]*\| )\d\.\d+e-1\d"),
-     r"\1<float error>"),
+    (re.compile(r"^(  bi-equivariance score: .*idealized )\d\.\de-1\d$"), r"\1<float error>"),
+    (re.compile(r"^(\| bi-equivariance score, idealized \|.*\| )\d\.\d+e-1\d( \|.*)$"),
+     r"\1<float error>\2"),
 ]
 
 
