@@ -182,3 +182,17 @@ def test_a_wrong_table_is_refused_by_load_run(f20_run, tmp_path):
     shutil.copytree(f20_run / "A" / "run", run)
     with pytest.raises(RunError, match="is not the group stored"):
         load_run(run, table=f20_run / "B" / "tables" / "f20.json")
+
+
+def test_a_reproduction_folder_is_pinned_to_its_table(f20_run, tmp_path, capsys, monkeypatch):
+    """reproduce --group table:PATH reused a folder made from another table at that path."""
+    out = tmp_path / "rep"
+    argv = ["reproduce", "--group", "table:tables/f20.json", "--train", "--models", "2",
+            "--epochs", "20", "--out", str(out), "--quiet"]
+    monkeypatch.chdir(f20_run / "A")
+    assert main(argv) == 0
+    monkeypatch.chdir(f20_run / "B")  # tables/f20.json here is C20's table
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "group_sha256" in err and err.count("\n") == 1

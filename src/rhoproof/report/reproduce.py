@@ -100,6 +100,8 @@ class Reproduction:
     def _check_settings(self) -> None:
         path = self.out / SETTINGS
         mine = asdict(self.settings) | {"group": self.grp.spec}
+        if self.grp.spec.startswith("table:"):  # a path means another table elsewhere: the
+            mine["group_sha256"] = self.grp.sha256  # folder is pinned to the table's content
         if path.exists():
             try:
                 theirs = json.loads(path.read_text())
