@@ -26,9 +26,8 @@ def _load_run(path: str, table: str | None = None) -> Any:
     ``table``: --table, for a run of an earlier version that names its group by a path."""
     from rhoproof.run import GROUP, WEIGHTS, load_run
 
-    stored = (Path(path) / GROUP).exists()
     run = load_run(path, table)
-    if table is not None and not stored:
+    if run.info.get("group_stored_from"):
         print(f"rhoproof: note: stored the group's table in {run.path / GROUP}; later commands "
               f"read it from there (no --table needed)", file=sys.stderr)
     if run.info.get("group_unverified"):
@@ -104,7 +103,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             config = config.replace(epochs=args.epochs)
     else:
         config = _config_from_args(args)
-    group(config.group)  # fail fast on a bad spec, before creating the run directory
+    if not args.resume:  # fail fast on a bad spec, before creating the run directory (a
+        group(config.group)  # resumed run reads its stored group, never the path)
     t0 = time.perf_counter()
     _, metrics = train(config, out, device=args.device, resume=args.resume,
                        progress=not args.quiet)

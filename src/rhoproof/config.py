@@ -86,6 +86,11 @@ class TrainConfig:
             raise ConfigError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         if not isinstance(self.group, str):
             raise ConfigError(f"group must be a spec string, got {self.group!r}")
+        from rhoproof.groups.specs import check_spec
+
+        # one spelling per group (" S3" and "C2 x C3" as ``group`` names them), so config.json,
+        # the weights' metadata and group.json agree
+        object.__setattr__(self, "group", check_spec(self.group))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

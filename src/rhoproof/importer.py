@@ -179,7 +179,7 @@ def isomorphism(source: np.ndarray, grp) -> np.ndarray | None:  # grp: Group
     rng = np.random.default_rng(0)  # a generating pair keeps the search small
     gens = next((pair for pair in (sorted(rng.choice(n, 2, replace=False).tolist())
                                    for _ in range(400)) if generated(pair)),
-                _magma_generators(source))
+                _magma_generators(source) or [])  # validated: a group, so not None
     o_src, o_tgt = orders(source, e_src), orders(target, grp.identity)
     cands = [np.nonzero(o_tgt == o_src[s])[0] for s in gens]
 

@@ -27,7 +27,8 @@ from safetensors.torch import load_file
 
 from rhoproof._io import atomic_save_tensors, atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import ConfigError, RunError, UserError
-from rhoproof.groups import Group, group, group_from_json
+from rhoproof.groups import MAX_ORDER, Group, group, group_from_json
+from rhoproof.groups.specs import check_spec
 from rhoproof.groups.stored import group_from_record, group_record, is_table_spec
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
 
@@ -46,6 +47,17 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
+def _write_group(out: Path, grp: Group) -> None:
+    """group.json, one table row per line (compact: an order-5040 table is ~130 MB)."""
+    rec = group_record(grp)
+    table = rec.pop("table", None)
+    text = json.dumps(rec, indent=1)
+    if table is not None:
+        rows = ",\n".join(json.dumps(r, separators=(",", ":")) for r in table)
+        text = text[:-2] + ',\n "table": [\n' + rows + "\n ]\n}"
+    atomic_write_text(out / GROUP, text + "\n")
+
+
 def start_run(out: Path, config: Any, device: str, grp: Group) -> None:
     """Create a new run directory for models of ``grp``; refuse to overwrite an existing run."""
     ensure_dir(out)
@@ -53,7 +65,7 @@ def start_run(out: Path, config: Any, device: str, grp: Group) -> None:
         raise RunError(f"{out} already holds a run; use --resume to continue it or choose "
                        f"another --out")
     # a config.json alone is a run stopped before its first checkpoint: nothing to keep
-    atomic_write_json(out / GROUP, group_record(grp))
+    _write_group(out, grp)
     atomic_write_json(out / CONFIG, {
         "format": RUN_FORMAT,
         "config": config.to_dict(),
@@ -138,7 +150,7 @@ def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, tuple[in
             raise RunError(f"{source}: {name} contains NaN or infinite values")
 
 
-def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any
+def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any, grp: Group
                     ) -> tuple[int, list[dict[str, Any]], float]:
     """Restore model and Adam state from ``out``; return (epoch, metrics up to that epoch,
     training seconds up to the checkpoint over every earlier attempt)."""
@@ -153,6 +165,10 @@ def load_checkpoint(out: Path, config: Any, model: GroupMLP, state: Any
         expected[f"adam.exp_avg.{name}"] = expected[name]
         expected[f"adam.exp_avg_sq.{name}"] = expected[name]
     check_tensors(tensors, expected, str(out / CHECKPOINT))
+    if meta.get("group_sha256", grp.sha256) != grp.sha256:
+        raise RunError(f"{out / CHECKPOINT} was trained on another table than the one stored "
+                       f"in {out / GROUP} (group SHA-256 {str(meta['group_sha256'])[:12]}..., "
+                       f"stored {grp.sha256[:12]}...)")
     try:
         epoch, step = int(meta["epoch"]), int(meta["step"])
     except (KeyError, ValueError):
@@ -213,13 +229,43 @@ class Run:
         return self.model.n_instances
 
 
-def read_group(path: Path, spec: str, table: str | Path | None = None) -> Group:
-    """The group of the run in ``path`` (whose config names it ``spec``), from its stored
-    ``group.json``; never from the path a ``table:`` spec names.
+MAX_GROUP_FILE = 8 * MAX_ORDER**2 + 2**20
+"""Largest group.json read (bytes): an order-5040 table written compactly, and labels."""
+
+
+def _same_spec(a: str, b: str) -> bool:
+    """Two spellings of one spec (" S3" and "S3"; 0.2 kept the one typed)."""
+    try:
+        return check_spec(a) == check_spec(b)
+    except UserError:
+        return a == b
+
+
+def _read_group_file(file: Path) -> Group:
+    if not file.is_file():
+        raise RunError(f"{file} is not a regular file")
+    if file.stat().st_size > MAX_GROUP_FILE:
+        raise RunError(f"{file} is larger than any group's table ({MAX_GROUP_FILE} bytes)")
+    try:
+        data = json.loads(file.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: bad JSON, or an integer beyond Python's digit limit
+        raise RunError(f"{file} is corrupt: {type(exc).__name__}: {str(exc)[:200]}") from None
+    try:
+        return group_from_record(data, str(file))
+    except UserError as exc:
+        raise RunError(str(exc)) from None
+
+
+def read_group(path: Path, spec: str, table: str | Path | None = None
+               ) -> tuple[Group, bool]:
+    """The group of the run in ``path`` (whose config names it ``spec``) from its stored
+    ``group.json``, never from the path a ``table:`` spec names; and whether it came from
+    ``table`` and is not stored yet (``load_run`` stores it once every check has passed).
 
     A run written before groups were stored has no ``group.json``: a built-in spec is rebuilt
-    from the grammar (it means the same group everywhere), while a ``table:`` spec needs
-    ``table``, the Cayley-table file it was trained on, once; its copy is then stored. With a
+    from the grammar (it means the same group everywhere; a ``table`` must be that table),
+    while a ``table:`` spec needs ``table``, the Cayley-table file it was trained on. With a
     stored group, ``table`` must be the same group (same table hash)."""
     file = path / GROUP
     given = None
@@ -229,50 +275,70 @@ def read_group(path: Path, spec: str, table: str | Path | None = None) -> Group:
             given = Group(spec, read.table_np, read.labels)
         except UserError as exc:
             raise RunError(f"--table: {exc}") from None
-    if file.exists():
-        try:
-            data = json.loads(file.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RunError(f"{file} is corrupt: {exc}") from None
-        try:
-            grp = group_from_record(data, str(file))
-        except UserError as exc:
-            raise RunError(str(exc)) from None
-        if grp.spec != spec:
+    if file.exists() or file.is_symlink():
+        grp = _read_group_file(file)
+        if not _same_spec(grp.spec, spec):
             raise RunError(f"{file} stores {grp.spec}, but {CONFIG} says {spec}")
         if given is not None and given.sha256 != grp.sha256:
             raise RunError(f"--table {table} is not the group stored in {file} (its table "
                            f"hashes differently); leave out --table")
-        return grp
+        return grp, False
     if not is_table_spec(spec):
         try:
-            return group(spec)
+            grp = group(spec)
         except UserError as exc:
             raise RunError(f"{path / CONFIG}: {exc}") from None
+        if given is not None and given.sha256 != grp.sha256:
+            raise RunError(f"--table {table} is not {grp.spec}'s table (a built-in spec needs "
+                           f"no --table)")
+        return grp, False
     if given is None:
         raise RunError(f"{path} was written by an earlier rhoproof: it names its group only by "
                        f"the path {spec!r}, which means another table in another directory; "
-                       f"pass --table PATH (the Cayley table it was trained on) once and the "
-                       f"run keeps a copy")
-    atomic_write_json(file, group_record(given))
-    return given
+                       f"run `rhoproof evaluate {path} --table PATH` once with the Cayley table "
+                       f"it was trained on, and the run keeps a copy")
+    return given, True
+
+
+def _check_against_metrics(path: Path, model: GroupMLP | Folded, grp: Group, epoch: int,
+                           table: str | Path) -> None:
+    """A --table for a 0.2 run must reproduce the accuracy training recorded at the weights'
+    epoch (where it recorded one): another table of the same order would not."""
+    from rhoproof.evaluate import evaluate
+
+    rec = next((r for r in read_metrics(path) if r.get("epoch") == epoch
+                and isinstance(r.get("acc"), list)), None)
+    if rec is None:
+        return
+    got = evaluate(model, grp, exact=False).accuracy.tolist()
+    for k, (a, b) in enumerate(zip(got, rec["acc"])):
+        if abs(a - float(b)) > ACCURACY_TOLERANCE:
+            raise RunError(f"--table {table} is not the table this run was trained on: model "
+                           f"{k} scores {a:.4f} on it, but {METRICS} recorded {float(b):.4f} at "
+                           f"epoch {epoch}")
+
+
+ACCURACY_TOLERANCE = 0.01
+"""How far the accuracy on a --table may be from what training recorded (the recorded one was
+computed in the training dtype; a wrong table of the same order misses by far more)."""
 
 
 def load_run(path: str | Path, table: str | Path | None = None) -> Run:
     """Load and validate a run directory: config, stored group, weight names, shapes and
-    values. ``table``: see :func:`read_group` (only for runs of earlier versions)."""
+    values. ``table``: see :func:`read_group` (only for runs of earlier versions); it is
+    stored in the run only once every check has passed."""
     path = Path(path)
     info = read_config(path)
     config = train_config_of(path)
     tensors, meta = _load_tensors(path / WEIGHTS)
-    if meta.get("group", config.group) != config.group:
+    if not _same_spec(meta.get("group", config.group), config.group):
         raise RunError(f"{path / WEIGHTS} was trained on {meta['group']}, but {CONFIG} says "
                        f"{config.group}")
-    grp = read_group(path, config.group, table)
+    grp, from_table = read_group(path, config.group, table)
     if meta.get("group_sha256", grp.sha256) != grp.sha256:
         raise RunError(f"{path / WEIGHTS} was trained on another table of {config.group} "
-                       f"(group SHA-256 {meta['group_sha256'][:12]}..., the run's group is "
-                       f"{grp.sha256[:12]}...)")
+                       f"(group SHA-256 {str(meta['group_sha256'])[:12]}..., the run's group "
+                       f"is {grp.sha256[:12]}...)")
     k, d, m, g = config.n_instances, config.d_embed, config.d_hidden, grp.order
     model: GroupMLP | Folded
     if meta.get("format") == FOLDED_FORMAT:  # folded weights only (zoo, imports)
@@ -291,6 +357,11 @@ def load_run(path: str | Path, table: str | Path | None = None) -> Run:
         raise RunError(f"{path / WEIGHTS}: bad epoch metadata") from None
     if "group" not in meta:  # hand-made weights: nothing to check the config's group against
         info = {**info, "group_unverified": True}
+    if from_table:
+        assert table is not None
+        _check_against_metrics(path, model, grp, epoch, table)
+        _write_group(path, grp)
+        info = {**info, "group_stored_from": str(table)}
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
 
 
@@ -307,7 +378,7 @@ def write_stored_run(out: Path, model: GroupMLP | Folded, config: Any, info: dic
                    else t.detach().to(torch.float32)).contiguous()
                for n, t in model.tensors().items()}
     fmt = FOLDED_FORMAT if isinstance(model, Folded) else RUN_FORMAT
-    atomic_write_json(out / GROUP, group_record(grp))
+    _write_group(out, grp)
     atomic_save_tensors(out / WEIGHTS, tensors,
                         {"format": fmt, "epoch": str(config.epochs), "group": config.group,
                          "group_sha256": grp.sha256})

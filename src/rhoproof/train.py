@@ -174,7 +174,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
     dev = resolve_device(device)
     dtype = _DTYPES[config.dtype]
     if out is not None and resume:
-        grp = run_io.read_group(Path(out), config.group)  # the stored copy, never the path
+        grp, _ = run_io.read_group(Path(out), config.group)  # the stored copy, not the path
     else:
         grp = group(config.group)
     mask = train_split(grp.order, config.train_frac, config.seed)
@@ -193,7 +193,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
     if out is not None:
         out = Path(out)
         if resume:
-            start, metrics, elapsed0 = run_io.load_checkpoint(out, config, model, state)
+            start, metrics, elapsed0 = run_io.load_checkpoint(out, config, model, state, grp)
         else:
             run_io.start_run(out, config, device=str(dev), grp=grp)
     elif resume:

@@ -196,3 +196,114 @@ def test_a_reproduction_folder_is_pinned_to_its_table(f20_run, tmp_path, capsys,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and "group_sha256" in err and err.count("\n") == 1
+
+
+# --- the red-team review of issue 19 (each a regression test) ---------------------------------
+
+
+def _as_old_run(src, dst):
+    """A copy of ``src`` as rhoproof 0.2 wrote it: no group.json, no group hash anywhere."""
+    from safetensors import safe_open
+
+    shutil.copytree(src, dst)
+    (dst / GROUP).unlink()
+    for name in (WEIGHTS, "checkpoint.safetensors"):
+        if not (dst / name).exists():
+            continue
+        with safe_open(str(dst / name), "np") as fh:
+            meta = {k: v for k, v in (fh.metadata() or {}).items() if k != "group_sha256"}
+        save_file(load_file(str(dst / name)), str(dst / name), meta)
+
+
+def test_a_non_group_table_is_refused_in_quadratic_time():
+    """A table that is not a Latin square made the generator search cubic (order 2400: 194 s,
+    order 5040: ~30 min per command)."""
+    n = 2400
+    i = np.arange(n)
+    t = np.minimum(np.maximum(i[:, None], i[None, :]) + 1, n - 1)
+    t[0, :], t[:, 0], t[i, i] = i, i, 0
+    from rhoproof.groups.group import validate_table
+
+    with pytest.raises(GroupSpecError, match="repeats an element"):
+        validate_table(t)
+    loop = np.array([[0, 1, 2, 3, 4], [1, 0, 3, 4, 2], [2, 4, 0, 1, 3], [3, 2, 4, 0, 1],
+                     [4, 3, 1, 2, 0]])  # a Latin square with identity and inverses, not a group
+    with pytest.raises(GroupSpecError, match="not associative"):
+        validate_table(loop)
+
+
+def test_a_wrong_table_for_an_old_run_is_refused_and_not_stored(f20_run, tmp_path, capsys):
+    old = tmp_path / "old"
+    _as_old_run(f20_run / "A" / "run", old)
+    c20, s4 = tmp_path / "c20.json", tmp_path / "s4.json"
+    _write_table(c20, group("C20").table_np)
+    _write_table(s4, group("S4").table_np)
+    assert main(["evaluate", str(old), "--table", str(s4)]) == 2  # another order: shapes
+    assert main(["evaluate", str(old), "--table", str(c20)]) == 2  # same order: the metrics
+    err = capsys.readouterr().err
+    assert "is not the table this run was trained on" in err
+    assert not (old / GROUP).exists()  # a refused table is never stored
+    assert main(["train", "--out", str(old), "--resume", "--epochs", "310", "--quiet"]) == 2
+    assert "rhoproof evaluate" in capsys.readouterr().err  # train has no --table: say which
+    assert main(["evaluate", str(old), "--table", str(f20_run / "A" / "tables" / "f20.json")]) \
+        == 0
+    assert json.loads((old / GROUP).read_text())["sha256"] == table_sha256(_f20())
+
+
+def test_resume_refuses_a_swapped_group_and_never_opens_the_path(f20_run, tmp_path,
+                                                                  monkeypatch, capsys):
+    run = tmp_path / "r"
+    shutil.copytree(f20_run / "A" / "run", run)
+    monkeypatch.chdir(tmp_path)  # no tables/f20.json here: the stored copy is what counts
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "310", "--quiet"]) == 0
+    rec = group_record(group("C20"))
+    rec["spec"] = "table:tables/f20.json"
+    rec["elements"], rec["table"] = [str(i) for i in range(20)], group("C20").table_np.tolist()
+    (run / GROUP).write_text(json.dumps(rec))
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "320", "--quiet"]) == 2
+    assert "trained on another table" in capsys.readouterr().err
+
+
+def test_a_spec_spelled_otherwise_names_one_group(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--group", " C2 x C3", "--epochs", "2", "--d-hidden", "8", "--out",
+                 str(out), "--quiet"]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["group"] == "C2xC3"
+    assert main(["evaluate", str(out)]) == 0
+
+
+@pytest.mark.parametrize("text", [
+    '{"format": "rhoproof-group-1", "spec": "table:t.json", "order": 2, "sha256": "' + "0" * 64
+    + '", "elements": ["a", "b"], "table": [[0, 1], [1, 1180591620717411303424]]}',
+    '{"order": ' + "1" * 5000 + "}",
+    "[" * 200000,
+])
+def test_a_hostile_group_json_is_one_line(f20_run, tmp_path, capsys, text):
+    run = tmp_path / "r"
+    shutil.copytree(f20_run / "A" / "run", run)
+    (run / GROUP).write_text(text)
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rhoproof: error:") and err.count("\n") == 1
+
+
+def test_a_group_json_that_is_not_a_file_is_refused(f20_run, tmp_path, capsys):
+    run = tmp_path / "r"
+    shutil.copytree(f20_run / "A" / "run", run)
+    (run / GROUP).unlink()
+    (run / GROUP).symlink_to("/dev/zero")
+    assert main(["evaluate", str(run)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_a_table_for_a_builtin_spec_must_be_its_table(tmp_path, capsys):
+    from rhoproof import zoo
+
+    old = tmp_path / "old"
+    _as_old_run(zoo.export("S4", tmp_path / "s4", 1), old)
+    c6 = tmp_path / "c6.json"
+    _write_table(c6, group("C6").table_np)
+    assert main(["evaluate", str(old), "--table", str(c6)]) == 2
+    assert "is not S4's table" in capsys.readouterr().err
+    assert main(["evaluate", str(old)]) == 0 and not (old / GROUP).exists()

@@ -127,7 +127,9 @@ class Group:
     @cached_property
     def generators(self) -> tuple[int, ...]:
         """A small generating set (greedy: add the first element not yet generated)."""
-        return tuple(_magma_generators(self.table_np))
+        gens = _magma_generators(self.table_np)
+        assert gens is not None  # the table was validated as a group
+        return tuple(gens)
 
     @cached_property
     def is_abelian(self) -> bool:
@@ -267,9 +269,11 @@ def validate_table(table: np.ndarray, spec: str = "table",
                    labels: tuple[str, ...] | list[str] | None = None) -> None:
     """Raise GroupSpecError naming the first violated group axiom of a Cayley table.
 
-    Checks, in order: square 2-d shape, entries in range, identity, inverses, associativity.
-    (Closure is the range check: every product is an element.) With ``labels``, elements are
-    named by label (and index) in the message.
+    Checks, in order: square 2-d shape, entries in range, identity, inverses, every row and
+    column a permutation (a group's table is a Latin square), associativity. (Closure is the
+    range check: every product is an element.) With ``labels``, elements are named by label
+    (and index) in the message. Cost O(|G|² log |G|) for any table, group or not, so a
+    hostile table cannot make it slow.
     """
 
     def name(i: int) -> str:
@@ -296,9 +300,20 @@ def validate_table(table: np.ndarray, spec: str = "table",
         row = np.nonzero(table[x] == e)[0]
         if row.size == 0 or table[row[0], x] != e:
             raise GroupSpecError(f"{spec}: element {name(x)} has no two-sided inverse")
-    # associativity by Light's test: the set of a with (x·a)·y = x·(a·y) for all x, y is closed
-    # under the product, so it suffices to check a over a generating set: O(|G|² log|G|).
-    for a in _magma_generators(table):
+    for axis, what in ((1, "row"), (0, "column")):  # x·y = x·y' implies y = y' in a group
+        repeats = (np.sort(table, axis=axis) != ar[None, :] if axis == 1 else
+                   np.sort(table, axis=axis) != ar[:, None]).any(axis=axis)
+        if repeats.any():
+            i = int(np.nonzero(repeats)[0][0])
+            raise GroupSpecError(f"{spec}: not a group: the {what} of {name(i)} repeats an "
+                                 f"element (in a group every row and column is a permutation)")
+    # associativity by Light's test: if a and b each satisfy (x·a)·y = x·(a·y) for all x, y,
+    # so does a·b, so it suffices to check a over a generating set: O(|G|² log|G|).
+    gens = _magma_generators(table)
+    if gens is None:  # in a group each new generator at least doubles what is generated
+        raise GroupSpecError(f"{spec}: not associative (the elements its products generate "
+                             f"do not grow as a group's subgroups do, by Lagrange's theorem)")
+    for a in gens:
         lhs = table[table[:, a][:, None], ar[None, :]]  # (x·a)·y   [x, y]
         rhs = table[ar[:, None], table[a][None, :]]  # x·(a·y)   [x, y]
         diff = np.argwhere(lhs != rhs)
@@ -308,19 +323,28 @@ def validate_table(table: np.ndarray, spec: str = "table",
                                  f"{name(x)}·({name(a)}·{name(y)})")
 
 
-def _magma_generators(table: np.ndarray) -> list[int]:
-    """A small set of elements whose products generate every element (greedy)."""
+def _magma_generators(table: np.ndarray) -> list[int] | None:
+    """A small set S of elements whose left-normed products ((s1·s2)·s3)··· give every
+    element (greedy: add the first element not yet generated), or None when that would take
+    more than log₂|G| + 1 elements, which no group needs (each new generator at least doubles
+    the subgroup generated). Cost O(|G| |S|²)."""
     n = table.shape[0]
     have = np.zeros(n, dtype=bool)
     gens: list[int] = []
     while not have.all():
+        if len(gens) > int(np.log2(n)) + 1:
+            return None
+        before = int(have.sum())
         g = int(np.nonzero(~have)[0][0])
         gens.append(g)
-        have[g] = True
-        while True:
-            members = np.nonzero(have)[0]
-            prods = np.unique(table[np.ix_(members, members)])
-            if have[prods].all():
-                break
-            have[prods] = True
+        # what the generators give, closed under right multiplication by them (breadth first)
+        have[:] = False
+        have[gens] = True
+        frontier = np.array(gens)
+        while frontier.size:
+            nxt = np.unique(table[np.ix_(frontier, np.array(gens))])
+            frontier = nxt[~have[nxt]]
+            have[frontier] = True
+        if before and int(have.sum()) < 2 * before:
+            return None
     return gens

@@ -25,6 +25,8 @@ from rhoproof.groups.group import Group
 
 MAX_ORDER = 5040
 """Largest group order a spec may build (S7); larger Cayley tables and irreps get slow."""
+MAX_TABLE_FILE = 16 * MAX_ORDER**2 + 2**24
+"""Largest table: file read (bytes): an order-5040 table with generous spacing, and labels."""
 
 _FACTOR = re.compile(r"(Dic|S|A|C|D)(\d+)$|(Q8)$")
 
@@ -261,13 +263,18 @@ def group_from_json(path: str | Path) -> Group:
     """
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():
+            raise GroupSpecError(f"table:{path}: not a regular file")
+        if p.exists() and p.stat().st_size > MAX_TABLE_FILE:
+            raise GroupSpecError(f"table:{path}: larger than any group's table "
+                                 f"({MAX_TABLE_FILE} bytes)")
         data = json.loads(p.read_text())
     except FileNotFoundError:
         raise GroupSpecError(f"table:{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise GroupSpecError(f"table:{path}: cannot read file: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise GroupSpecError(f"table:{path}: invalid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, or an integer of 4300+ digits
+        raise GroupSpecError(f"table:{path}: invalid JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or "elements" not in data or "table" not in data:
         raise GroupSpecError(f'table:{path}: expected an object with keys "elements" and "table"')
     elements, rows = data["elements"], data["table"]
@@ -284,7 +291,13 @@ def group_from_json(path: str | Path) -> Group:
         for j, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, int):
                 raise GroupSpecError(
-                    f"table:{path}: table[{i}][{j}] = {v!r} is not an integer element index")
+                    f"table:{path}: table[{i}][{j}] = {str(v)[:40]} is not an integer element "
+                    f"index")
+            if not -2**62 < v < 2**62:  # beyond int64; smaller ones validate_table names
+                raise GroupSpecError(
+                    f"table:{path}: not closed: the product of {str(elements[i])[:40]!r} (#{i}) "
+                    f"and {str(elements[j])[:40]!r} (#{j}) is {str(v)[:40]}, not an element "
+                    f"index in 0..{n - 1}")
     labels = [str(e) for e in elements]
     if len(set(labels)) != n:
         raise GroupSpecError(f"table:{path}: element labels are not unique")

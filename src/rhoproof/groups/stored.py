@@ -71,8 +71,9 @@ def group_from_record(data: Any, source: str) -> Group:
         if not isinstance(rows, list) or len(rows) != order or not all(
                 isinstance(r, list) and len(r) == order for r in rows):
             raise bad(f'"table" must be {order} rows of {order} entries')
-        if not all(isinstance(v, int) and not isinstance(v, bool) for r in rows for v in r):
-            raise bad('"table" must hold integer element indices')
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < order
+                   for r in rows for v in r):
+            raise bad(f'"table" must hold integer element indices in 0..{order - 1}')
         try:
             grp = Group(spec, np.array(rows, dtype=np.int64), tuple(str(e) for e in elements))
         except GroupSpecError as exc:
