@@ -300,6 +300,9 @@ def tampered(cert: dict, rng: np.random.Generator, g: int) -> list[tuple[str, di
         edit("claim+1", lambda c: claim(c, n0 + 1))
         edit("claim all", lambda c: claim(c, g * g))
     edit("ce/2", lambda c: c.update(cross_entropy=c["cross_entropy"] * 0.5))
+    # a certificate pinned to another group: its claim says nothing about this one
+    edit("other group", lambda c: c.update(group_sha256=format(
+        int(c["group_sha256"], 16) ^ (1 << int(rng.integers(256))), "064x")))
     edit("ce tiny", lambda c: c.update(cross_entropy=1e-300))
     rho = [c for c in cert.get("proof", []) if c.get("kind") == "rho_set"]
     if rho:
@@ -380,7 +383,8 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
                       lookup_forgery(grp, m, scale, g * g, 1e-300)))
     for name, cert in certs:
         res["certificates"] += 1
-        justified = claim_is_justified(cert, truth)
+        # a certificate for another group (its group_sha256) justifies nothing about this one
+        justified = claim_is_justified(cert, truth) and not name.endswith("other group")
         res["unjustified"] += not justified
         try:
             check_stored(cert, model, grp)
