@@ -57,7 +57,7 @@ def test_option_errors_are_one_line(capsys, tmp_path, argv, message):
     (["groups", "XYZ"], "unknown group spec"),
     (["groups", "table:/nonexistent.json"], "not found"),
     (["evaluate", "/nonexistent-run"], "does not exist"),
-    (["train", "--group", "S3", "--models", "0", "--out", "OUT"], "n_instances"),
+    (["train", "--group", "S3", "--models", "0", "--out", "OUT"], "--models must be"),
     (["train", "--group", "Z5", "--out", "OUT"], "unknown group spec"),
     (["train", "--out", "OUT", "--resume"], "does not exist"),
     (["train", "--group", "S3", "--out", "OUT", "--resume"], "only --epochs may change"),
@@ -210,3 +210,19 @@ def test_commands_that_need_no_torch_do_not_import_it(argv):
     res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
                          timeout=60, cwd=Path(__file__).parents[1])
     assert res.stdout.splitlines()[-1] == "False", (res.stdout, res.stderr)
+
+
+def test_check_of_a_file_that_is_no_certificate_says_so(capsys, tmp_path):
+    """The fresh-clone review: `check config.json RUN` blamed the weights' SHA-256."""
+    from rhoproof import zoo
+
+    run = zoo.export("S4", tmp_path / "s4", 1)
+    (tmp_path / "empty.json").write_text("{}")
+    for bad in (tmp_path / "empty.json", run / "config.json"):
+        code, _, err = _run(capsys, "check", str(bad), str(run))
+        assert code == 2 and "not a rhoproof-certificate-3 certificate" in err, err
+
+
+def test_an_unknown_top_level_option_is_named(capsys):
+    code, _, err = _run(capsys, "--help-me")
+    assert code == 2 and "unrecognized option --help-me (did you mean --help?)" in err

@@ -152,3 +152,34 @@ def test_import_for_a_table_group_names_the_table(tmp_path, capsys):
                  f"table:{tmp_path / 'g.json'}", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "product right to left" not in out and "of the Cayley table table:" in out
+
+
+def test_fresh_clone_review_of_import(tmp_path, capsys):
+    """--product without --labels was ignored in silence; one wrongly ordered model among
+    good ones got no warning (the mean hid it); torch's advice leaked into the message."""
+    from rhoproof import zoo
+
+    folded = zoo.load("S4", 3)
+    save_file({n: t.contiguous() for n, t in folded.tensors().items()},
+              str(tmp_path / "w.safetensors"))
+    assert main(["import", str(tmp_path / "w.safetensors"), "--group", "S4", "--out",
+                 str(tmp_path / "p"), "--product", "left-to-right"]) == 2
+    assert "--product goes with --labels" in capsys.readouterr().err
+    perm = torch.arange(24)
+    perm[:16] = torch.roll(perm[:16], 1)
+    unembed, bias = folded.unembed.clone(), folded.bias.clone()
+    unembed[2], bias[2] = unembed[2][..., perm], bias[2][..., perm]  # model 2 only
+    save_file({"left": folded.left.contiguous(), "right": folded.right.contiguous(),
+               "unembed": unembed.contiguous(), "bias": bias.contiguous()},
+              str(tmp_path / "mixed.safetensors"))
+    assert main(["import", str(tmp_path / "mixed.safetensors"), "--group", "S4", "--out",
+                 str(tmp_path / "m")]) == 0
+    out, err = capsys.readouterr()
+    assert "1 of 3 imported models (model 2) score below" in err
+    assert out.count("1.0000") >= 2  # each model's accuracy is printed
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")  # a module, not a state dict
+    assert main(["import", str(tmp_path / "module.pt"), "--group", "S4", "--out",
+                 str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "holds Python objects other than tensors" in err and "\x1b" not in err
+    assert "weights_only" not in err

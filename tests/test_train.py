@@ -257,6 +257,18 @@ def test_the_training_summary_never_contradicts_itself(capsys):
     out = capsys.readouterr().out
     assert "2 of 2 models have not learned the training pairs" in out
     assert "did not generalise" not in out
+    # the fresh-clone review: collapsed or unstable models were told to "train longer"
+    lost = [_record(50, [1.0, 0.5], train_acc=[1.0, 0.4]),
+            _record(100, [0.04, 0.5], train_acc=[0.04, 0.5])]
+    _report_training(cfg, lost, 1.0, None)
+    out = capsys.readouterr().out
+    assert "1 of 2 models fitted the training pairs earlier and then lost them" in out
+    assert "1 of 2 models have not learned" in out
+    rising = [{**_record(50, [0.1, 0.1]), "train_loss": [3.0, 3.0]},
+              {**_record(100, [0.1, 0.1]), "train_loss": [1e27, 2.0]}]
+    _report_training(cfg, rising, 1.0, None)
+    out = capsys.readouterr().out
+    assert "1 of 2 models' training loss rose" in out and "1 of 2 models have not learned" in out
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -28,8 +28,11 @@ def _load_run(path: str, table: str | None = None) -> Any:
 
     run = load_run(path, table)
     if run.info.get("group_stored_from"):
+        unchecked = "" if run.info.get("group_stored_checked") else (
+            " (the run recorded no training accuracy to check the table against: be sure it "
+            "is the one it was trained on)")
         print(f"rhoproof: note: stored the group's table in {run.path / GROUP}; later commands "
-              f"read it from there (no --table needed)", file=sys.stderr)
+              f"read it from there (no --table needed){unchecked}", file=sys.stderr)
     if run.info.get("group_unverified"):
         print(f"rhoproof: note: {run.path / WEIGHTS} records no group; {run.group.spec} comes "
               f"from config.json alone (an edited config would not be noticed)", file=sys.stderr)
@@ -82,7 +85,13 @@ def _config_from_args(args: argparse.Namespace):
               "train_frac": args.train_frac, "lr": args.lr, "weight_decay": args.weight_decay,
               "eval_every": args.eval_every, "checkpoint_every": args.checkpoint_every,
               "dtype": args.dtype}
-    return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+    try:
+        return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
+    except ConfigError as exc:  # name the option the user typed, not the config's field
+        options = {"n_instances": "--models", **{k: "--" + k.replace("_", "-") for k in fields
+                                                if k not in ("group", "n_instances")}}
+        raise ConfigError(re.sub(r"\b(" + "|".join(options) + r")\b",
+                                 lambda m: options[m.group(1)], str(exc))) from None
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -116,7 +125,7 @@ def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
     from rhoproof.config import FITTED, GENERALISED
 
     if not metrics:
-        print("no epochs run")
+        print("no epochs run" + (f"; run saved in {out}" if out is not None else ""))
         return
     last = metrics[-1]
     acc = last["acc"]
@@ -141,11 +150,27 @@ def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
     held_out, fitted = last.get("test_acc"), last.get("train_acc")
     if held_out:
         fitted = fitted or [1.0] * len(held_out)
-        unfit = sum(t < FITTED for t in fitted)
+        unfit = [k for k, t in enumerate(fitted) if t < FITTED]
         memorised = sum(a < GENERALISED and t >= FITTED for a, t in zip(held_out, fitted))
-        if unfit:
-            print(f"  note: {unfit} of {len(held_out)} models have not learned the training "
-                  f"pairs yet (accuracy on them below {FITTED}); train longer")
+        n = len(held_out)
+        # why a model is below: it fitted and lost the pairs, its loss rose, or it is slow
+        lost = [k for k in unfit if any((r.get("train_acc") or [0.0] * n)[k] >= FITTED
+                                        for r in metrics[:-1])]
+        first_loss = (metrics[0].get("train_loss") or [None] * n)
+        last_loss = (last.get("train_loss") or [None] * n)
+        rose = [k for k in unfit if k not in lost and first_loss[k] is not None
+                and last_loss[k] is not None and last_loss[k] > first_loss[k]]
+        slow = [k for k in unfit if k not in lost and k not in rose]
+        if lost:
+            print(f"  note: {len(lost)} of {n} models fitted the training pairs earlier and "
+                  f"then lost them (accuracy on them now below {FITTED}): try a smaller --lr "
+                  f"or --weight-decay")
+        if rose:
+            print(f"  note: {len(rose)} of {n} models' training loss rose since the first "
+                  f"evaluation (training is unstable): try a smaller --lr")
+        if slow:
+            print(f"  note: {len(slow)} of {n} models have not learned the training pairs yet "
+                  f"(accuracy on them below {FITTED}); train longer")
         if memorised:
             print(f"  warning: {memorised} of {len(held_out)} models did not generalise "
                   f"(they fit the training pairs, but accuracy on the held-out pairs is below "
@@ -426,12 +451,19 @@ def cmd_import(args: argparse.Namespace) -> None:
     for note in rep.notes:
         print(f"  note: {note}")
     mean = sum(rep.accuracy) / len(rep.accuracy)
-    print(f"  exact accuracy on {run.group.spec}: mean {mean:.4f} (chance {rep.chance:.4f})")
+    shown = ", ".join(f"{a:.4f}" for a in rep.accuracy[:8]) + (
+        f", … ({len(rep.accuracy)} models)" if len(rep.accuracy) > 8 else "")
+    print(f"  exact accuracy on {run.group.spec}: {shown}; mean {mean:.4f} (chance "
+          f"{rep.chance:.4f})")
     if rep.near_chance:
-        print(f"warning: the imported model(s) score {mean:.4f} on {run.group.spec}, below "
-              f"what trained models score; if the source orders or multiplies elements "
-              f"differently, pass --table (its Cayley table) or --labels and --product",
-              file=sys.stderr)
+        low = rep.low
+        which = "the imported model(s)" if len(low) == len(rep.accuracy) else \
+            f"{len(low)} of {len(rep.accuracy)} imported models (" + ", ".join(
+                f"model {k}" for k in low[:5]) + ("…" if len(low) > 5 else "") + ")"
+        print(f"warning: {which} score below {max(0.5, 2 * rep.chance):.2f} on "
+              f"{run.group.spec}, below what trained models score; if the source orders or "
+              f"multiplies elements differently, pass --table (its Cayley table) or --labels "
+              f"and --product", file=sys.stderr)
     print(f"next: rhoproof evaluate {rep.out}")
 
 
@@ -528,6 +560,9 @@ class _Parser(argparse.ArgumentParser):
         # argparse reports a missing required option before an unknown one; a typo in an
         # option name is the likelier mistake, so name it first
         argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0].startswith("-") and not any(
+                o.startswith(argv[0].split("=")[0]) for o in self._option_string_actions):
+            self.error("unrecognized arguments: " + argv[0])  # before "command is required"
         sub = self._subparsers._group_actions[0] if self._subparsers else None
         if sub is not None and argv and argv[0] in getattr(sub, "choices", {}):
             child = sub.choices[argv[0]]

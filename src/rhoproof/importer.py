@@ -65,10 +65,14 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any reader failure is a bad input file
         first = (str(exc).strip().splitlines() or [""])[0][:200]  # torch's text is long
-        # a damaged pickle fails deep in the unpickler with e.g. "KeyError: 101", which
-        # says nothing to a user: say what it means instead
+        # a damaged pickle fails deep in the unpickler with e.g. "KeyError: 101", and torch's
+        # safe loader refuses other objects with advice for its API: say what each means
         detail = "the file is truncated or damaged" if isinstance(
             exc, (KeyError, IndexError, EOFError)) or len(first) < 12 else first
+        if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__:
+            detail = ("it holds Python objects other than tensors (save the model's "
+                      "state_dict(), not the model)")
+        detail = re.sub(r"\x1b\[[0-9;]*m", "", detail)
         raise RunError(f"{path}: not a readable safetensors file or torch state dict "
                        f"({detail})") from None
     if isinstance(raw, dict) and len(raw) == 1:
@@ -116,12 +120,17 @@ class ImportReport:
     chance: float = 0.0
 
     @property
+    def low(self) -> list[int]:
+        """The models below ``LOW_ACCURACY`` (or twice chance): models imported to rhoproof
+        are trained ones, so the element order or product is probably not the source's (7×
+        chance on S5 is still far below what the source's models score)."""
+        floor = max(LOW_ACCURACY, 2 * self.chance)
+        return [k for k, a in enumerate(self.accuracy) if a < floor]
+
+    @property
     def near_chance(self) -> bool:
-        """Mean accuracy below ``LOW_ACCURACY``: models imported to rhoproof are trained ones,
-        so the element order or product is probably not the source's (7× chance on S5 is
-        still far below what the source's models score)."""
-        return bool(self.accuracy) and \
-            sum(self.accuracy) / len(self.accuracy) < max(LOW_ACCURACY, 2 * self.chance)
+        """Some model scores below ``LOW_ACCURACY`` (see ``low``)."""
+        return bool(self.low)
 
 
 LOW_ACCURACY = 0.5
@@ -311,8 +320,9 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
         raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")
     if table is not None and labels is not None:
         raise RunError("give --table or --labels, not both")
-    if table is not None and product != "right-to-left":
-        raise RunError("--product goes with --labels; a --table already fixes the product")
+    if product != "right-to-left" and labels is None:
+        raise RunError("--product goes with --labels (a --table already fixes the product, and "
+                       "without either the elements are rhoproof's own)")
     grp = make_group(spec)
     tensors = read_weights(path)
     stored, stored_sha = _stored_group(path)
@@ -385,9 +395,13 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
     elif grp.spec.startswith("table:"):
         convention = (f"the element order and product of the Cayley table {grp.spec} "
                       f"(stored in the run)")
+    elif re.fullmatch(r"[SA]\d+", grp.spec):
+        convention = (f"rhoproof's element order for {grp.spec} (permutations in "
+                      f"lexicographic one-line order: rhoproof.groups.group({grp.spec!r})"
+                      f".labels), product right to left: (x·y)(i) = x(y(i))")
     else:
-        convention = (f"rhoproof's element order for {grp.spec} (see `rhoproof groups "
-                      f"{grp.spec}`), product right to left: (x·y)(i) = x(y(i))")
+        convention = (f"rhoproof's element order for {grp.spec} "
+                      f"(rhoproof.groups.group({grp.spec!r}).labels)")
     dtype = torch.float64 if any(v.dtype == torch.float64 for v in t.values()) else \
         torch.float32
     t = {n: v.to(dtype) for n, v in t.items()}  # one dtype per run (float32 → 64 is exact)

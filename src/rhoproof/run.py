@@ -295,27 +295,29 @@ def read_group(path: Path, spec: str, table: str | Path | None = None
     if given is None:
         raise RunError(f"{path} was written by an earlier rhoproof: it names its group only by "
                        f"the path {spec!r}, which means another table in another directory; "
-                       f"run `rhoproof evaluate {path} --table PATH` once with the Cayley table "
-                       f"it was trained on, and the run keeps a copy")
+                       f"pass --table PATH (the Cayley table it was trained on) once to "
+                       f"evaluate, explain, certify or check, e.g. `rhoproof evaluate {path} "
+                       f"--table PATH`, and the run keeps a copy")
     return given, True
 
 
 def _check_against_metrics(path: Path, model: GroupMLP | Folded, grp: Group, epoch: int,
-                           table: str | Path) -> None:
+                           table: str | Path) -> bool:
     """A --table for a 0.2 run must reproduce the accuracy training recorded at the weights'
-    epoch (where it recorded one): another table of the same order would not."""
+    epoch (where it recorded one: True): another table of the same order would not."""
     from rhoproof.evaluate import evaluate
 
     rec = next((r for r in read_metrics(path) if r.get("epoch") == epoch
                 and isinstance(r.get("acc"), list)), None)
     if rec is None:
-        return
+        return False
     got = evaluate(model, grp, exact=False).accuracy.tolist()
     for k, (a, b) in enumerate(zip(got, rec["acc"])):
         if abs(a - float(b)) > ACCURACY_TOLERANCE:
             raise RunError(f"--table {table} is not the table this run was trained on: model "
                            f"{k} scores {a:.4f} on it, but {METRICS} recorded {float(b):.4f} at "
                            f"epoch {epoch}")
+    return True
 
 
 ACCURACY_TOLERANCE = 0.01
@@ -359,9 +361,9 @@ def load_run(path: str | Path, table: str | Path | None = None) -> Run:
         info = {**info, "group_unverified": True}
     if from_table:
         assert table is not None
-        _check_against_metrics(path, model, grp, epoch, table)
+        checked = _check_against_metrics(path, model, grp, epoch, table)
         _write_group(path, grp)
-        info = {**info, "group_stored_from": str(table)}
+        info = {**info, "group_stored_from": str(table), "group_stored_checked": checked}
     return Run(path, config, grp, model, epoch, read_metrics(path), info)
 
 

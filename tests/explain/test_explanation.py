@@ -94,7 +94,7 @@ def test_complex_type_irreps_get_their_own_diagnosis(tmp_path, capsys):
     assert len(reasons) <= 2 * 2  # grouped: not one line per irrep
     assert all("complex-type irreps not covered by V_irrep yet" in r or "mixed" in r
                for r in reasons)
-    big_mixed = [r for r in reasons if "mixed neurons" in r and "%" in r
+    big_mixed = [r for r in reasons if r.strip().startswith("reason: mixed neurons")
                  and float(r.split(", ")[-1].split("%")[0]) > 50]
     assert not big_mixed, big_mixed
     assert "idealized n/a (nothing idealized)" in out and "idealized 0.0e+00" not in out

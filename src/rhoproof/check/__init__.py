@@ -30,7 +30,7 @@ import numpy as np
 
 from rhoproof.check import bounds
 from rhoproof.check.exact import ExactLogits
-from rhoproof.check.parse import CheckFailed, Claim, parse, require
+from rhoproof.check.parse import CheckFailed, Claim, check_format, parse, require
 from rhoproof.check.table import table_sha256
 from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_file
 
@@ -96,8 +96,9 @@ def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckR
 def check_file(cert: Any, weights: str | Path, table: Any, group: str) -> CheckResult:
     """``check_model`` for the weights file ``weights``, whose SHA-256 must be the
     certificate's ``weights_sha256``."""
+    check_format(cert)  # a file that is no certificate says so, not "other weights"
     digest, model = read_file(weights)
-    require(isinstance(cert, dict) and cert.get("weights_sha256") == digest,
+    require(cert.get("weights_sha256") == digest,
             "the certificate is for other weights (SHA-256 differs)")
     return check_model(cert, model, table, group)
 

@@ -176,17 +176,22 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
     raise CheckFailed(f"unknown circuit kind {kind!r}")
 
 
+def check_format(cert: Any) -> None:
+    """A certificate is a JSON object of this format (older ones get their own message)."""
+    require(isinstance(cert, dict), "a certificate is a JSON object")
+    fmt = cert.get("format")
+    require(fmt not in OLD_FORMATS, f"{fmt} is an older certificate format that does not "
+            f"pin its group by content; certify the model again (format {FORMAT})")
+    require(fmt == FORMAT, f"not a {FORMAT} certificate")
+
+
 def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256: str) -> Claim:
     """Validate every field of a certificate for a model with |G| = g, m hidden neurons and
     ``n_instances`` instances of the group labelled ``group`` whose canonical Cayley table
     hashes to ``table_sha256``; raises CheckFailed with the first problem. The hash is what
     pins the group; the label must match too, so that what a certificate says it is about is
     never misleading."""
-    require(isinstance(cert, dict), "a certificate is a JSON object")
-    fmt = cert.get("format")
-    require(fmt not in OLD_FORMATS, f"{fmt} is an older certificate format that does not "
-            f"pin its group by content; certify the model again (format {FORMAT})")
-    require(fmt == FORMAT, f"not a {FORMAT} certificate")
+    check_format(cert)
     method = cert.get("method")
     require(method in ("irrep", "coset", "brute"), f"unknown method {method!r}")
     group_sha = cert.get("group_sha256")
@@ -269,4 +274,4 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
 
 
 __all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",
-           "parse", "require"]
+           "check_format", "parse", "require"]

@@ -72,7 +72,8 @@ quaternionic type counts as that irrep's (uncovered) neuron rather than a mixed 
 def uncovered_reason(kind: str, names: list[str]) -> str:
     """The one reason for every neuron of the ``kind``-type irreps ``names``."""
     shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-    return f"{kind}-type irreps not covered by V_irrep yet ({shown})"
+    return (f"{kind}-type irreps not covered by V_irrep yet ({shown}; counting mixed neurons "
+            f"with over {LOOSE_THRESHOLD:.0%} of their weight in one of them)")
 
 
 def coverage_note(group: Group) -> str | None:
