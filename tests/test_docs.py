@@ -100,3 +100,17 @@ def test_quoted_outputs_are_what_the_tool_prints(block, workdir, monkeypatch, ca
         assert _matches(expected, got), (
             f"$ {command}\n--- the guide says:\n" + "\n".join(expected)
             + "\n--- the tool printed:\n" + "\n".join(got))
+
+
+def test_the_readme_quotes_the_checked_demo_table():
+    """The README's `make demo` table is the guide's, which the slow test checks against a
+    real run (so neither can go stale alone)."""
+    def table(text: str) -> list[str]:
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines)
+                     if line.startswith("| quantity | paper | authors' verifier"))
+        end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+        return [_normalize(line) for line in lines[start:end]]
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert table(readme) == table(GUIDE.read_text())
