@@ -134,3 +134,39 @@ def test_weights_without_group_metadata_get_a_note(tmp_path, capsys):
     (out / "group.json").unlink()  # a hand-made run: nothing records the group but the config
     assert main(["evaluate", str(out)]) == 0
     assert "records no group; C6 comes from config.json alone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float16"])
+def test_weights_of_another_dtype_are_one_line(tmp_path, capsys, dtype):
+    """Issue 20: integer weights gave a traceback in certify; float16 ones were certified and
+    the checker then refused its own certificate. Prover and checker now both read float32
+    and float64 only, and a run of another dtype is refused at load."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from rhoproof import zoo
+    from rhoproof.cli import main
+
+    run = zoo.export("S4", tmp_path / "s4", 1)
+    weights = run / "weights.safetensors"
+    with safe_open(str(weights), "pt") as fh:
+        meta = fh.metadata()
+    save_file({k: v.to(getattr(torch, dtype)) for k, v in load_file(str(weights)).items()},
+              str(weights), meta)
+    assert main(["certify", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"left is {dtype}; a run holds float32 or float64" in err
+
+
+def test_assert_sound_raises_even_under_python_O():
+    import subprocess
+    import sys
+
+    code = ("from rhoproof.testing import Truth, assert_sound, UnsoundBound\n"
+            "from decimal import Decimal\n"
+            "t = Truth(correct=1, inputs=4, cross_entropy=Decimal(1))\n"
+            "try:\n    assert_sound(0.5, 2.0, t)\nexcept UnsoundBound:\n    print('raised')\n")
+    res = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.stdout.strip() == "raised", res.stderr

@@ -298,13 +298,13 @@ def _stored_group(path: str | Path) -> tuple[str | None, str | None]:
     writes both in the metadata), each None where not recorded."""
     if Path(path).suffix != ".safetensors":
         return None, None
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
-    except Exception:  # unreadable metadata: read_weights already vetted the file
-        return None, None
+    except (OSError, SafetensorError):  # read_weights already read the file: only a file
+        return None, None  # changed or removed since can land here
     return meta.get("group") or None, meta.get("group_sha256") or None
 
 

@@ -142,6 +142,10 @@ def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, tuple[in
         want = ", ".join(f"{n}{list(s)}" for n, s in expected.items())
         raise RunError(f"{source}: missing tensors {', '.join(missing)}; expected {want}")
     for name, shape in expected.items():
+        if tensors[name].dtype not in (torch.float32, torch.float64):  # as the checker reads
+            raise RunError(f"{source}: {name} is {str(tensors[name].dtype).removeprefix('torch.')}"
+                           f"; a run holds float32 or float64 weights (`rhoproof import` "
+                           f"converts other float dtypes exactly)")
         got = tuple(tensors[name].shape)
         if got != shape:
             raise RunError(f"{source}: {name} has shape {list(got)}, expected {list(shape)} "

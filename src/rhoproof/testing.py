@@ -104,11 +104,19 @@ def _ce(diffs: list[int], scale: int) -> Decimal:
         return top + (1 + r).ln()
 
 
+class UnsoundBound(AssertionError):
+    """A certified bound contradicts the exact truth."""
+
+
 def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:
-    """A certified accuracy never above the truth, a certified CE never below it."""
-    assert accuracy <= truth.accuracy, (accuracy, truth.accuracy)
-    assert cross_entropy == math.inf or Decimal(cross_entropy) >= truth.cross_entropy, \
-        (cross_entropy, truth.cross_entropy)
+    """A certified accuracy never above the truth, a certified CE never below it; raises
+    UnsoundBound otherwise (a real exception: it also fires under ``python -O``)."""
+    if not accuracy <= truth.accuracy:
+        raise UnsoundBound(f"certified accuracy {accuracy!r} is above the true "
+                           f"{truth.accuracy!r}")
+    if not (cross_entropy == math.inf or Decimal(cross_entropy) >= truth.cross_entropy):
+        raise UnsoundBound(f"certified cross-entropy {cross_entropy!r} is below the true "
+                           f"{truth.cross_entropy}")
 
 
 def claim_is_justified(cert: dict[str, Any], truth: Truth) -> bool:
@@ -121,7 +129,7 @@ def claim_is_justified(cert: dict[str, Any], truth: Truth) -> bool:
                                                           and Decimal(ce) >= truth.cross_entropy))
 
 
-__all__ = ["Truth", "assert_sound", "claim_is_justified", "exact_truth"]
+__all__ = ["Truth", "UnsoundBound", "assert_sound", "claim_is_justified", "exact_truth"]
 
 
 def rho_set(group: Group, irrep: str, stabilizer_order: int) -> tuple[torch.Tensor, torch.Tensor]:
