@@ -149,3 +149,45 @@ def test_virtual_neurons_complete_a_circuit_soundly(monkeypatch):
         tamper(bad)
         with pytest.raises(CertificateError):
             check_stored(bad, f, g)
+
+
+def test_lists_a_certificate_carries_are_capped():
+    """Issue 20: a certificate under 200 KB made the checker use minutes and GBs with a list
+    whose length and repetitions were not limited (a subgroup's elements: cost the square of
+    the length; symmetry generators and virtual neurons: cost times |G|²)."""
+    g, f = builders.constant_output_model()
+    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset")))
+    sub = cert["coset"]["subgroups"][0]
+    for tamper, why in (
+        (lambda c: c["coset"].update(subgroups=[sub * 20000]), "more than"),
+        (lambda c: c["coset"].update(subgroups=[[sub[0], sub[0]]]), "repeats an element"),
+        (lambda c: c["coset"].update(subgroups=[sub, sub]), "a set twice"),
+    ):
+        bad = copy.deepcopy(cert)
+        tamper(bad)
+        with pytest.raises(CertificateError, match=why):
+            check_stored(bad, f, g)
+    g, f = builders.planted_model(noise=1e-3, seed=3)
+    cert = json.loads(json.dumps(certify_model(f, g, 0)))
+    n = g.order
+    for tamper, why in (
+        (lambda c: c.update(symmetry={"generators": [[0, 0]] * 5000, "orbits": 1}),
+         "generators"),
+        (lambda c: c.update(symmetry={"generators": [[1, 0], [1, 0]], "orbits": 1}),
+         "repeats a generator"),
+        (lambda c: _many_virtual(c, f.d_hidden, 1000), "exceeds the"),
+    ):
+        bad = copy.deepcopy(cert)
+        tamper(bad)
+        with pytest.raises(CertificateError, match=why):
+            check_stored(bad, f, g)
+    assert n > 1
+
+
+def _many_virtual(cert, m, v):
+    """v virtual neurons, all used by the first ρ-set circuit (as if each filled a pair)."""
+    c = _rho(cert)
+    c["neurons"] += list(range(m, m + v))
+    for key, value in (("p", 0), ("q", 0), ("scale", 1.0), ("weight", 1.0)):
+        c[key] += [value] * v
+    cert["virtual_neurons"] = v

@@ -220,8 +220,19 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         spec = cert.get("coset")
         require(isinstance(spec, dict), "a coset certificate needs its coset data")
         n_sub = _length(spec.get("subgroups"), "subgroups")
+        # caps: the checker's work on a list must be what an honest certificate's would be
+        # (a subgroup with repeated elements cost the square of its length)
+        require(n_sub <= 2 * m, f"subgroups lists {n_sub} sets; the {m} neurons use at most "
+                f"{2 * m}")
+        for s in spec["subgroups"]:
+            require(_length(s, "subgroup") <= g, f"a subgroup lists more than |G| = {g} "
+                    f"elements")
         subs = tuple(_ints(s, (_length(s, "subgroup"),), "subgroup", 0, g - 1)
                      for s in spec["subgroups"])
+        require(all(len(set(s.tolist())) == len(s) for s in subs),
+                "a subgroup repeats an element")
+        require(len({tuple(sorted(s.tolist())) for s in subs}) == n_sub,
+                "subgroups lists a set twice")
         left = _ints(spec.get("left"), (m,), "left", -1, n_sub - 1)
         right = _ints(spec.get("right"), (m,), "right", -1, n_sub - 1)
         target = _ints(spec.get("target"), (m,), "target", -1, g - 1)
@@ -237,6 +248,11 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     circuits = tuple(_circuit(c, g, m + virtual) for c in cert["proof"])
     used = set().union(*(set(c.neurons.tolist()) for c in circuits)) if circuits else set()
     require(set(range(m, m + virtual)) <= used, "a virtual neuron is not used by any circuit")
+    # a virtual neuron fills a missing pair of its circuit's double sum: no more of them than
+    # pairs (the checker's arrays grow with m + virtual_neurons times |G|)
+    pairs = sum(c.k.size if isinstance(c, RhoSetTables) else 4 for c in circuits)
+    require(virtual <= pairs, f"virtual_neurons = {virtual} exceeds the {pairs} pairs of the "
+            f"circuits' double sums")
     stages = cert.get("stages", [])
     require(isinstance(stages, list) and all(isinstance(st, dict) for st in stages),
             "stages must be a list of objects")
@@ -254,7 +270,13 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         require(isinstance(spec, dict) and set(spec) <= {"generators", "orbits"},
                 "symmetry must be an object with generators")
         n_gen = _length(spec.get("generators"), "symmetry generators")
+        # a subgroup of G × G^op has a generating set of at most log2 |G|² elements (each new
+        # one at least doubles what is generated); the orbit search costs n_gen·|G|²
+        require(n_gen <= 2 * g.bit_length(), f"symmetry lists {n_gen} generators; a subgroup "
+                f"of G × G needs at most {2 * g.bit_length()}")
         symmetry = _ints(spec["generators"], (n_gen, 2), "symmetry generators", 0, g - 1)
+        require(len({tuple(x) for x in symmetry.tolist()}) == n_gen,
+                "symmetry repeats a generator")
     for c in circuits:
         require(symmetry is not None or not isinstance(getattr(c, "w", 0.0), np.ndarray),
                 "a table of pair weights needs a symmetry")
