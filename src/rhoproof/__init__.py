@@ -23,7 +23,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):  # noqa: ANN202 - module-level lazy attribute
+def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 

@@ -595,7 +595,7 @@ def _unknown_options(parser: argparse.ArgumentParser, args: list[str]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from rhoproof._version import __version__
-    from rhoproof.config import DEMO_CONFIG, PER_OUTPUT_MODES
+    from rhoproof.config import DEMO_CONFIG, PER_OUTPUT_MODES, SPARSITY_THRESHOLD
 
     p = _Parser(prog="rhoproof", description=(
         "Train networks on finite-group multiplication, explain them, certify them."))
@@ -645,8 +645,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--json", action="store_true", help="machine-readable output")
     x.add_argument("--plots", metavar="DIR", help="write figures into DIR (PNG, and PDF beside "
                                                   "each)")
-    x.add_argument("--threshold", type=float, default=0.95,
-                   help="irrep-sparsity threshold for assigning a neuron (0.95)")
+    x.add_argument("--threshold", type=float, default=SPARSITY_THRESHOLD,
+                   help=f"irrep-sparsity threshold for assigning a neuron ({SPARSITY_THRESHOLD})")
     x.add_argument("--min-weight", type=float, default=0.01,
                    help="share of the weight a dropped part must carry to count against "
                         "the verdict (0.01)")

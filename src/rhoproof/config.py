@@ -21,6 +21,14 @@ GENERALISED = 0.5
 """A model generalised if its accuracy on the pairs it was not trained on is at least this
 (``train``'s warning, the report's, and a sweep's count)."""
 
+SPARSITY_THRESHOLD = 0.95
+"""A neuron belongs to an irrep when more than this share of each of ‖ℓ_i‖², ‖r_i‖², ‖u_i‖²
+lies in it (``explain --threshold``); not to be confused with ``CERTIFIED``."""
+
+CERTIFIED = 0.95
+"""A model counts as certified when its bound is at least this (the seed paper's "certified
+≥ 95%"); not to be confused with ``SPARSITY_THRESHOLD``."""
+
 FITTED = 0.9
 """A model has learned its training pairs if its accuracy on them is at least this; below,
 ``train`` says to train longer rather than that it memorised (it has not even done that)."""

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from rhoproof.config import SPARSITY_THRESHOLD
 from rhoproof.evaluate import evaluate
 from rhoproof.explain.cosets import coset_concentration
 from rhoproof.explain.idealize import MIN_WEIGHT, bi_equivariance_score, idealize
@@ -112,7 +113,7 @@ def _swap_irrep(orig: Folded, ideal: Folded, report: Any, irrep: str) -> Folded:
 
 
 def explain_models(folded: Folded, group: Group, instances: list[int] | None = None,
-                   threshold: float = 0.95, min_weight: float = MIN_WEIGHT,
+                   threshold: float = SPARSITY_THRESHOLD, min_weight: float = MIN_WEIGHT,
                    progress: bool = False) -> list[Explanation]:
     """Explain the given instances (all by default) of a K-instance folded model.
 

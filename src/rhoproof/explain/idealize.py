@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from rhoproof.config import SPARSITY_THRESHOLD
 from rhoproof.explain.circuits import Circuit, find_circuits
 from rhoproof.explain.records import CircuitRecord, RhoSetCircuitRecord, SignCircuitRecord
 from rhoproof.explain.sparsity import irrep_sparsity
@@ -215,7 +216,7 @@ def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
     return new_left, new_right, new_unembed, torch.tensor(beta, dtype=torch.float64), params
 
 
-def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = 0.95,
+def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = SPARSITY_THRESHOLD,
              virtual: bool = False) -> tuple[Folded, IdealizationReport]:
     """The idealized version of model ``k`` of ``folded`` — a one-instance float64 Folded with
     the original's shapes — and a report of what was kept, uniformized or zeroed.

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from rhoproof.config import SPARSITY_THRESHOLD
 from rhoproof.groups import Group
 from rhoproof.model import Folded
 
@@ -87,7 +88,7 @@ class IrrepSparsity:
         return out
 
 
-def irrep_sparsity(folded: Folded, group: Group, threshold: float = 0.95,
+def irrep_sparsity(folded: Folded, group: Group, threshold: float = SPARSITY_THRESHOLD,
                    dead_norm: float = 1e-2) -> IrrepSparsity:
     """Measure irrep sparsity of every neuron of every instance.
 

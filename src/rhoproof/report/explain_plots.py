@@ -10,13 +10,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from rhoproof._io import atomic_write_bytes, ensure_dir  # noqa: E402
-from rhoproof.explain.explanation import Explanation  # noqa: E402
-from rhoproof.explain.rho_sets import RhoSet  # noqa: E402
-from rhoproof.groups import Group  # noqa: E402
+from rhoproof._io import atomic_write_bytes, ensure_dir
+from rhoproof.explain.explanation import Explanation
+from rhoproof.explain.rho_sets import RhoSet
+from rhoproof.groups import Group
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

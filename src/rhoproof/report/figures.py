@@ -10,11 +10,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.ticker import MaxNLocator
 
-from rhoproof.report.explain_plots import _save  # noqa: E402
+from rhoproof.config import CERTIFIED
+from rhoproof.report.explain_plots import _save
 
 
 def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
@@ -34,7 +35,7 @@ def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
     if all("coset" in r for r in order):
         ax.scatter(xs, [r["coset"] for r in order], s=14, marker="v", color="tab:orange",
                    label="V_coset bound")
-    ax.axhline(0.95, color="tab:green", lw=0.8, ls="--", label="0.95")
+    ax.axhline(CERTIFIED, color="tab:green", lw=0.8, ls="--", label=f"{CERTIFIED}")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"models, ranked: the {len(expl)} explained first, then the {len(rest)} "
                   f"unexplained, each by V_irrep bound")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
-from rhoproof.config import DEMO_CONFIG
+from rhoproof.config import CERTIFIED, DEMO_CONFIG
 
 
 def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
@@ -166,7 +166,7 @@ def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]
         certified = [c for c in mine if c["accuracy"] > 0]
         ops, stages = _cascade_summary(certified)[0], _cascade_summary(mine)[1]
         out.append(VerifierSummary(
-            method, len(mine), sum(b >= 0.95 for b in bounds), sum(bounds) / len(bounds),
+            method, len(mine), sum(b >= CERTIFIED for b in bounds), sum(bounds) / len(bounds),
             sum(expl) / len(expl) if expl else None,
             statistics.median(proof_over_brute(c) for c in certified) if certified else None,
             median_ops_over_brute=ops, frontier=stages, certified_any=len(certified)))

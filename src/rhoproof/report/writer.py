@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text
+from rhoproof.config import CERTIFIED
 from rhoproof.verify.certificate import METHODS
 
 REFERENCE = Path(__file__).parent / "paper_reference.json"
@@ -335,7 +336,7 @@ def loss_tally(rows: list[dict[str, Any]]) -> dict[str, int]:
     from rhoproof.verify.attribution import Attribution
 
     lead = Counter(Attribution.from_json(r["attribution"]).leading for r in rows
-                   if r["irrep"] < 0.95 and r.get("attribution"))
+                   if r["irrep"] < CERTIFIED and r.get("attribution"))
     return dict(lead.most_common())
 
 
@@ -343,7 +344,7 @@ def _loss_table(rows: list[dict[str, Any]]) -> list[str]:
     """The report's section on where the bound is lost, over the models below 0.95."""
     from rhoproof.verify.attribution import Attribution
 
-    failing = [r for r in rows if r["irrep"] < 0.95 and r.get("attribution")]
+    failing = [r for r in rows if r["irrep"] < CERTIFIED and r.get("attribution")]
     lines = ["## Where the bound is lost", ""]
     if not failing:
         return lines + ["Every model is certified at 0.95 or more.", ""]

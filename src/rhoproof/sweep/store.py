@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
+from rhoproof.config import CERTIFIED
 from rhoproof.errors import RunError
 from rhoproof.sweep.cell import FAILED, RESULT, cell_dir, is_finished
 from rhoproof.sweep.spec import METHODS, SweepSpec, cell_summary
@@ -47,7 +48,6 @@ TIMING = tuple(c for c in COLUMNS if c.endswith("_s") or c.endswith("time_over_b
 CELL_COLUMNS = ("cell", "status", *COORDINATES, "mean_accuracy", "generalised",
                 *(f"{m}_{f}" for m in METHODS for f in ("certified_95", "mean_bound")),
                 "seconds", "error")
-CERTIFIED = 0.95
 
 
 STALE_UNREADABLE_LOCK_S = 60.0
@@ -120,7 +120,7 @@ def read_grid(store: Path) -> dict[str, Any]:
                        f"first")
     try:
         grid = json.loads(path.read_text())
-        grid["cells"], grid["cell_keys"]  # noqa: B018 - the keys a store must have
+        grid["cells"], grid["cell_keys"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path} is corrupt: {exc}") from None
     return grid

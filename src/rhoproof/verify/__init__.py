@@ -1,7 +1,9 @@
 """Verifiers: certified bounds on a model's accuracy and loss.
 
-V_brute (exact evaluation), V_irrep (the ρ-set proof: ``irrep``), V_coset (the coset baseline:
-``coset``), JSON certificates (``certificate``) and an independent checker (``checker``).
+V_brute (exact evaluation: ``bounds``), V_irrep (the ρ-set proof: ``irrep``, with its
+stages in ``separable``, ``symmetry`` and ``exact_ideal``), V_coset (the coset baseline:
+``coset``), certificates (``certificate``, the typed records in ``records``) and where a bound
+is lost (``attribution``). The independent checker is its own package, ``rhoproof.check``.
 """
 
 from rhoproof.verify.bounds import Bound, brute_bound
