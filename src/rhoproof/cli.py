@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rhoproof.errors import ConfigError, UserError
+from rhoproof.errors import ConfigError, Interrupted, UserError
 
 
 def _print_json(obj: Any) -> None:
@@ -123,59 +123,38 @@ def cmd_train(args: argparse.Namespace) -> None:
 def _report_training(config: Any, metrics: list[dict[str, Any]], seconds: float,
                      out: Path | None) -> None:
     from rhoproof.config import FITTED, GENERALISED
+    from rhoproof.train import summarize_training
 
-    if not metrics:
+    s = summarize_training(metrics)
+    if s is None:
         print("no epochs run" + (f"; run saved in {out}" if out is not None else ""))
         return
-    last = metrics[-1]
-    acc = last["acc"]
-    perfect = sum(a == 1.0 for a in acc)
-    # the epoch from which every model stayed at 100% (a model that fell back later resets it)
-    stayed = None
-    for r in reversed(metrics):
-        if min(r["acc"]) < 1.0:
-            break
-        stayed = r
-    print(f"{config.group}: {config.n_instances} models, epoch {last['epoch']}, "
+    acc, n = s.accuracy, len(s.accuracy)
+    print(f"{config.group}: {config.n_instances} models, epoch {s.epoch}, "
           f"{seconds:.1f} s this session")
-    print(f"  accuracy on all pairs: mean {sum(acc) / len(acc):.4f}, min {min(acc):.4f}, "
-          f"{perfect}/{len(acc)} at 100%")
-    if stayed is not None:
-        print(f"  every model at 100% from epoch {stayed['epoch']} ({stayed['elapsed_s']:.1f} s)")
-    else:
-        first = next((r for r in metrics if min(r["acc"]) == 1.0), None)
-        if first is not None:
-            print(f"  every model was at 100% at epoch {first['epoch']}, but "
-                  f"{len(acc) - perfect} fell back below it since")
-    held_out, fitted = last.get("test_acc"), last.get("train_acc")
-    if held_out:
-        fitted = fitted or [1.0] * len(held_out)
-        unfit = [k for k, t in enumerate(fitted) if t < FITTED]
-        memorised = sum(a < GENERALISED and t >= FITTED for a, t in zip(held_out, fitted))
-        n = len(held_out)
-        # why a model is below: it fitted and lost the pairs, its loss rose, or it is slow
-        lost = [k for k in unfit if any((r.get("train_acc") or [0.0] * n)[k] >= FITTED
-                                        for r in metrics[:-1])]
-        first_loss = (metrics[0].get("train_loss") or [None] * n)
-        last_loss = (last.get("train_loss") or [None] * n)
-        rose = [k for k in unfit if k not in lost and first_loss[k] is not None
-                and last_loss[k] is not None and last_loss[k] > first_loss[k]]
-        slow = [k for k in unfit if k not in lost and k not in rose]
-        if lost:
-            print(f"  note: {len(lost)} of {n} models fitted the training pairs earlier and "
-                  f"then lost them (accuracy on them now below {FITTED}): try a smaller --lr "
-                  f"or --weight-decay")
-        if rose:
-            print(f"  note: {len(rose)} of {n} models' training loss rose since the first "
-                  f"evaluation (training is unstable): try a smaller --lr")
-        if slow:
-            print(f"  note: {len(slow)} of {n} models have not learned the training pairs yet "
-                  f"(accuracy on them below {FITTED}); train longer")
-        if memorised:
-            print(f"  warning: {memorised} of {len(held_out)} models did not generalise "
-                  f"(they fit the training pairs, but accuracy on the held-out pairs is below "
-                  f"{GENERALISED}: they memorised the training split); train longer, or with "
-                  f"more training pairs or weight decay")
+    print(f"  accuracy on all pairs: mean {sum(acc) / n:.4f}, min {min(acc):.4f}, "
+          f"{s.perfect}/{n} at 100%")
+    if s.perfect_since is not None:
+        print(f"  every model at 100% from epoch {s.perfect_since[0]} "
+              f"({s.perfect_since[1]:.1f} s)")
+    elif s.perfect_then_fell is not None:
+        print(f"  every model was at 100% at epoch {s.perfect_then_fell}, but {n - s.perfect} "
+              f"fell back below it since")
+    if s.lost:
+        print(f"  note: {s.lost} of {n} models fitted the training pairs earlier and then lost "
+              f"them (accuracy on them now below {FITTED}): try a smaller --lr or "
+              f"--weight-decay")
+    if s.unstable:
+        print(f"  note: {s.unstable} of {n} models' training loss rose since the first "
+              f"evaluation (training is unstable): try a smaller --lr")
+    if s.slow:
+        print(f"  note: {s.slow} of {n} models have not learned the training pairs yet "
+              f"(accuracy on them below {FITTED}); train longer")
+    if s.memorised:
+        print(f"  warning: {s.memorised} of {n} models did not generalise (they fit the "
+              f"training pairs, but accuracy on the held-out pairs is below {GENERALISED}: "
+              f"they memorised the training split); train longer, or with more training pairs "
+              f"or weight decay")
     if out is not None:
         print(f"  run saved in {out}")
 
@@ -253,12 +232,11 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
     """--all, or the one --instance checked against the run's K models."""
     if args.all:
         return list(range(k))
-    if args.instance is None:
-        args.instance = 0
-    if not 0 <= args.instance < k:
-        raise ConfigError(f"--instance {args.instance} out of range: the run has {k} models "
+    instance = 0 if args.instance is None else args.instance
+    if not 0 <= instance < k:
+        raise ConfigError(f"--instance {instance} out of range: the run has {k} models "
                           f"(0..{k - 1})")
-    return [args.instance]
+    return [instance]
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
@@ -460,7 +438,7 @@ def cmd_import(args: argparse.Namespace) -> None:
         which = "the imported model(s)" if len(low) == len(rep.accuracy) else \
             f"{len(low)} of {len(rep.accuracy)} imported models (" + ", ".join(
                 f"model {k}" for k in low[:5]) + ("…" if len(low) > 5 else "") + ")"
-        print(f"warning: {which} score below {max(0.5, 2 * rep.chance):.2f} on "
+        print(f"warning: {which} score below {rep.floor:.2f} on "
               f"{run.group.spec}, below what trained models score; if the source orders or "
               f"multiplies elements differently, pass --table (its Cayley table) or --labels "
               f"and --product", file=sys.stderr)
@@ -852,11 +830,10 @@ def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
         if args.command in TORCH_COMMANDS and args.command != "check":  # check: after its
             _set_threads(args.threads)  # certificate parses, so a bad one needs no torch
         args.func(args)
+    except Interrupted as exc:  # checkpointed: not an error
+        print(f"rhoproof: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except UserError as exc:
-        signum = getattr(exc, "signum", None)  # train.TrainingInterrupted: not an error
-        if signum is not None:
-            print(f"rhoproof: {exc}", file=sys.stderr)
-            return 128 + signum
         print(f"rhoproof: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,3 +19,13 @@ class ConfigError(UserError):
 
 class CertificateError(UserError):
     """A certificate file that cannot be read, or whose claims the checker refuses."""
+
+
+class Interrupted(UserError):
+    """Work stopped by a signal (Ctrl-C, SIGTERM) after saving what it had: not an error.
+    The command line prints one line and exits with 128 + ``signum`` (130, or 143)."""
+
+    def __init__(self, message: str, signum: int = 2, epoch: int | None = None) -> None:
+        super().__init__(message)
+        self.signum = int(signum)
+        self.epoch = epoch

@@ -36,6 +36,7 @@ import torch
 
 from rhoproof.errors import RunError, UserError
 from rhoproof.groups import group as make_group
+from rhoproof.groups.stored import is_table_spec
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
 
 PAPER_SHAPES = {"embedding_left": "[K?, |G|, d_e]", "embedding_right": "[K?, |G|, d_e]",
@@ -124,8 +125,12 @@ class ImportReport:
         """The models below ``LOW_ACCURACY`` (or twice chance): models imported to rhoproof
         are trained ones, so the element order or product is probably not the source's (7×
         chance on S5 is still far below what the source's models score)."""
-        floor = max(LOW_ACCURACY, 2 * self.chance)
-        return [k for k, a in enumerate(self.accuracy) if a < floor]
+        return [k for k, a in enumerate(self.accuracy) if a < self.floor]
+
+    @property
+    def floor(self) -> float:
+        """The accuracy below which an imported model is suspect."""
+        return max(LOW_ACCURACY, 2 * self.chance)
 
     @property
     def near_chance(self) -> bool:
@@ -392,7 +397,7 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
                     "left": "right"}
             swap |= {v: k for k, v in swap.items()}
             t = {n: t[swap.get(n, n)] for n in names}
-    elif grp.spec.startswith("table:"):
+    elif is_table_spec(grp.spec):
         convention = (f"the element order and product of the Cayley table {grp.spec} "
                       f"(stored in the run)")
     elif re.fullmatch(r"[SA]\d+", grp.spec):

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from rhoproof import run as run_io
-from rhoproof.config import TrainConfig
-from rhoproof.errors import ConfigError, UserError
+from rhoproof.config import FITTED, GENERALISED, TrainConfig
+from rhoproof.errors import ConfigError, Interrupted, UserError
 from rhoproof.evaluate import evaluate
 from rhoproof.groups import Group, group
 from rhoproof.model import WEIGHT_NAMES, GroupMLP
@@ -38,15 +38,60 @@ def train_split(group_order: int, train_frac: float, seed: int) -> torch.Tensor:
     return mask
 
 
-class TrainingInterrupted(UserError):
-    """Ctrl-C or SIGTERM during training: the run was checkpointed and can be resumed. Not a
-    user error: the command line exits with 128 + ``signum`` (130, or 143 for SIGTERM)."""
+class TrainingInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM during training: the run was checkpointed and can be resumed."""
 
-    def __init__(self, message: str, signum: int = signal.SIGINT, epoch: int | None = None
-                 ) -> None:
-        super().__init__(message)
-        self.signum = int(signum)
-        self.epoch = epoch
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What a training record says about its models, each statement once and consistent:
+    ``perfect_since`` only if no model fell back after it; a model below ``FITTED`` on its
+    training pairs is ``lost`` (it was above before), ``unstable`` (its training loss rose) or
+    ``slow``; ``memorised`` ones fit the training pairs but not the held-out ones."""
+
+    epoch: int
+    accuracy: tuple[float, ...]  # on all pairs, per model, at the last evaluation
+    perfect_since: tuple[int, float] | None  # (epoch, seconds) from which all stayed at 100%
+    perfect_then_fell: int | None  # the first epoch all were at 100%, when some fell back
+    lost: int = 0
+    unstable: int = 0
+    slow: int = 0
+    memorised: int = 0
+
+    @property
+    def perfect(self) -> int:
+        return sum(a == 1.0 for a in self.accuracy)
+
+
+def summarize_training(metrics: list[dict[str, Any]]) -> TrainingSummary | None:
+    """The summary of a run's metric records (None when no epoch was evaluated)."""
+    if not metrics:
+        return None
+    last = metrics[-1]
+    since = None
+    for r in reversed(metrics):  # the epoch from which every model stayed at 100%
+        if min(r["acc"]) < 1.0:
+            break
+        since = (int(r["epoch"]), float(r["elapsed_s"]))
+    first = next((int(r["epoch"]) for r in metrics if min(r["acc"]) == 1.0), None)
+    summary = TrainingSummary(int(last["epoch"]), tuple(last["acc"]), since,
+                              first if since is None else None)
+    held_out = last.get("test_acc")
+    if not held_out:
+        return summary
+    n = len(held_out)
+    fitted = last.get("train_acc") or [1.0] * n
+    unfit = [k for k, t in enumerate(fitted) if t < FITTED]
+    lost = [k for k in unfit if any((r.get("train_acc") or [0.0] * n)[k] >= FITTED
+                                    for r in metrics[:-1])]
+    first_loss, last_loss = (metrics[0].get("train_loss") or [None] * n,
+                             last.get("train_loss") or [None] * n)
+    rose = [k for k in unfit if k not in lost and first_loss[k] is not None
+            and last_loss[k] is not None and last_loss[k] > first_loss[k]]
+    return replace(summary, lost=len(lost), unstable=len(rose),
+                   slow=len(unfit) - len(lost) - len(rose),
+                   memorised=sum(a < GENERALISED and t >= FITTED
+                                 for a, t in zip(held_out, fitted)))
 
 
 class TrainingDiverged(UserError):

@@ -79,10 +79,9 @@ class Explanation:
         return json.dumps(self.to_dict(), indent=2)
 
 
-def nothing_idealized(circuits: list[Any]) -> bool:
-    """Whether no circuit (records, or their JSON dicts) has the status "idealized"."""
-    return not any((c.get("status") if isinstance(c, dict) else c.status) == "idealized"
-                   for c in circuits)
+def nothing_idealized(circuits: list[CircuitRecord]) -> bool:
+    """Whether no circuit has the status "idealized" (the ideal is then the bias alone)."""
+    return not any(c.status == "idealized" for c in circuits)
 
 
 def _one_minus_r2(original: Folded, ideal: Folded) -> dict[str, float]:

@@ -265,7 +265,7 @@ def group_from_json(path: str | Path) -> Group:
     try:
         if p.exists() and not p.is_file():
             raise GroupSpecError(f"table:{path}: not a regular file")
-        if p.exists() and p.stat().st_size > MAX_TABLE_FILE:
+        if p.is_file() and p.stat().st_size > MAX_TABLE_FILE:
             raise GroupSpecError(f"table:{path}: larger than any group's table "
                                  f"({MAX_TABLE_FILE} bytes)")
         data = json.loads(p.read_text())

@@ -24,6 +24,7 @@ from typing import Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
 from rhoproof.errors import ConfigError, RunError
+from rhoproof.groups.stored import is_table_spec
 from rhoproof.verify.certificate import METHODS
 
 SETTINGS = "settings.json"
@@ -100,7 +101,7 @@ class Reproduction:
     def _check_settings(self) -> None:
         path = self.out / SETTINGS
         mine = asdict(self.settings) | {"group": self.grp.spec}
-        if self.grp.spec.startswith("table:"):  # a path means another table elsewhere: the
+        if is_table_spec(self.grp.spec):  # a path means another table elsewhere: the
             mine["group_sha256"] = self.grp.sha256  # folder is pinned to the table's content
         if path.exists():
             try:

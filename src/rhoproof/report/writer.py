@@ -116,15 +116,12 @@ def certificates(out: Path, n: int) -> list[dict[str, dict[str, Any]]]:
              for m in METHODS} for k in range(n)]
 
 
-def nothing_idealized(circuits: list[Any]) -> bool:
-    from rhoproof.explain.explanation import nothing_idealized as _nothing
-
-    return _nothing(circuits)
-
-
 def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any],
                evaluated: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per model from the certificates, the explanation and the evaluation."""
+    from rhoproof.explain.explanation import nothing_idealized
+    from rhoproof.explain.records import circuit_from_json
+
     rows = []
     for k, cert in enumerate(certs):
         e = explained["models"][k]
@@ -139,7 +136,8 @@ def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any]
             "proof_s": sec["proof"], "search_s": sec["search"], "brute_s": sec["brute"],
             "proof_over_brute": sec["proof_over_brute"],
             "bi_equivariance": e["faithfulness"]["bi_equivariance"],
-            "nothing_idealized": nothing_idealized(e["circuits"]),
+            "nothing_idealized": nothing_idealized(
+                [circuit_from_json(c) for c in e["circuits"]]),
             "attribution": cert["irrep"].get("attribution")})
     return rows
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import RunError, UserError
-from rhoproof.sweep.spec import Cell, cell_summary
+from rhoproof.sweep.spec import Cell, cell_summary, table_file_digest
 
 RESULT, FAILED, CELL, PREEMPTED = "result.json", "failed.json", "cell.json", "preempted.json"
 
@@ -73,18 +73,12 @@ def _train(cell: Cell, run_dir: Path) -> float:
     if (run_dir / WEIGHTS).exists() and load_run(run_dir).epoch >= cell.config.epochs:
         return 0.0
     resume = (run_dir / CHECKPOINT).exists()
-    if not resume and cell.table_sha256 is not None:  # the table is read here, once: the
-        # run stores its copy (group.json) and every later stage, resumes too, reads that
-        import hashlib
-
-        path = Path(cell.config.group[len("table:"):].strip())
-        try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as exc:
-            raise RunError(f"{path}: cannot read the group's table: {exc}") from None
-        if digest != cell.table_sha256:
-            raise RunError(f"{path} changed since the sweep was planned (its SHA-256 differs "
-                           f"from the cell's); run the sweep again to plan new cells")
+    # the table is read here, once: the run stores its copy (group.json), and every later
+    # stage, a resume too, reads that
+    if not resume and cell.table_sha256 is not None and \
+            table_file_digest(cell.config.group) != cell.table_sha256:
+        raise RunError(f"{cell.config.group}: the file changed since the sweep was planned (or "
+                       f"cannot be read here); run the sweep again to plan new cells")
     t0 = time.perf_counter()
     train(cell.config, run_dir, device=cell.device, resume=resume, progress=False)
     return time.perf_counter() - t0

@@ -216,7 +216,7 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
                                              f"{', '.join(PER_GROUP)})")
         per_group[canonical] = table
 
-    table_digest = {s: _table_digest(s) for s in axes["groups"] if s.startswith("table:")}
+    table_digest = {s: table_file_digest(s) for s in axes["groups"] if s.startswith("table:")}
     cells, seen = [], set()
     for spec in axes["groups"]:
         mine = dict(axes)
@@ -255,7 +255,7 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
     return SweepSpec(sweep_name, tuple(cells), swept, data)
 
 
-def _table_digest(spec: str) -> str | None:
+def table_file_digest(spec: str) -> str | None:
     """SHA-256 of a ``table:`` group's file, so an edited table makes new cells; None where
     the driver cannot read it (on a cluster it may exist only on the workers' filesystem)."""
     try:
