@@ -4,12 +4,18 @@ re-checked from the file by the independent checker (weights hash included), as
 
 Writes bench/results/zoo_certificates.json and .md.
 Usage: python bench/zoo_certificates.py [--groups S4 A5 S5] [--methods irrep coset brute]
+       [--dump DIR] [--compare DIR]
+
+``--dump DIR`` keeps every certificate; ``--compare DIR`` compares each one field by field
+with the one kept there, timings and versions aside (the "behaviour stays" check of a
+refactor), and exits 1 on any difference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +30,10 @@ def main() -> None:
     ap.add_argument("--groups", nargs="+", default=["S4", "A5", "S5"])
     ap.add_argument("--methods", nargs="+", default=["irrep", "coset", "brute"])
     ap.add_argument("--out", default="bench/results")
+    ap.add_argument("--dump", type=Path, help="keep every certificate in this folder")
+    ap.add_argument("--compare", type=Path, help="compare with the certificates kept here")
     args = ap.parse_args()
+    differences: list[str] = []
     summary: dict = {"versions": versions(), "groups": {}}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,6 +47,12 @@ def main() -> None:
                     path = Path(tmp) / f"{spec}_{method}_{k}.json"
                     path.write_text(json.dumps(certify(run, k, method)))
                     cert = json.loads(path.read_text())
+                    if args.dump:
+                        args.dump.mkdir(parents=True, exist_ok=True)
+                        (args.dump / path.name).write_text(path.read_text())
+                    if args.compare:
+                        old = json.loads((args.compare / path.name).read_text())
+                        differences += [f"{path.name}: {d}" for d in _diff(old, cert)]
                     try:
                         res = check_certificate(cert, run)
                         accepted += res["certified_inputs"] >= cert["certified_inputs"]
@@ -72,6 +87,34 @@ def main() -> None:
                          f"{v['mean_exact_accuracy']:.5f} |")
     (out / "zoo_certificates.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    if args.compare:
+        print(f"compared with {args.compare}: {len(differences)} differences")
+        for d in differences[:50]:
+            print(" ", d)
+        if differences:
+            raise SystemExit(1)
+
+
+_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)")
+
+
+def _diff(old: object, new: object, where: str = "") -> list[str]:
+    """Every place where two certificates differ, keys naming timings or versions aside."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            if _TIMING.search(key):
+                continue
+            if key not in old or key not in new:
+                out.append(f"{where}/{key}: only in {'new' if key in new else 'old'}")
+            else:
+                out += _diff(old[key], new[key], f"{where}/{key}")
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return [f"{where}: length {len(old)} -> {len(new)}"]
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _diff(a, b, f"{where}[{i}]")]
+    return [] if old == new else [f"{where}: {old!r} -> {new!r}"]
 
 
 if __name__ == "__main__":

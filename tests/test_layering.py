@@ -11,7 +11,7 @@ SRC = Path(rhoproof.__file__).parent
 
 STAGES = [
     ("groups", {"groups", "errors", "_version", "_io"}),
-    ("model", {"model", "config", "enclosure", "exact", "evaluate", "step"}),
+    ("model", {"model", "config", "rounding", "enclosure", "exact", "evaluate", "step"}),
     ("train", {"train", "run", "zoo", "importer"}),
     ("explain", {"explain"}),
     ("verify", {"verify", "check"}),
@@ -38,8 +38,10 @@ def _imports(file: Path) -> set[str]:
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            if node.module == "rhoproof":  # from rhoproof import run
-                names |= {f"rhoproof.{a.name}" for a in node.names}
+            for a in node.names:  # from rhoproof.verify.stages import per_input: a module
+                sub = SRC.parent / Path(*f"{node.module}.{a.name}".split("."))
+                if sub.with_suffix(".py").exists() or (sub / "__init__.py").exists():
+                    names.add(f"{node.module}.{a.name}")
     return {n for n in names if n.startswith("rhoproof.")}
 
 
@@ -61,3 +63,51 @@ def test_every_import_goes_to_the_same_or_an_earlier_stage():
 def test_the_checker_imports_no_other_stage():
     for file in sorted((SRC / "check").glob("*.py")):
         assert all(n.startswith("rhoproof.check") for n in _imports(file)), file.name
+
+
+def _graph(package: Path, prefix: str) -> dict[str, set[str]]:
+    """Module → the modules of the same package it imports, TYPE_CHECKING imports included."""
+    graph = {}
+    for file in sorted(package.rglob("*.py")):
+        rel = file.relative_to(SRC.parent).with_suffix("")
+        module = ".".join(rel.parts).removesuffix(".__init__")
+        graph[module] = {n for n in _imports(file) if n.startswith(prefix) and n != module}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of the graph, or []."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_no_import_cycle_inside_verify_or_check():
+    """The prover's modules and the checker's each form a layered graph (issue 20: stage
+    modules are added without cycles)."""
+    for package in ("verify", "check"):
+        graph = _graph(SRC / package, f"rhoproof.{package}")
+        # a package's __init__ re-exports its modules: it is the top, never imported inside
+        graph = {k: v - {f"rhoproof.{package}"} for k, v in graph.items()}
+        assert _cycle(graph) == [], f"import cycle in {package}: {' -> '.join(_cycle(graph))}"
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []

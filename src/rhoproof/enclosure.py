@@ -24,13 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from rhoproof.model import Folded, GroupMLP
-
-U = 2.0**-53
-ETA = 2.0**-1074
-"""The smallest subnormal: a bound on the absolute underflow error of one product."""
-SAFE_EXP = 64
-SAFE_LOW, SAFE_HIGH = 2.0**-SAFE_EXP, 2.0**SAFE_EXP
-"""The proofs' safe range [R] (docs/soundness.md §3.1)."""
+from rhoproof.rounding import ETA, SAFE_EXP, SAFE_HIGH, SAFE_LOW, U
 
 
 @dataclass(frozen=True)
@@ -117,5 +111,5 @@ def for_proof(enc: Enclosure) -> Enclosure:
     return Enclosure(Folded(*centers), Folded(*radii))
 
 
-__all__ = ["ETA", "Enclosure", "OutOfRange", "SAFE_EXP", "enclose", "fold_enclosure",
+__all__ = ["Enclosure", "OutOfRange", "enclose", "fold_enclosure",
            "for_proof"]

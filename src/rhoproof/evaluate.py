@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import torch
 
-from rhoproof.enclosure import ETA, U, enclose
+from rhoproof.enclosure import enclose
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
+from rhoproof.rounding import ETA, LOG_SLACK, TINY, U
 
 DEFAULT_CHUNK_BYTES = 32 * 2**20
 """Per-chunk working memory; small chunks reuse freed memory instead of faulting in new pages."""
@@ -118,7 +119,7 @@ def ce_upper(t: torch.Tensor) -> torch.Tensor:
     top, arg = full.max(-1)
     rest = torch.exp(full - top[..., None]).scatter(-1, arg[..., None], 0.0).sum(-1)
     l1p = torch.log1p(rest)
-    bound = top + l1p * (1 + (n + 8) * 4 * U + 1e-13) + 8 * U * top.abs() + 1e-300
+    bound = top + l1p * (1 + (n + 8) * 4 * U + LOG_SLACK) + 8 * U * top.abs() + TINY
     return torch.where(torch.isnan(bound), torch.inf, bound)
 
 
@@ -131,7 +132,7 @@ def ce_lower(t: torch.Tensor) -> torch.Tensor:
     top, arg = full.max(-1)
     rest = torch.exp(full - top[..., None]).scatter(-1, arg[..., None], 0.0).sum(-1)
     l1p = torch.log1p(rest)
-    bound = top + l1p * (1 - (n + 8) * 4 * U - 1e-13) - 8 * U * top.abs() - 1e-300
+    bound = top + l1p * (1 - (n + 8) * 4 * U - LOG_SLACK) - 8 * U * top.abs() - TINY
     return torch.where(torch.isnan(bound), 0.0, bound.clamp_min(0.0))
 
 
@@ -151,8 +152,8 @@ def _decide_rows(c: Folded, r: Folded | None, hidden: torch.Tensor, e_h: torch.T
         err = err + torch.bmm(e_h, c.unembed.abs() + r.unembed) + torch.bmm(hidden, r.unembed) \
             + r.bias[:, None, :]
     err = err * (1 + gam) + (4 * m + 8) * ETA  # the error terms' own rounding, underflow
-    hi = center + err + 4 * U * (center.abs() + err) + 1e-300  # ≥ f(z | x, y)
-    lo = center - err - 4 * U * (center.abs() + err) - 1e-300  # ≤ f(z | x, y)
+    hi = center + err + 4 * U * (center.abs() + err) + TINY  # ≥ f(z | x, y)
+    lo = center - err - 4 * U * (center.abs() + err) - TINY  # ≤ f(z | x, y)
     lab = labels[..., None]
     lo_c, hi_c = lo.gather(-1, lab)[..., 0], hi.gather(-1, lab)[..., 0]
     hi_w, lo_w = hi.scatter(-1, lab, -torch.inf), lo.scatter(-1, lab, -torch.inf)
@@ -161,9 +162,9 @@ def _decide_rows(c: Folded, r: Folded | None, hidden: torch.Tensor, e_h: torch.T
     undecided = ~(sure | wrong)
     undecided |= ~torch.isfinite(center).all(-1) | ~torch.isfinite(err).all(-1)
     t = hi_w - lo_c[..., None]  # t_z ≥ f(z) − f(xy) for the wrong z
-    t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + 1e-300
+    t = t + 4 * U * (hi_w.abs() + lo_c.abs()[..., None]) + TINY
     t_low = lo_w - hi_c[..., None]  # ≤ f(z) − f(xy)
-    t_low = t_low - 4 * U * (lo_w.abs() + hi_c.abs()[..., None]) - 1e-300
+    t_low = t_low - 4 * U * (lo_w.abs() + hi_c.abs()[..., None]) - TINY
     return (sure, undecided, ce_upper(t.scatter(-1, lab, -torch.inf)),
             ce_lower(t_low.scatter(-1, lab, -torch.inf)))
 
@@ -248,12 +249,12 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
     loss_flat = loss_all.reshape(k, g * g)
     n_pairs = g * g
     # the mean of |G|² nonnegative upper bounds, rounded up: γ_{|G|²} plus the division
-    mean = loss_flat.mean(1) * (1 + (n_pairs + 8) * U * 1.01) + 1e-300
+    mean = loss_flat.mean(1) * (1 + (n_pairs + 8) * U * 1.01) + TINY
     mean = torch.where(torch.isfinite(mean), mean, torch.inf)
     # divide first, so that a sum of huge finite terms cannot overflow to +inf (an overflowed
     # lower bound would be above the truth); γ_{n+1} covers the divisions and the sum
     low = (loss_low.reshape(k, g * g) / n_pairs).sum(1) * (1 - (n_pairs + 9) * U * 1.01) \
-        - 1e-300
+        - TINY
     low = torch.where(torch.isfinite(low), low.clamp_min(0.0), 0.0)
     return Evaluation(
         accuracy=correct_flat.to(torch.float64).mean(1),

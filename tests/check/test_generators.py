@@ -4,8 +4,9 @@ itself from the Cayley table; by induction that is the same as checking every pa
 import numpy as np
 import pytest
 
-from rhoproof.check.bounds import _check_action, generators, group_facts
+from rhoproof.check.ideal import _check_action, generators
 from rhoproof.check.parse import CheckFailed
+from rhoproof.check.table import group_facts
 from rhoproof.groups import group
 
 

@@ -110,7 +110,7 @@ def test_sound_on_random_models(spec):
 
 
 def test_distance_bound_covers_the_exact_norm():
-    from rhoproof.verify.irrep import distance_bound
+    from rhoproof.verify.logits import distance_bound
 
     gen = torch.Generator().manual_seed(0)
     dl = torch.randn(7, 33, dtype=torch.float64, generator=gen)
@@ -125,7 +125,7 @@ def test_distance_bound_covers_the_exact_norm():
 
 
 def test_structured_hidden_norm_matches_the_tables():
-    from rhoproof.verify.irrep import hidden_norm_bound
+    from rhoproof.verify.logits import hidden_norm_bound
 
     g, f = builders.planted_model(noise=0.05, seed=1)
     ex, _, _ = _certify(f, g)

@@ -13,7 +13,7 @@ import torch
 from rhoproof.groups import group
 from rhoproof.testing import exact_truth, planted
 from rhoproof.verify.certificate import certify_with_bound
-from rhoproof.verify.separable import Separable
+from rhoproof.verify.records import Separable
 
 
 @pytest.mark.parametrize(("noise", "seed"), [(0.0, 0), (0.02, 1), (0.1, 2), (0.4, 3)])
@@ -104,7 +104,7 @@ def test_gathered_factors_equal_the_grid(s4_zoo):
     from rhoproof.model import select_instance
     from rhoproof.verify.certificate import _renumber, with_virtual_neurons
     from rhoproof.verify.exact_ideal import exact_ideal
-    from rhoproof.verify.irrep import (
+    from rhoproof.verify.logits import (
         correct_logits,
         correct_logits_at,
         distance_at,

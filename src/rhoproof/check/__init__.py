@@ -12,7 +12,10 @@ nothing else from rhoproof (a test parses its imports). The steps:
    checked against (and the weights' metadata, where it records one, the same group), then
    validate every field of the certificate into a typed ``Claim`` (types,
    finiteness, the safe range [R], shapes, index ranges), rejecting with the first problem;
-3. ``bounds``: re-derive the facts the bound rests on and recompute it.
+3. recompute the bound, one module per verifier: ``brute`` (exact count, rationals where
+   the float enclosures cannot decide), ``irrep`` (the facts of §1 from the integer tables
+   in ``ideal``, stage 1 in ``separable``, then the per-input and per-output stages) and
+   ``coset``; all rigorous float arithmetic is ``rounding``, the checker's own copy.
 
 A claim is accepted when the recomputed bound is at least as strong: certified count ≥ the
 claimed one (for V_brute: equal, both exact) and recomputed cross-entropy bound ≤ the claimed
@@ -28,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from rhoproof.check import bounds
+from rhoproof.check.brute import brute
+from rhoproof.check.coset import coset
 from rhoproof.check.exact import ExactLogits
+from rhoproof.check.irrep import irrep
 from rhoproof.check.parse import CheckFailed, Claim, check_format, parse, require
 from rhoproof.check.table import table_sha256
 from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_file
@@ -54,18 +59,18 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
         return 0, math.inf  # nothing claimed (e.g. a model outside the safe range)
     center, radius = enclosure(model, claim.instance)
     if claim.method == "brute":
-        return bounds.brute(center, radius, ExactLogits(model.tensors, model.folded,
+        return brute(center, radius, ExactLogits(model.tensors, model.folded,
                                                         claim.instance), table)
     safe_center, safe_radius = in_safe_range(center, radius)
     if claim.method == "irrep":
-        count, ce = bounds.irrep(claim, safe_center, safe_radius, table)
+        count, ce = irrep(claim, safe_center, safe_radius, table)
         if claim.exact and count < claim.certified_inputs:  # stage 4: decide the rest
             # by brute force; every input the stages certify is correct, so the union of
             # theirs and the truly correct ones is the truly correct ones
             exact = ExactLogits(model.tensors, model.folded, claim.instance)
-            count = max(count, bounds.brute(center, radius, exact, table)[0])
+            count = max(count, brute(center, radius, exact, table)[0])
         return count, ce
-    return bounds.coset(claim, safe_center, safe_radius, table)
+    return coset(claim, safe_center, safe_radius, table)
 
 
 def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckResult:

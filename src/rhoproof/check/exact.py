@@ -11,26 +11,11 @@ rational, so ``Fraction(float)`` is exact).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import numpy as np
 
 from rhoproof.check.parse import RhoSetTables, SignTables, require
-
-
-def up(q: Fraction) -> float:
-    """The smallest float ≥ q (+inf if none)."""
-    try:
-        v = float(q)
-    except OverflowError:
-        return math.inf if q > 0 else -math.inf
-    return math.nextafter(v, math.inf) if Fraction(v) < q else v
-
-
-def down(q: Fraction) -> float:
-    """The largest float ≤ q (−inf if none)."""
-    return -up(-q)
 
 
 def _fr(a: np.ndarray) -> list:
@@ -93,4 +78,4 @@ def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
     return out
 
 
-__all__ = ["ExactLogits", "down", "ideal_values", "up"]
+__all__ = ["ExactLogits", "ideal_values"]

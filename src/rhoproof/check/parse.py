@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from rhoproof.check.rounding import SAFE_HIGH, SAFE_LOW
+
 FORMAT = "rhoproof-certificate-3"
 OLD_FORMATS = ("rhoproof-certificate-1", "rhoproof-certificate-2")
 """Formats of rhoproof 0.1 and 0.2, which name the group by spec (a table: path) only."""
-SAFE_LOW, SAFE_HIGH = 2.0**-64, 2.0**64
 
 
 class CheckFailed(ValueError):

@@ -7,6 +7,8 @@ import hashlib
 
 import numpy as np
 
+from rhoproof.check.parse import require
+
 PREFIX = b"rhoproof-cayley-table-1\n"
 
 
@@ -19,4 +21,16 @@ def table_sha256(table: np.ndarray) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["PREFIX", "table_sha256"]
+def group_facts(table: np.ndarray) -> tuple[int, np.ndarray]:
+    """The identity and inverses from the Cayley table alone."""
+    n = table.shape[0]
+    require(table.shape == (n, n), "the Cayley table is not square")
+    ids = np.nonzero((table == np.arange(n)[None]).all(1))[0]
+    require(len(ids) == 1, "the Cayley table has no unique identity")
+    e = int(ids[0])
+    inv = np.argmax(table == e, axis=1)
+    require(bool((table[np.arange(n), inv] == e).all()), "the Cayley table lacks inverses")
+    return e, inv
+
+
+__all__ = ["PREFIX", "group_facts", "table_sha256"]

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rhoproof.check.parse import SAFE_HIGH, SAFE_LOW, CheckFailed, require
+from rhoproof.check.parse import CheckFailed, require
+from rhoproof.check.rounding import ETA, SAFE_HIGH, SAFE_LOW, U
 
-U = 2.0**-53
-ETA = 2.0**-1074
 FOLDED_FORMAT = "rhoproof-folded-1"
 FOLDED = ("left", "right", "unembed", "bias")
 UNFOLDED = ("embedding_left", "linear_left", "embedding_right", "linear_right", "unembedding",

@@ -36,8 +36,9 @@ from rhoproof.explain.cosets import coset_concentration
 from rhoproof.groups import Group
 from rhoproof.groups.cosets import coset_ids
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import Bound, U, _down, _up, _widen, ce_mean, ce_terms
-from rhoproof.verify.irrep import ETA, correct_logits, norm_up
+from rhoproof.rounding import ETA, TINY, U, ce_mean, ce_terms, down, norm_up, up, widen
+from rhoproof.verify.bounds import Bound
+from rhoproof.verify.logits import correct_logits
 
 THRESHOLD = 0.01
 """Partition variance below which a neuron counts as constant on cosets (the paper's)."""
@@ -71,7 +72,7 @@ class InputTerms:
         self.lh, self.rh = fh.left[0], fh.right[0]
         self.g, self.m = self.left.shape
         self.eps_lr, self._table = eps_lr, table  # table: [G, G] Cayley table
-        self.wide = _widen(self.m + 2)
+        self.wide = widen(self.m + 2)
         self.dl, self.dr = self.left - self.lh, self.right - self.rh  # one rounding each
         self.dl_norm, self.dr_norm = norm_up(self.dl, 1), norm_up(self.dr, 1)  # [G]
         self.lh_norm, self.rh_norm = norm_up(self.lh, 1), norm_up(self.rh, 1)
@@ -84,7 +85,7 @@ class InputTerms:
 
     def __call__(self, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(D, N, L, ĥ) for the inputs xs × G: [c, G], [c, G], [c, G], [c, G, m]."""
-        wide, tiny, eps = self.wide, 1e-300, self.eps_lr
+        wide, tiny, eps = self.wide, TINY, self.eps_lr
         # the sum of two rounded differences can cancel: add 3u(‖Δℓ(x)‖ + ‖Δr(y)‖); f̂ vs f*
         # adds eps_lr (‖ℓ̂(x)‖ + ‖r̂(y)‖)
         size = self.lh_norm[xs][:, None] + self.rh_norm[None]  # [c, G]
@@ -98,7 +99,7 @@ class InputTerms:
         contrib = hid * self.u.T[z]  # [c, G, m]: h_i u_i(xy)
         correct = contrib.sum(2) + self.b[z]
         c_err = wide * (contrib.abs().sum(2) + self.b[z].abs()) + tiny
-        l_low = _down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
+        l_low = down(correct - c_err, correct.abs() + c_err)  # ≤ f(xy | x, y)
         return d, n, l_low, hid_hat
 
 
@@ -168,7 +169,7 @@ def coset_margins(ideal: CosetIdeal, group: Group) -> torch.Tensor:
     g, m = lh.shape
     inv = torch.from_numpy(group.inverses.copy())
     table = group.table
-    wide = _widen(m + 4)
+    wide = widen(m + 4)
     out = torch.empty(g, dtype=torch.float64)
     chunk = max(1, (1 << 22) // max(1, g * m))
     for z0 in range(0, g, chunk):
@@ -180,8 +181,8 @@ def coset_margins(ideal: CosetIdeal, group: Group) -> torch.Tensor:
         terms = torch.relu(d) * lo[:, None] - torch.relu(-d) * hi[:, None]
         db = b[zs][:, None] - b[None]  # [c, z']
         val = terms.sum(2) + db
-        err = wide * (terms.abs().sum(2) + db.abs()) + (2 * m + 2) * ETA + 1e-300
-        low = _down(val - err, val.abs() + err)
+        err = wide * (terms.abs().sum(2) + db.abs()) + (2 * m + 2) * ETA + TINY
+        low = down(val - err, val.abs() + err)
         low[torch.arange(len(zs)), zs] = torch.inf  # z' = z is not a wrong output
         out[zs] = low.min(1).values
     return out
@@ -196,7 +197,7 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group, radius: Folded 
     fh = ideal.folded
     u, b, uh = f.unembed[0], f.bias[0], fh.unembed[0]
     g, m = uh.shape[1], uh.shape[0]
-    wide, tiny = _widen(m + 2), 1e-300
+    wide, tiny = widen(m + 2), TINY
     margin = coset_margins(ideal, group)  # [G]
     # the paper's logit distance with 2→∞ norms; f̂ is exactly its stored floats (eps = 0)
     # the real model is f̂ ± radius: ‖u‖ and ‖(u − û)⁺‖ grow by ‖e_u‖, D by ‖e_ℓ‖ + ‖e_r‖, the
@@ -225,7 +226,7 @@ def coset_bound(folded: Folded, ideal: CosetIdeal, group: Group, radius: Folded 
             + (2 * m + 2) * ETA + tiny
         spread = (big_a * d + big_b * n + e_b) * (1 + 8 * U) + tiny
         wrong = ideal_up - margin[z] + spread  # ≥ every wrong logit of f, up to rounding
-        wrong_up = _up(wrong, ideal_up.abs() + margin[z].abs() + spread)
+        wrong_up = up(wrong, ideal_up.abs() + margin[z].abs() + spread)
         delta = l_low - wrong_up
         margins[xs], distances[xs] = l_low - ideal_up + margin[z], spread
         certified[xs] = delta > 0

@@ -32,14 +32,13 @@ from dataclasses import dataclass
 
 import torch
 
-from rhoproof.enclosure import SAFE_HIGH, SAFE_LOW
 from rhoproof.explain.idealize import IdealCircuit
 from rhoproof.groups import Group
 from rhoproof.model import Folded
+from rhoproof.rounding import SAFE_HIGH, SAFE_LOW, TINY, U
 from rhoproof.verify.records import ProofCircuit, RhoSetProof, SignProof
 from rhoproof.verify.symmetry import pair_orbits
 
-U = 2.0**-53
 POINT_TOL = 1e-6
 """How close ρ(g)b_p must be to a point of B for the nearest-point map to be accepted."""
 
@@ -315,6 +314,6 @@ def exact_ideal(group: Group, m: int, circuits: list[IdealCircuit], bias: torch.
         bias_hat = bias_hat + beta * chi
     # β* = t0 + Σ β_χ χ with β_χ = −(W_s + W_d) real: one rounding each, then the sum
     magnitude = abs(t0) + sum(abs(beta) for beta, _ in bias_terms)
-    eps_bias = (2 * len(bias_terms) + 4) * U * 1.01 * magnitude + 1e-300
+    eps_bias = (2 * len(bias_terms) + 4) * U * 1.01 * magnitude + TINY
     folded = Folded(out["left"][None], out["right"][None], out["unembed"][None], bias_hat[None])
     return ExactIdeal(folded, 2 * U, eps_u, eps_bias, used, excluded, proof, t0, symmetry)

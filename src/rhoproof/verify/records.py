@@ -95,6 +95,44 @@ def proof_from_json(d: dict[str, Any]) -> ProofCircuit:
 
 
 @dataclass(frozen=True)
+class Separable:
+    """Stage 1's result for one model [S1] (``verify.stages.separable``)."""
+
+    a: torch.Tensor  # [G] ≥ the x-term
+    b: torch.Tensor  # [G] ≥ the y-term
+    k: float  # ≥ the input-independent term (B) + (D)
+    k_mismatch: float  # (B) alone, the smaller of its two bounds
+    k_bias: float  # (D)
+    margin: float  # ≤ F(e) − max_{w≠e} F(w)
+    count: torch.Tensor  # [G] per x: how many y are certified (those with the smallest b)
+    order: torch.Tensor  # [G] the y sorted by b, increasing
+    ce_sum: float  # ≥ Σ over the certified inputs of their CE bound
+    ops: int  # multiply-adds and comparisons, from the shapes touched
+
+    @property
+    def certified(self) -> int:
+        return int(self.count.sum())
+
+    def mask(self) -> torch.Tensor:
+        """[G, G] bool, the certified inputs (an |G|² pass: for tests and plots, not the proof)."""
+        g = self.a.shape[0]
+        rank = torch.empty(g, dtype=torch.int64)
+        rank[self.order] = torch.arange(g)
+        return rank[None, :] < self.count[:, None]
+
+    def undecided(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The inputs stage 1 left, (x, y) [t] each, enumerated directly: per x, the suffix
+        of the sorted b from ``count[x]`` on, O(t)."""
+        g = self.a.shape[0]
+        lens = g - self.count  # [G]
+        xs = torch.repeat_interleave(torch.arange(g), lens)
+        start = torch.cumsum(lens, 0) - lens  # where each x's run begins
+        pos = torch.arange(len(xs)) - torch.repeat_interleave(start, lens) \
+            + torch.repeat_interleave(self.count, lens)
+        return xs, self.order[pos]
+
+
+@dataclass(frozen=True)
 class Stage:
     """One stage of a cascade (docs/soundness.md §2.1): how many inputs it looked at, how many
     it certified that no earlier stage had, its multiply-adds and comparisons (counted from the
@@ -288,5 +326,6 @@ class Certificate:
         return cls(**kw)
 
 
-__all__ = ["Attribution", "Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "SignProof",
+__all__ = ["Attribution", "Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "Separable",
+           "SignProof",
            "Stage", "Symmetry", "proof_from_json"]

@@ -1,4 +1,4 @@
-"""Stage 1 of the V_irrep cascade [S1] (docs/soundness.md §2.1): a bound on every input's
+"""Stage 1 of the V_irrep cascade, separable [S1] (docs/soundness.md §2.1): a bound on every input's
 error of the form a(x) + b(y) + K, so that the certified inputs are counted by sorting b and
 binary search, O(|G| m + |G| log |G|), without visiting the |G|² inputs.
 
@@ -13,55 +13,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 
 import torch
 
 from rhoproof.model import Folded
-from rhoproof.verify.bounds import U, _down, _up, _widen
-from rhoproof.verify.records import ProofCircuit, SignProof
+from rhoproof.rounding import LOG_SLACK, TINY, U, down, norm_up, up, widen
+from rhoproof.verify.records import ProofCircuit, Separable, SignProof, Stage
+from rhoproof.verify.stages.context import ProofContext, Work
 
-TINY = 1e-300
 CE_BUCKETS = 32
 """Sorted b is cut into this many buckets for the stage-1 cross-entropy sum."""
-
-
-@dataclass(frozen=True)
-class Separable:
-    """Stage 1's result for one model."""
-
-    a: torch.Tensor  # [G] ≥ the x-term
-    b: torch.Tensor  # [G] ≥ the y-term
-    k: float  # ≥ the input-independent term (B) + (D)
-    k_mismatch: float  # (B) alone, the smaller of its two bounds
-    k_bias: float  # (D)
-    margin: float  # ≤ F(e) − max_{w≠e} F(w)
-    count: torch.Tensor  # [G] per x: how many y are certified (those with the smallest b)
-    order: torch.Tensor  # [G] the y sorted by b, increasing
-    ce_sum: float  # ≥ Σ over the certified inputs of their CE bound
-    ops: int  # multiply-adds and comparisons, from the shapes touched
-
-    @property
-    def certified(self) -> int:
-        return int(self.count.sum())
-
-    def mask(self) -> torch.Tensor:
-        """[G, G] bool, the certified inputs (an |G|² pass: for tests and plots, not the proof)."""
-        g = self.a.shape[0]
-        rank = torch.empty(g, dtype=torch.int64)
-        rank[self.order] = torch.arange(g)
-        return rank[None, :] < self.count[:, None]
-
-    def undecided(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The inputs stage 1 left, (x, y) [t] each, enumerated directly: per x, the suffix
-        of the sorted b from ``count[x]`` on, O(t)."""
-        g = self.a.shape[0]
-        lens = g - self.count  # [G]
-        xs = torch.repeat_interleave(torch.arange(g), lens)
-        start = torch.cumsum(lens, 0) - lens  # where each x's run begins
-        pos = torch.arange(len(xs)) - torch.repeat_interleave(start, lens) \
-            + torch.repeat_interleave(self.count, lens)
-        return xs, self.order[pos]
 
 
 def _sorted_dot(a: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -69,7 +30,7 @@ def _sorted_dot(a: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     r ([P], ≥ 0): an upper bound on Σ_j a_j r_τ(j) for every permutation τ (rearrangement),
     widened for the P-term sum."""
     top = a.sort(1, descending=True).values
-    return (top * r.sort(descending=True).values[None]).sum(1) * (1 + _widen(r.numel())) + TINY
+    return (top * r.sort(descending=True).values[None]).sum(1) * (1 + widen(r.numel())) + TINY
 
 
 MAX_ENUMERATED = 6
@@ -104,7 +65,7 @@ def _assignment_bound(v: torch.Tensor, r_hat: torch.Tensor, exact_r: bool) -> to
     else:
         best = w.max(2).values.sum(1)
         best_abs = w_abs.max(2).values.sum(1)
-    slack = (0.0 if exact_r else 2 * U) + _widen(nc) + _widen(nb)
+    slack = (0.0 if exact_r else 2 * U) + widen(nc) + widen(nb)
     return best + slack * best_abs * (1 + 2 * slack) + TINY
 
 
@@ -131,7 +92,7 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     lh, rh, uh, bh = fh.left[0], fh.right[0], fh.unembed[0], fh.bias[0]
     g, m = left.shape
     r_ = m - virtual
-    wide = _widen(m + 2)
+    wide = widen(m + 2)
     zg = torch.zeros(g, m, dtype=torch.float64)
     el, er = (zg, zg) if radius is None else (_pad(radius.left[0], m), _pad(radius.right[0], m))
     eu = zg.T if radius is None else _pad(radius.unembed[0].T, m).T  # [m, G]
@@ -150,7 +111,7 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     top_l = top_l + 2 * U * top_l.abs() + TINY  # ≥ max_x ℓ_i(x) (the sum rounds by ≤ u)
     top_r = (right + er).max(0).values
     top_r = top_r + 2 * U * top_r.abs() + TINY
-    alive = _up(top_l + top_r, top_l.abs() + top_r.abs()) > 0  # [m]
+    alive = up(top_l + top_r, top_l.abs() + top_r.abs()) > 0  # [m]
 
     def side(t: torch.Tensor, th: torch.Tensor, et: torch.Tensor) -> torch.Tensor:
         d = (t - th).abs() * (1 + U) + et + eps_lr * th.abs()  # ≥ |Δℓ_i(x)|
@@ -165,8 +126,8 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     # (D): the range of Δβ = β − β* over the outputs
     db = bias - bh
     err = U * db.abs() + eb + eps_b
-    hi, lo = _up(db + err, db.abs() + err), _down(db - err, db.abs() + err)
-    k_bias = float(_up(hi.max() - lo.min(), hi.max().abs() + lo.min().abs()))
+    hi, lo = up(db + err, db.abs() + err), down(db - err, db.abs() + err)
+    k_bias = float(up(hi.max() - lo.min(), hi.max().abs() + lo.min().abs()))
 
     # (B): Δu = u − u* over C ∪ V; upper endpoints of ±Δu (signed), and of its positive and
     # negative parts for the Cauchy–Schwarz form
@@ -201,12 +162,12 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
                         + nb * nb * nc + n_perm * nb)
     # the same z for every circuit, then the largest over z (§2.1 (B1)); the sums over the
     # circuits widened by their magnitudes
-    wide_c = _widen(len(proof) + 2)
+    wide_c = widen(len(proof) + 2)
     b1 = sum(float((per_z[j] + wide_c * per_mag[j]).max()) for j in (0, 1)) if proof else 0.0
     b1 = b1 + 4 * U * abs(b1) + TINY
     cv = in_circuit  # C ∪ V
-    norm_bar = math.sqrt(n_sq * (1 + _widen(2 * len(proof) + 2)) + 1e-300) * (1 + 4 * U)
-    b2 = (float(_norm_up(pos[cv]).max()) + float(_norm_up(neg[cv]).max())) * norm_bar \
+    norm_bar = math.sqrt(n_sq * (1 + widen(2 * len(proof) + 2)) + TINY) * (1 + 4 * U)
+    b2 = (float(norm_up(pos[cv], 0).max()) + float(norm_up(neg[cv], 0).max())) * norm_bar \
         * (1 + 8 * U) + TINY if bool(cv.any()) else 0.0
     k_mis = min(b1, b2) if proof else 0.0
     k = k_mis + k_bias
@@ -215,7 +176,7 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     # certified iff b(y) < t(x) = M − K − a(x), all lowered; count by binary search
     t1 = margin - k
     t1 = t1 - 4 * U * (abs(margin) + abs(k)) - TINY
-    t = _down(t1 - a, abs(t1) + a)  # [G]
+    t = down(t1 - a, abs(t1) + a)  # [G]
     if not math.isfinite(t1) or not bool(torch.isfinite(b).all()):
         t = torch.full_like(a, -math.inf)  # nothing certified; NaN never reaches the search
     t = torch.where(torch.isnan(t), -math.inf, t)
@@ -226,24 +187,17 @@ def separable_stage(f: Folded, fh: Folded, proof: list[ProofCircuit], eps: tuple
     # CE of the certified inputs: log(1 + e^{a + b + K − F_e + T}), T ≥ log Σ_{w≠e} e^{F(w)}
     ce_sum = 0.0
     if g > 1 and int(count.sum()):
-        const = _up(k + gap, abs(k) + abs(gap))
+        const = up(k + gap, abs(k) + abs(gap))
         size = math.ceil(g / CE_BUCKETS)
         starts = torch.arange(0, g, size)
         b_top = bs[torch.clamp(starts + size, max=g) - 1]  # each bucket's largest b
         n_in = torch.clamp(count[:, None] - starts[None], min=0, max=size)  # [G, buckets]
-        expo = _up(a[:, None] + b_top[None] + const, a[:, None] + b_top[None] + abs(const))
+        expo = up(a[:, None] + b_top[None] + const, a[:, None] + b_top[None] + abs(const))
         ce = torch.log1p(torch.exp(expo))
-        ce_sum = float((n_in * ce).sum()) * (1 + _widen(g * len(starts)) + 1e-13) + TINY
+        ce_sum = float((n_in * ce).sum()) * (1 + widen(g * len(starts)) + LOG_SLACK) + TINY
         ops += 4 * g * len(starts)
     ops += 8 * g * m + 2 * g * math.ceil(math.log2(max(g, 2))) + 4 * m * g
     return Separable(a, b, k, k_mis, k_bias, margin, count, order, ce_sum, ops)
-
-
-def _norm_up(t: torch.Tensor) -> torch.Tensor:
-    """≥ the Euclidean norm over dim 0 [R2]."""
-    n = t.shape[0]
-    sq = (t * t).sum(0)
-    return torch.sqrt(sq * (1 + _widen(n + 2)) + (n + 1) * 2.0**-1074) * (1 + 4 * U)
 
 
 def _pad(t: torch.Tensor, m: int) -> torch.Tensor:
@@ -254,4 +208,24 @@ def _pad(t: torch.Tensor, m: int) -> torch.Tensor:
                       torch.zeros(t.shape[0], m - t.shape[1], dtype=torch.float64)], 1)
 
 
-__all__ = ["CE_BUCKETS", "Separable", "separable_stage"]
+class SeparableStage:
+    """Stage 1 as a cascade stage: certifies what a(x) + b(y) + K settles, and narrows the
+    later stages to the rest (unless they see every input, ``ctx.full``)."""
+
+    name = "separable"
+
+    def run(self, ctx: ProofContext, work: Work) -> Stage:
+        ideal = ctx.ideal
+        sep = separable_stage(ctx.f, ideal.folded, ideal.proof,
+                              (ideal.eps_lr, ideal.eps_u, ideal.eps_bias), ctx.radius,
+                              ctx.virtual, ctx.margins.margin, ctx.margins.gap)
+        work.sep = sep
+        xs, ys = _NONE if ctx.full else sep.undecided()
+        work.narrow(ctx, xs, ys)
+        return Stage(self.name, ctx.g * ctx.g, sep.certified, sep.ops, 0.0)
+
+
+_NONE = (torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64))
+STAGE = SeparableStage()
+
+__all__ = ["CE_BUCKETS", "STAGE", "SeparableStage", "separable_stage"]

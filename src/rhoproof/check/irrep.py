@@ -1,0 +1,192 @@
+"""The checker's V_irrep (docs/soundness.md §2–3): the ideal from ``ideal``, stage 1 from
+``separable``, then D, N, L and the per-output spreads in float64 with their own widenings,
+plus the enclosure's radius [F1]; the count of certified inputs and the CE bound."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from rhoproof.check.brute import correct_low_at
+from rhoproof.check.ideal import ideal_at_orbits, irrep_ideal
+from rhoproof.check.parse import Claim, SignTables
+from rhoproof.check.rounding import (
+    ETA,
+    TINY,
+    U,
+    ce_terms,
+    down,
+    lse_up,
+    mean_up,
+    norm_up,
+    up,
+    widen,
+)
+from rhoproof.check.separable import separable
+from rhoproof.check.table import group_facts
+
+
+def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
+    """Recompute V_irrep's certified count and CE bound (docs/soundness.md §2–3)."""
+    g = table.shape[0]
+    v = claim.virtual_neurons
+    if v:  # zero-weight neurons: the same function, room for a circuit's missing terms
+        c = {"left": np.hstack([c["left"], np.zeros((g, v))]),
+             "right": np.hstack([c["right"], np.zeros((g, v))]),
+             "unembed": np.vstack([c["unembed"], np.zeros((v, g))]), "bias": c["bias"]}
+        if r is not None:
+            r = {"left": np.hstack([r["left"], np.zeros((g, v))]),
+                 "right": np.hstack([r["right"], np.zeros((g, v))]),
+                 "unembed": np.vstack([r["unembed"], np.zeros((v, g))]), "bias": r["bias"]}
+    m = c["left"].shape[1]
+    ih, eps_lr, eps_u, eps_b = irrep_ideal(claim, table, m)
+    e, inv = group_facts(table)
+    wide = widen(m + 2)
+    u, b, uh, bh, lh, rh = c["unembed"], c["bias"], ih["unembed"], ih["bias"], ih["left"], \
+        ih["right"]
+    k = min(claim.top_k, g - 1)
+    f_up, f_low, order, orb, tg, th = ideal_at_orbits(claim, ih, (eps_lr, eps_u, eps_b),
+                                                       table, e, k)
+    n_orb = len(f_up)
+    rows = np.arange(n_orb)
+    wrong_up = f_up.copy()
+    wrong_up[rows, order[:, -1]] = -np.inf  # the last column is each orbit's correct output
+    top1 = wrong_up.max(1) if g > 1 else np.full(n_orb, -np.inf)  # [R]
+    lse = np.array([lse_up(wrong_up[j, order[j, :-1]]) for j in rows]) if g > 1 else \
+        np.full(n_orb, -np.inf)
+    real = m - v
+    in_circuit = np.zeros(m, dtype=bool)
+    for circ in claim.circuits:
+        in_circuit[circ.neurons] = True
+    live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
+    # stage 1 [S1] first; in mode "needed" the later stages see only what it leaves (as the
+    # prover), so the checker is as sub-quadratic as the proof; in "all", every input
+    with np.errstate(invalid="ignore"):
+        margin = float(down(f_low - top1, np.abs(f_low) + np.abs(top1)).min()) if g > 1 \
+            else math.inf
+        gap = float(up(lse - f_low, np.abs(lse) + np.abs(f_low)).max()) if g > 1 \
+            else -math.inf
+    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), margin, gap)
+    xs, ys = np.nonzero(~stage1 if claim.per_output == "needed" else np.ones((g, g), bool))
+
+    def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
+        if r is None:
+            return 0.0
+        t = r[key][idx] if key == "unembed" else r[key][:, idx]
+        return norm_up(t, axis)
+
+    col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
+        + TINY
+    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys)
+    parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
+    if len(live):
+        eu = rnorm("unembed", live, 0)
+        col_a = (norm_up(u[live], 0) + eu) * (1 + wide) + TINY
+        col_b = (norm_up(np.maximum(u[live] - uh[live], 0), 0) + eps_u * norm_up(uh[live], 0)
+                 + eu) * (1 + wide) + TINY
+        dl, dr = c["left"][:, live] - lh[:, live], c["right"][:, live] - rh[:, live]
+        rad = 0.0 if r is None else rnorm("left", live, 1)[xs] + rnorm("right", live, 1)[ys]
+        d = (_distance_at(dl, dr, xs, ys) + 2 * U * (norm_up(dl, 1)[xs] + norm_up(dr, 1)[ys])
+             + eps_lr * (norm_up(lh[:, live], 1)[xs] + norm_up(rh[:, live], 1)[ys])
+             + rad) * (1 + wide) + TINY
+        parts += [(col_a, d), (col_b, n)]
+    if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
+        rad = 0.0 if r is None else rnorm("left", others, 1)[xs] + rnorm("right", others, 1)[ys]
+        parts.append(((norm_up(np.maximum(u[others], 0), 0) + rnorm("unembed", others, 0))
+                      * (1 + wide) + TINY,
+                      (_distance_at(c["left"][:, others], c["right"][:, others], xs, ys) + rad)
+                      * (1 + wide) + TINY))
+    if v:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
+        parts.append(((norm_up(np.maximum(-uh[real:], 0), 0) + eps_u * norm_up(uh[real:], 0))
+                      * (1 + wide) + TINY, n_v))
+
+    def spread(pick: Any, where: Any = None) -> np.ndarray:
+        total = pick(col_c)
+        for col, factor in parts:
+            total = total + pick(col) * (factor if where is None else factor[where])
+        return total * (1 + 8 * U) + TINY
+
+    s_max = spread(np.max)  # [t]
+    o_in = orb[xs, ys]  # each input's orbit
+    t1_in = top1[o_in]
+    l_low = correct_low_at(c, r, table, xs, ys)
+    delta = l_low - up(t1_in + s_max, np.abs(t1_in) + s_max)
+    if claim.per_output == "all":
+        todo = np.arange(len(xs))
+    else:  # as the prover: skip the globally certified and the hopeless
+        todo = np.nonzero((delta <= 0) & (l_low > t1_in + spread(np.min)))[0]
+    gi, hi_, oi = tg[xs[todo], ys[todo]], th[xs[todo], ys[todo]], o_in[todo]
+    wrong = np.full(len(todo), -np.inf)
+    acc = np.zeros(len(todo))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
+    low = l_low[todo]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(k):
+            w_ = order[oi, j]
+            z = table[table[gi, w_], hi_]  # g·w·h: at (x, y) = (g x_O, y_O h) [H1]
+            sz = spread(lambda col, z=z: col[z], todo)
+            fw = f_up[oi, w_]
+            up_w = up(fw + sz, np.abs(fw) + sz)
+            wrong = np.maximum(wrong, up_w)
+            acc += np.exp(up(up_w - low, np.abs(up_w) + np.abs(low)))
+    if g - 1 > k:
+        rest, sm = f_up[oi, order[oi, k]], s_max[todo]
+        wrong = np.maximum(wrong, up(rest + sm, np.abs(rest) + sm))
+    delta[todo] = np.maximum(delta[todo], l_low[todo] - wrong)
+    delta = np.where(np.isnan(delta), -np.inf, delta)
+    # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
+    # Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together
+    ce = ce_terms(delta, g)
+    if g > 1:
+        with np.errstate(over="ignore", invalid="ignore"):
+            t_all = lse[o_in]
+            t = up(s_max + t_all - l_low, s_max + np.abs(t_all) + np.abs(l_low))
+            ce = np.minimum(ce, np.log1p(np.exp(t)))
+            if claim.per_output == "all":
+                rest_terms = np.zeros(len(todo))
+                if g - 1 > k:
+                    t_rest = np.array([lse_up(f_up[j, order[j, k:-1]]) for j in rows])[oi]
+                    rest_terms = np.exp(up(s_max[todo] + t_rest - low,
+                                            s_max[todo] + np.abs(t_rest) + np.abs(low)))
+                ce[todo] = np.minimum(ce[todo], np.log1p(acc + rest_terms))
+        ce = np.where(np.isnan(ce), np.inf, ce)
+    certified = stage1.copy()
+    certified[xs, ys] |= delta > 0
+    ce_all = ce1.copy()  # each is an upper bound per input
+    ce_all[xs, ys] = np.minimum(ce1[xs, ys], ce)
+    return int(certified.sum()), mean_up(ce_all)
+
+def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                 ) -> np.ndarray:
+    """≥ ‖dl(x) + dr(y)‖ (the exact sum of the floats) at the inputs (xs, ys), computed
+    directly, in slabs: fl(a + b) is within u|a + b| of a + b entrywise, so the exact norm is at
+    most the norm of the rounded sums times (1 + 2u). (The prover uses ‖a‖² + ‖b‖² + 2a·b;
+    this is a different computation of the same bound.)"""
+    out = np.empty(len(xs))
+    step = max(1, (1 << 21) // max(1, dl.shape[1]))
+    for j in range(0, len(xs), step):
+        out[j:j + step] = norm_up(dl[xs[j:j + step]] + dr[ys[j:j + step]], 1)
+    return out * (1 + 2 * U) + TINY
+
+def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.ndarray,
+                    ys: np.ndarray) -> np.ndarray:
+    """≥ ‖h*(x, y)‖ at the inputs (xs, ys), over the neurons below ``split`` and from it on:
+    [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
+    total = np.zeros((2, len(xs)))
+    for c in claim.circuits:
+        low = c.neurons < split
+        lam2 = c.scale**2
+        if isinstance(c, SignTables):
+            on = (((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1) \
+                & (((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1)
+            sq = on * (4 * lam2)[None]
+        else:
+            r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
+            sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
+        total[0] += sq[:, low].sum(1)
+        total[1] += sq[:, ~low].sum(1)
+    return np.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
+
+
+__all__ = ["irrep"]
