@@ -99,7 +99,8 @@ _TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($
 
 
 def _diff(old: object, new: object, where: str = "") -> list[str]:
-    """Every place where two certificates differ, keys naming timings or versions aside."""
+    """Every place where two certificates differ, keys naming timings, versions or the run
+    folder (a temporary path) aside."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new)):

@@ -8,7 +8,21 @@ one-command reproduction) → ``sweep`` (grids of runs, here or on Ray); ``zoo``
 pre-trained models.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from rhoproof._version import __version__
+
+if TYPE_CHECKING:  # the real types, for users' type checkers and IDEs
+    from rhoproof.config import TrainConfig
+    from rhoproof.errors import UserError
+    from rhoproof.evaluate import Evaluation, evaluate
+    from rhoproof.explain.explanation import Explanation, explain
+    from rhoproof.groups import Group, Irrep, group
+    from rhoproof.model import Folded, GroupMLP
+    from rhoproof.run import Run, load_run
+    from rhoproof.sweep import run_sweep
+    from rhoproof.train import train
+    from rhoproof.verify.certificate import certify
 
 # The public names load on first use (PEP 562), so that `import rhoproof` and the command
 # line's --version and --help do not import torch and every stage.
@@ -23,7 +37,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
@@ -33,13 +47,13 @@ def __getattr__(name: str):
 
 def reproduce(group_spec: str, out: str, *, models: int | None = None, train: bool = False,
               epochs: int | None = None, seed: int = 0, device: str = "cpu",
-              progress: bool = True) -> dict:
+              progress: bool = True) -> dict[str, Any]:
     """``rhoproof reproduce`` from Python: the whole pipeline into ``out``; returns the
     results (also in ``out/results.json``)."""
-    from rhoproof.groups import group
+    from rhoproof.groups import group as make_group
     from rhoproof.report.reproduce import Reproduction, Settings
 
-    settings = Settings(group=group(group_spec).spec, models=models,
+    settings = Settings(group=make_group(group_spec).spec, models=models,
                         source="train" if train else "zoo", epochs=epochs, seed=seed,
                         device=device)
     return Reproduction(settings, out, progress=progress).run()

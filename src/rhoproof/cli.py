@@ -7,10 +7,14 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rhoproof.errors import ConfigError, Interrupted, UserError
+
+if TYPE_CHECKING:
+    from rhoproof.config import TrainConfig
 
 
 def _print_json(obj: Any) -> None:
@@ -77,7 +81,7 @@ def cmd_groups(args: argparse.Namespace) -> None:
 # --- train ---------------------------------------------------------------------------------
 
 
-def _config_from_args(args: argparse.Namespace):
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     from rhoproof.config import TrainConfig
 
     fields = {"group": args.group, "n_instances": args.models, "epochs": args.epochs,
@@ -534,7 +538,9 @@ class _Parser(argparse.ArgumentParser):
             message = _unknown_options(self, m.group(1).split())
         raise OptionError((f"{command}: " if command else "") + message)
 
-    def parse_known_args(self, args=None, namespace=None):
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
         # argparse reports a missing required option before an unknown one; a typo in an
         # option name is the likelier mistake, so name it first
         argv = list(sys.argv[1:] if args is None else args)
@@ -542,8 +548,9 @@ class _Parser(argparse.ArgumentParser):
                 o.startswith(argv[0].split("=")[0]) for o in self._option_string_actions):
             self.error("unrecognized arguments: " + argv[0])  # before "command is required"
         sub = self._subparsers._group_actions[0] if self._subparsers else None
-        if sub is not None and argv and argv[0] in getattr(sub, "choices", {}):
-            child = sub.choices[argv[0]]
+        choices: dict[str, argparse.ArgumentParser] = getattr(sub, "choices", None) or {}
+        if argv and argv[0] in choices:
+            child = choices[argv[0]]
             known = child._option_string_actions
             unknown = [a for a in argv[1:] if a.startswith("-") and not _is_number(a)
                        and not any(o.startswith(a.split("=")[0]) for o in known)]

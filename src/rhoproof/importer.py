@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from rhoproof.errors import RunError, UserError
+from rhoproof.groups import Group
 from rhoproof.groups import group as make_group
 from rhoproof.groups.stored import is_table_spec
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
@@ -158,7 +159,57 @@ def _source_table(path: str | Path, order: int) -> np.ndarray:
     return table
 
 
-def isomorphism(source: np.ndarray, grp) -> np.ndarray | None:  # grp: Group
+def _element_orders(t: np.ndarray, e: int) -> np.ndarray:
+    """The order of every element of the group with Cayley table ``t`` and identity ``e``."""
+    out = np.ones(t.shape[0], dtype=np.int64)
+    cur = np.arange(t.shape[0])
+    while True:
+        active = cur != e
+        if not active.any():
+            return out
+        cur = np.where(active, t[cur, np.arange(t.shape[0])], cur)
+        out += active
+
+
+def _generates(table: np.ndarray, e: int, gens: list[int]) -> bool:
+    """Whether ``gens`` generate the whole group (breadth-first closure)."""
+    n = table.shape[0]
+    seen = np.zeros(n, dtype=bool)
+    seen[e] = True
+    frontier = np.array([e])
+    while frontier.size:
+        nxt = np.unique(table[frontier][:, gens].ravel())
+        frontier = nxt[~seen[nxt]]
+        seen[frontier] = True
+    return bool(seen.all())
+
+
+def _extend(source: np.ndarray, target: np.ndarray, e_src: int, e_tgt: int, gens: list[int],
+            images: list[int]) -> np.ndarray | None:
+    """The homomorphism sending each generator to its image, extended along the generators,
+    if it is a well-defined bijection that respects the whole table; else None."""
+    n = source.shape[0]
+    phi = np.full(n, -1, dtype=np.int64)
+    phi[e_src] = e_tgt
+    frontier = [e_src]
+    while frontier:
+        nxt = []
+        for a in frontier:
+            for s, img in zip(gens, images):
+                b = int(source[a, s])
+                v = int(target[phi[a], img])
+                if phi[b] < 0:
+                    phi[b] = v
+                    nxt.append(b)
+                elif phi[b] != v:
+                    return None
+        frontier = nxt
+    if (phi < 0).any() or len(set(phi.tolist())) != n:
+        return None
+    return phi if bool((phi[source] == target[phi[:, None], phi[None, :]]).all()) else None
+
+
+def isomorphism(source: np.ndarray, grp: Group) -> np.ndarray | None:
     """φ with φ[source[i, j]] = φ[i]·φ[j] (φ[i]: rhoproof's element for the source's i), or
     None when the tables are not isomorphic. Backtracking over images of the source's
     generators (same element order), each candidate extended along the generators and checked
@@ -169,57 +220,16 @@ def isomorphism(source: np.ndarray, grp) -> np.ndarray | None:  # grp: Group
     n = source.shape[0]
     target = grp.table_np
     e_src = int(np.nonzero((source == np.arange(n)[None]).all(1))[0][0])
-
-    def orders(t: np.ndarray, e: int) -> np.ndarray:
-        out = np.ones(t.shape[0], dtype=np.int64)
-        cur = np.arange(t.shape[0])
-        while True:
-            active = cur != e
-            if not active.any():
-                return out
-            cur = np.where(active, t[cur, np.arange(t.shape[0])], cur)
-            out += active
-
-    def generated(gs: list[int]) -> bool:
-        seen = np.zeros(n, dtype=bool)
-        seen[e_src] = True
-        frontier = np.array([e_src])
-        while frontier.size:
-            nxt = np.unique(source[frontier][:, gs].ravel())
-            frontier = nxt[~seen[nxt]]
-            seen[frontier] = True
-        return bool(seen.all())
-
     rng = np.random.default_rng(0)  # a generating pair keeps the search small
     gens = next((pair for pair in (sorted(rng.choice(n, 2, replace=False).tolist())
-                                   for _ in range(400)) if generated(pair)),
+                                   for _ in range(400)) if _generates(source, e_src, pair)),
                 _magma_generators(source) or [])  # validated: a group, so not None
-    o_src, o_tgt = orders(source, e_src), orders(target, grp.identity)
+    o_src, o_tgt = _element_orders(source, e_src), _element_orders(target, grp.identity)
     cands = [np.nonzero(o_tgt == o_src[s])[0] for s in gens]
-
-    def extend(images: list[int]) -> np.ndarray | None:
-        phi = np.full(n, -1, dtype=np.int64)
-        phi[e_src] = grp.identity
-        frontier = [e_src]
-        while frontier:
-            nxt = []
-            for a in frontier:
-                for s, img in zip(gens, images):
-                    b = int(source[a, s])
-                    v = int(target[phi[a], img])
-                    if phi[b] < 0:
-                        phi[b] = v
-                        nxt.append(b)
-                    elif phi[b] != v:
-                        return None
-            frontier = nxt
-        if (phi < 0).any() or len(set(phi.tolist())) != n:
-            return None
-        return phi if bool((phi[source] == target[phi[:, None], phi[None, :]]).all()) else None
 
     def search(i: int, images: list[int]) -> np.ndarray | None:
         if i == len(gens):
-            return extend(images)
+            return _extend(source, target, e_src, grp.identity, gens, images)
         for c in cands[i]:
             found = search(i + 1, images + [int(c)])
             if found is not None:
@@ -229,7 +239,7 @@ def isomorphism(source: np.ndarray, grp) -> np.ndarray | None:  # grp: Group
     return search(0, [])
 
 
-def _parse_permutation(label, n: int) -> tuple[int, ...]:
+def _parse_permutation(label: object, n: int) -> tuple[int, ...]:
     """A permutation of 0..n−1 from cycle notation on 1..n or a 0-based image list."""
     if isinstance(label, list):
         if sorted(label) != list(range(n)):
@@ -256,7 +266,7 @@ def _parse_permutation(label, n: int) -> tuple[int, ...]:
     return tuple(perm)
 
 
-def _labels_map(path: str | Path, grp) -> np.ndarray:
+def _labels_map(path: str | Path, grp: Group) -> np.ndarray:
     """φ[i] = rhoproof's element for the source's i-th label."""
     from rhoproof.groups.specs import _perm_label
 
@@ -321,6 +331,33 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
     from rhoproof.config import TrainConfig
     from rhoproof.run import write_stored_run
 
+    _check_options(product, table, labels)
+    grp = make_group(spec)
+    tensors = read_weights(path)
+    if table is None and labels is None:
+        _check_stored_group(path, grp, spec)
+    source = str(path)
+    notes: list[str] = []
+    names, t = _named_tensors(tensors, source, notes)
+    k, d, m = _check_shapes(t, names, grp, source, spec)
+    t, convention = _relabelled(t, names, grp, table, labels, product)
+    dtype = torch.float64 if any(v.dtype == torch.float64 for v in t.values()) else \
+        torch.float32
+    t = {n: v.to(dtype) for n, v in t.items()}  # one dtype per run (float32 → 64 is exact)
+    config = TrainConfig(group=grp.spec, n_instances=int(k), d_embed=int(d),
+                         d_hidden=int(m), epochs=0,
+                         dtype="float64" if dtype == torch.float64 else "float32")
+    info = {"imported_from": str(Path(path).resolve()), "imported_names": "paper"
+            if names == PARAM_NAMES else "folded", "element_order": convention,
+            "import_notes": notes}
+    out = Path(out)
+    model: GroupMLP | Folded = Folded(*(t[n] for n in FOLDED_NAMES)) \
+        if names == FOLDED_NAMES else GroupMLP.from_tensors(t)
+    write_stored_run(out, model, config, info, grp)
+    return _report(out, convention, notes, model, grp)
+
+
+def _check_options(product: str, table: str | Path | None, labels: str | Path | None) -> None:
     if product not in ("right-to-left", "left-to-right"):
         raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")
     if table is not None and labels is not None:
@@ -328,21 +365,27 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
     if product != "right-to-left" and labels is None:
         raise RunError("--product goes with --labels (a --table already fixes the product, and "
                        "without either the elements are rhoproof's own)")
-    grp = make_group(spec)
-    tensors = read_weights(path)
+
+
+def _check_stored_group(path: str | Path, grp: Group, spec: str) -> None:
+    """Without --table or --labels, the group the weights' metadata records (if any) must be
+    this one."""
     stored, stored_sha = _stored_group(path)
-    if table is None and labels is None:
-        if stored is not None and stored != grp.spec and not (
-                stored_sha is not None and stored_sha == grp.sha256):
-            raise RunError(f"{path} records that its models are for {stored}, not {grp.spec};"
-                           f" import it with --group {stored} (or relabel with "
-                           f"--table/--labels)")
-        if stored_sha is not None and stored_sha != grp.sha256:
-            raise RunError(f"{path} records that its models are for another table of "
-                           f"{stored} (group SHA-256 {stored_sha[:12]}..., {spec} here is "
-                           f"{grp.sha256[:12]}...); pass the table it was trained on")
-    source = str(path)
-    notes: list[str] = []
+    if stored is not None and stored != grp.spec and not (
+            stored_sha is not None and stored_sha == grp.sha256):
+        raise RunError(f"{path} records that its models are for {stored}, not {grp.spec};"
+                       f" import it with --group {stored} (or relabel with "
+                       f"--table/--labels)")
+    if stored_sha is not None and stored_sha != grp.sha256:
+        raise RunError(f"{path} records that its models are for another table of "
+                       f"{stored} (group SHA-256 {stored_sha[:12]}..., {spec} here is "
+                       f"{grp.sha256[:12]}...); pass the table it was trained on")
+
+
+def _named_tensors(tensors: dict[str, torch.Tensor], source: str, notes: list[str]
+                   ) -> tuple[tuple[str, ...], dict[str, torch.Tensor]]:
+    """Which naming the weights use (the paper's or folded), a zero bias where none is
+    stored (noted), and the tensors with an instance axis, float."""
     for names_, unembed, bias in ((PARAM_NAMES, "unembedding", "unembed_bias"),
                                   (FOLDED_NAMES, "unembed", "bias")):
         if bias not in tensors and all(n in tensors for n in names_ if n != bias):
@@ -361,8 +404,14 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
         raise RunError(f"{source}: missing {', '.join(missing)} (found {found}); "
                        f"{_expected()}")
     t = {n: v.detach() for n, v in _with_instances(tensors, names, source).items()}
-    t = {n: v if v.dtype in (torch.float32, torch.float64) else v.to(torch.float32)
-         for n, v in t.items()}
+    return names, {n: v if v.dtype in (torch.float32, torch.float64) else v.to(torch.float32)
+                   for n, v in t.items()}
+
+
+def _check_shapes(t: dict[str, torch.Tensor], names: tuple[str, ...], grp: Group,
+                  source: str, spec: str) -> tuple[int, int, int]:
+    """(instances, embedding width, hidden width), after checking every shape against the
+    group and every value finite."""
     g = grp.order
     if names == PARAM_NAMES:
         k, g_in, d = t["embedding_left"].shape
@@ -383,47 +432,41 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
                            f"{list(shape)} for {spec}; {_expected()}")
         if not torch.isfinite(t[n]).all():
             raise RunError(f"{source}: {n} contains NaN or infinite values")
+    return int(k), int(d), int(m)
+
+
+def _relabelled(t: dict[str, torch.Tensor], names: tuple[str, ...], grp: Group,
+                table: str | Path | None, labels: str | Path | None, product: str
+                ) -> tuple[dict[str, torch.Tensor], str]:
+    """The tensors in rhoproof's element order, and the convention assumed, in words."""
     if table is not None:
-        phi = isomorphism(_source_table(table, g), grp)
+        phi = isomorphism(_source_table(table, grp.order), grp)
         if phi is None:
-            raise RunError(f"{table}: the source's Cayley table is not isomorphic to {spec}")
-        t = _relabel(t, phi, names)
-        convention = f"the source's element order and product from the Cayley table {table}"
-    elif labels is not None:
+            raise RunError(f"{table}: the source's Cayley table is not isomorphic to "
+                           f"{grp.spec}")
+        return _relabel(t, phi, names), (f"the source's element order and product from the "
+                                         f"Cayley table {table}")
+    if labels is not None:
         t = _relabel(t, _labels_map(labels, grp), names)
-        convention = f"the source's elements as labelled in {labels}, multiplied {product}"
         if product == "left-to-right":  # source x*y is our y·x: swap the two inputs
             swap = {"embedding_left": "embedding_right", "linear_left": "linear_right",
                     "left": "right"}
             swap |= {v: k for k, v in swap.items()}
             t = {n: t[swap.get(n, n)] for n in names}
-    elif is_table_spec(grp.spec):
-        convention = (f"the element order and product of the Cayley table {grp.spec} "
-                      f"(stored in the run)")
-    elif re.fullmatch(r"[SA]\d+", grp.spec):
-        convention = (f"rhoproof's element order for {grp.spec} (permutations in "
-                      f"lexicographic one-line order: rhoproof.groups.group({grp.spec!r})"
-                      f".labels), product right to left: (x·y)(i) = x(y(i))")
-    else:
-        convention = (f"rhoproof's element order for {grp.spec} "
-                      f"(rhoproof.groups.group({grp.spec!r}).labels)")
-    dtype = torch.float64 if any(v.dtype == torch.float64 for v in t.values()) else \
-        torch.float32
-    t = {n: v.to(dtype) for n, v in t.items()}  # one dtype per run (float32 → 64 is exact)
-    config = TrainConfig(group=grp.spec, n_instances=int(k), d_embed=int(d),
-                         d_hidden=int(m), epochs=0,
-                         dtype="float64" if dtype == torch.float64 else "float32")
-    info = {"imported_from": str(Path(path).resolve()), "imported_names": "paper"
-            if names == PARAM_NAMES else "folded", "element_order": convention,
-            "import_notes": notes}
-    out = Path(out)
-    model: GroupMLP | Folded = Folded(*(t[n] for n in FOLDED_NAMES)) \
-        if names == FOLDED_NAMES else GroupMLP.from_tensors(t)
-    write_stored_run(out, model, config, info, grp)
-    return _report(out, convention, notes, model, grp)
+        return t, f"the source's elements as labelled in {labels}, multiplied {product}"
+    if is_table_spec(grp.spec):
+        return t, (f"the element order and product of the Cayley table {grp.spec} "
+                   f"(stored in the run)")
+    if re.fullmatch(r"[SA]\d+", grp.spec):
+        return t, (f"rhoproof's element order for {grp.spec} (permutations in "
+                   f"lexicographic one-line order: rhoproof.groups.group({grp.spec!r})"
+                   f".labels), product right to left: (x·y)(i) = x(y(i))")
+    return t, (f"rhoproof's element order for {grp.spec} "
+               f"(rhoproof.groups.group({grp.spec!r}).labels)")
 
 
-def _report(out: Path, convention: str, notes: list[str], model, grp) -> ImportReport:
+def _report(out: Path, convention: str, notes: list[str], model: GroupMLP | Folded,
+            grp: Group) -> ImportReport:
     from rhoproof.evaluate import evaluate
 
     acc = evaluate(model, grp).accuracy.tolist()

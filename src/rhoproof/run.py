@@ -18,7 +18,7 @@ import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from rhoproof.groups import MAX_ORDER, Group, group, group_from_json
 from rhoproof.groups.specs import check_spec
 from rhoproof.groups.stored import group_from_record, group_record, is_table_spec
 from rhoproof.model import FOLDED_NAMES, PARAM_NAMES, Folded, GroupMLP
+
+if TYPE_CHECKING:
+    from rhoproof.config import TrainConfig
 
 RUN_FORMAT = "rhoproof-run-1"
 FOLDED_FORMAT = "rhoproof-folded-1"
@@ -111,7 +114,7 @@ def read_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def train_config_of(path: Path):  # -> TrainConfig
+def train_config_of(path: Path) -> TrainConfig:
     from rhoproof.config import TrainConfig
 
     try:

@@ -207,6 +207,34 @@ def _metrics_record(model: GroupMLP, grp: Group, mask: torch.Tensor, epoch: int,
     }
 
 
+def _training_pairs(grp: Group, config: TrainConfig, dev: torch.device
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The training split's mask [|G|²] and its pairs x, y and answers xy, on ``dev``."""
+    mask = train_split(grp.order, config.train_frac, config.seed)
+    if not mask.any():
+        raise ConfigError(f"train_frac {config.train_frac} leaves no training pairs")
+    pairs = torch.nonzero(mask)[:, 0]
+    x = (pairs // grp.order).to(dev)
+    y = (pairs % grp.order).to(dev)
+    labels = grp.table[pairs // grp.order, pairs % grp.order].to(dev)  # [N]
+    return mask, x, y, labels
+
+
+def _open_run(out: Path | None, config: TrainConfig, model: GroupMLP, state: AdamState,
+              grp: Group, resume: bool, device: str
+              ) -> tuple[int, list[dict[str, Any]], float]:
+    """Start the run directory, or resume from its checkpoint: (first epoch, metrics so far,
+    seconds so far)."""
+    if out is None:
+        if resume:
+            raise ConfigError("resume needs a run directory")
+        return 0, [], 0.0
+    if resume:
+        return run_io.load_checkpoint(out, config, model, state, grp)
+    run_io.start_run(out, config, device=device, grp=grp)
+    return 0, [], 0.0
+
+
 def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "cpu",
           resume: bool = False, progress: bool = True) -> tuple[GroupMLP, list[dict[str, Any]]]:
     """Train ``config.n_instances`` models together; return the model and the metric records.
@@ -222,27 +250,12 @@ def train(config: TrainConfig, out: str | Path | None = None, *, device: str = "
         grp, _ = run_io.read_group(Path(out), config.group)  # the stored copy, not the path
     else:
         grp = group(config.group)
-    mask = train_split(grp.order, config.train_frac, config.seed)
-    if not mask.any():
-        raise ConfigError(f"train_frac {config.train_frac} leaves no training pairs")
-    pairs = torch.nonzero(mask)[:, 0]
-    x = (pairs // grp.order).to(dev)
-    y = (pairs % grp.order).to(dev)
-    labels = grp.table[pairs // grp.order, pairs % grp.order].to(dev)  # [N]
-
+    mask, x, y, labels = _training_pairs(grp, config, dev)
     model = GroupMLP(grp.order, config.n_instances, config.d_embed, config.d_hidden,
                      config.seed).to(device=dev, dtype=dtype)
     state = AdamState.zeros_like(model)
-    metrics: list[dict[str, Any]] = []
-    start, elapsed0 = 0, 0.0
-    if out is not None:
-        out = Path(out)
-        if resume:
-            start, metrics, elapsed0 = run_io.load_checkpoint(out, config, model, state, grp)
-        else:
-            run_io.start_run(out, config, device=str(dev), grp=grp)
-    elif resume:
-        raise ConfigError("resume needs a run directory")
+    out = None if out is None else Path(out)
+    start, metrics, elapsed0 = _open_run(out, config, model, state, grp, resume, str(dev))
 
     k = config.n_instances
     step = FusedStep(model, x, y, labels)

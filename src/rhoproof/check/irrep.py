@@ -29,78 +29,20 @@ from rhoproof.check.table import group_facts
 
 
 def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
-    """Recompute V_irrep's certified count and CE bound (docs/soundness.md §2–3)."""
+    """Recompute V_irrep's certified count and CE bound (docs/soundness.md §2–3): the ideal's
+    margins per orbit, then the prover's stages with the checker's own code: stage 1 [S1]
+    (``separable``), per input, per output, and the CE bound [CE2]."""
     g = table.shape[0]
-    v = claim.virtual_neurons
-    if v:  # zero-weight neurons: the same function, room for a circuit's missing terms
-        c = {"left": np.hstack([c["left"], np.zeros((g, v))]),
-             "right": np.hstack([c["right"], np.zeros((g, v))]),
-             "unembed": np.vstack([c["unembed"], np.zeros((v, g))]), "bias": c["bias"]}
-        if r is not None:
-            r = {"left": np.hstack([r["left"], np.zeros((g, v))]),
-                 "right": np.hstack([r["right"], np.zeros((g, v))]),
-                 "unembed": np.vstack([r["unembed"], np.zeros((v, g))]), "bias": r["bias"]}
+    c, r = _with_virtual(c, r, g, claim.virtual_neurons)
     m = c["left"].shape[1]
     ih, eps_lr, eps_u, eps_b = irrep_ideal(claim, table, m)
-    e, inv = group_facts(table)
-    wide = widen(m + 2)
-    u, b, uh, bh, lh, rh = c["unembed"], c["bias"], ih["unembed"], ih["bias"], ih["left"], \
-        ih["right"]
-    k = min(claim.top_k, g - 1)
-    f_up, f_low, order, orb, tg, th = ideal_at_orbits(claim, ih, (eps_lr, eps_u, eps_b),
-                                                       table, e, k)
-    n_orb = len(f_up)
-    rows = np.arange(n_orb)
-    wrong_up = f_up.copy()
-    wrong_up[rows, order[:, -1]] = -np.inf  # the last column is each orbit's correct output
-    top1 = wrong_up.max(1) if g > 1 else np.full(n_orb, -np.inf)  # [R]
-    lse = np.array([lse_up(wrong_up[j, order[j, :-1]]) for j in rows]) if g > 1 else \
-        np.full(n_orb, -np.inf)
-    real = m - v
-    in_circuit = np.zeros(m, dtype=bool)
-    for circ in claim.circuits:
-        in_circuit[circ.neurons] = True
-    live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
-    # stage 1 [S1] first; in mode "needed" the later stages see only what it leaves (as the
-    # prover), so the checker is as sub-quadratic as the proof; in "all", every input
-    with np.errstate(invalid="ignore"):
-        margin = float(down(f_low - top1, np.abs(f_low) + np.abs(top1)).min()) if g > 1 \
-            else math.inf
-        gap = float(up(lse - f_low, np.abs(lse) + np.abs(f_low)).max()) if g > 1 \
-            else -math.inf
-    stage1, ce1 = separable(claim, c, r, ih, (eps_lr, eps_u, eps_b), margin, gap)
+    eps = (eps_lr, eps_u, eps_b)
+    om = _OrbitMargins(claim, ih, eps, table, min(claim.top_k, g - 1))
+    stage1, ce1 = separable(claim, c, r, ih, eps, om.margin, om.gap)
+    # in mode "needed" the later stages see only what stage 1 leaves (as the prover), so the
+    # checker is as sub-quadratic as the proof; in "all", every input
     xs, ys = np.nonzero(~stage1 if claim.per_output == "needed" else np.ones((g, g), bool))
-
-    def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
-        if r is None:
-            return 0.0
-        t = r[key][idx] if key == "unembed" else r[key][:, idx]
-        return norm_up(t, axis)
-
-    col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
-        + TINY
-    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys)
-    parts = []  # Cauchy–Schwarz per neuron group: circuits, other real neurons, virtual
-    if len(live):
-        eu = rnorm("unembed", live, 0)
-        col_a = (norm_up(u[live], 0) + eu) * (1 + wide) + TINY
-        col_b = (norm_up(np.maximum(u[live] - uh[live], 0), 0) + eps_u * norm_up(uh[live], 0)
-                 + eu) * (1 + wide) + TINY
-        dl, dr = c["left"][:, live] - lh[:, live], c["right"][:, live] - rh[:, live]
-        rad = 0.0 if r is None else rnorm("left", live, 1)[xs] + rnorm("right", live, 1)[ys]
-        d = (_distance_at(dl, dr, xs, ys) + 2 * U * (norm_up(dl, 1)[xs] + norm_up(dr, 1)[ys])
-             + eps_lr * (norm_up(lh[:, live], 1)[xs] + norm_up(rh[:, live], 1)[ys])
-             + rad) * (1 + wide) + TINY
-        parts += [(col_a, d), (col_b, n)]
-    if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
-        rad = 0.0 if r is None else rnorm("left", others, 1)[xs] + rnorm("right", others, 1)[ys]
-        parts.append(((norm_up(np.maximum(u[others], 0), 0) + rnorm("unembed", others, 0))
-                      * (1 + wide) + TINY,
-                      (_distance_at(c["left"][:, others], c["right"][:, others], xs, ys) + rad)
-                      * (1 + wide) + TINY))
-    if v:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
-        parts.append(((norm_up(np.maximum(-uh[real:], 0), 0) + eps_u * norm_up(uh[real:], 0))
-                      * (1 + wide) + TINY, n_v))
+    parts, col_c = _parts(claim, c, r, ih, eps, table, xs, ys)
 
     def spread(pick: Any, where: Any = None) -> np.ndarray:
         total = pick(col_c)
@@ -108,54 +50,167 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
             total = total + pick(col) * (factor if where is None else factor[where])
         return total * (1 + 8 * U) + TINY
 
+    # stage 2, per input
     s_max = spread(np.max)  # [t]
-    o_in = orb[xs, ys]  # each input's orbit
-    t1_in = top1[o_in]
+    o_in = om.orbit[xs, ys]  # each input's orbit
+    t1_in = om.top1[o_in]
     l_low = correct_low_at(c, r, table, xs, ys)
     delta = l_low - up(t1_in + s_max, np.abs(t1_in) + s_max)
+    # stage 3, per output
     if claim.per_output == "all":
         todo = np.arange(len(xs))
     else:  # as the prover: skip the globally certified and the hopeless
         todo = np.nonzero((delta <= 0) & (l_low > t1_in + spread(np.min)))[0]
-    gi, hi_, oi = tg[xs[todo], ys[todo]], th[xs[todo], ys[todo]], o_in[todo]
-    wrong = np.full(len(todo), -np.inf)
-    acc = np.zeros(len(todo))  # Σ over the top w of e^{U_w − L} (the CE bound [CE2])
-    low = l_low[todo]
-    with np.errstate(over="ignore", invalid="ignore"):
-        for j in range(k):
-            w_ = order[oi, j]
-            z = table[table[gi, w_], hi_]  # g·w·h: at (x, y) = (g x_O, y_O h) [H1]
-            sz = spread(lambda col, z=z: col[z], todo)
-            fw = f_up[oi, w_]
-            up_w = up(fw + sz, np.abs(fw) + sz)
-            wrong = np.maximum(wrong, up_w)
-            acc += np.exp(up(up_w - low, np.abs(up_w) + np.abs(low)))
-    if g - 1 > k:
-        rest, sm = f_up[oi, order[oi, k]], s_max[todo]
+    wrong, acc = _per_output(om, table, spread, xs[todo], ys[todo], o_in[todo], l_low[todo],
+                             todo)
+    if g - 1 > om.k:
+        rest, sm = om.f_up[o_in[todo], om.order[o_in[todo], om.k]], s_max[todo]
         wrong = np.maximum(wrong, up(rest + sm, np.abs(rest) + sm))
     delta[todo] = np.maximum(delta[todo], l_low[todo] - wrong)
     delta = np.where(np.isnan(delta), -np.inf, delta)
-    # [CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
-    # Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together
-    ce = ce_terms(delta, g)
-    if g > 1:
-        with np.errstate(over="ignore", invalid="ignore"):
-            t_all = lse[o_in]
-            t = up(s_max + t_all - l_low, s_max + np.abs(t_all) + np.abs(l_low))
-            ce = np.minimum(ce, np.log1p(np.exp(t)))
-            if claim.per_output == "all":
-                rest_terms = np.zeros(len(todo))
-                if g - 1 > k:
-                    t_rest = np.array([lse_up(f_up[j, order[j, k:-1]]) for j in rows])[oi]
-                    rest_terms = np.exp(up(s_max[todo] + t_rest - low,
-                                            s_max[todo] + np.abs(t_rest) + np.abs(low)))
-                ce[todo] = np.minimum(ce[todo], np.log1p(acc + rest_terms))
-        ce = np.where(np.isnan(ce), np.inf, ce)
+    ce = _cross_entropy(claim, om, delta, s_max, l_low, o_in, todo, acc, g)
     certified = stage1.copy()
     certified[xs, ys] |= delta > 0
     ce_all = ce1.copy()  # each is an upper bound per input
     ce_all[xs, ys] = np.minimum(ce1[xs, ys], ce)
     return int(certified.sum()), mean_up(ce_all)
+
+
+def _with_virtual(c: dict, r: dict | None, g: int, v: int) -> tuple[dict, dict | None]:
+    """The model with ``v`` zero-weight neurons appended: the same function, room for a
+    circuit's missing terms."""
+    if not v:
+        return c, r
+
+    def pad(t: dict) -> dict:
+        return {"left": np.hstack([t["left"], np.zeros((g, v))]),
+                "right": np.hstack([t["right"], np.zeros((g, v))]),
+                "unembed": np.vstack([t["unembed"], np.zeros((v, g))]), "bias": t["bias"]}
+
+    return pad(c), (None if r is None else pad(r))
+
+
+class _OrbitMargins:
+    """The ideal's values per orbit of its symmetry [H1] (``ideal_at_orbits``) and what the
+    stages read from them: the largest wrong value, the log-sum-exp of the wrong values, the
+    margin and the gap."""
+
+    def __init__(self, claim: Claim, ih: dict, eps: tuple[float, float, float],
+                 table: np.ndarray, k: int) -> None:
+        g = table.shape[0]
+        e, _ = group_facts(table)
+        self.k = k
+        self.f_up, f_low, self.order, self.orbit, self.tg, self.th = ideal_at_orbits(
+            claim, ih, eps, table, e, k)
+        n_orb = len(self.f_up)
+        self.rows = np.arange(n_orb)
+        wrong_up = self.f_up.copy()
+        wrong_up[self.rows, self.order[:, -1]] = -np.inf  # the last column: correct output
+        self.top1 = wrong_up.max(1) if g > 1 else np.full(n_orb, -np.inf)  # [R]
+        self.lse = np.array([lse_up(wrong_up[j, self.order[j, :-1]]) for j in self.rows]) \
+            if g > 1 else np.full(n_orb, -np.inf)
+        with np.errstate(invalid="ignore"):
+            self.margin = float(down(f_low - self.top1, np.abs(f_low) + np.abs(self.top1))
+                                .min()) if g > 1 else math.inf
+            self.gap = float(up(self.lse - f_low, np.abs(self.lse) + np.abs(f_low)).max()) \
+                if g > 1 else -math.inf
+
+
+def _parts(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
+           table: np.ndarray, xs: np.ndarray, ys: np.ndarray
+           ) -> tuple[list[tuple[np.ndarray, Any]], np.ndarray]:
+    """The spread's terms per neuron group (Cauchy–Schwarz per group: circuits, other real
+    neurons, virtual), (column over z, factor at the inputs), and the bias column."""
+    eps_lr, eps_u, eps_b = eps
+    _, inv = group_facts(table)
+    m = c["left"].shape[1]
+    wide = widen(m + 2)
+    u, b, uh, bh, lh, rh = c["unembed"], c["bias"], ih["unembed"], ih["bias"], ih["left"], \
+        ih["right"]
+    real = m - claim.virtual_neurons
+    in_circuit = np.zeros(m, dtype=bool)
+    for circ in claim.circuits:
+        in_circuit[circ.neurons] = True
+    live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
+
+    def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
+        if r is None:
+            return 0.0
+        t = r[key][idx] if key == "unembed" else r[key][:, idx]
+        return norm_up(t, axis)
+
+    def rad(idx: np.ndarray) -> Any:
+        return 0.0 if r is None else rnorm("left", idx, 1)[xs] + rnorm("right", idx, 1)[ys]
+
+    col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
+        + TINY
+    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys)
+    parts: list[tuple[np.ndarray, Any]] = []
+    if len(live):
+        eu = rnorm("unembed", live, 0)
+        col_a = (norm_up(u[live], 0) + eu) * (1 + wide) + TINY
+        col_b = (norm_up(np.maximum(u[live] - uh[live], 0), 0) + eps_u * norm_up(uh[live], 0)
+                 + eu) * (1 + wide) + TINY
+        dl, dr = c["left"][:, live] - lh[:, live], c["right"][:, live] - rh[:, live]
+        d = (_distance_at(dl, dr, xs, ys) + 2 * U * (norm_up(dl, 1)[xs] + norm_up(dr, 1)[ys])
+             + eps_lr * (norm_up(lh[:, live], 1)[xs] + norm_up(rh[:, live], 1)[ys])
+             + rad(live)) * (1 + wide) + TINY
+        parts += [(col_a, d), (col_b, n)]
+    if len(others):  # u* = h* = 0 there: ‖u_Z(z)⁺‖ ‖ℓ_Z(x) + r_Z(y)‖
+        parts.append(((norm_up(np.maximum(u[others], 0), 0) + rnorm("unembed", others, 0))
+                      * (1 + wide) + TINY,
+                      (_distance_at(c["left"][:, others], c["right"][:, others], xs, ys)
+                       + rad(others)) * (1 + wide) + TINY))
+    if claim.virtual_neurons:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
+        parts.append(((norm_up(np.maximum(-uh[real:], 0), 0) + eps_u * norm_up(uh[real:], 0))
+                      * (1 + wide) + TINY, n_v))
+    return parts, col_c
+
+
+def _per_output(om: _OrbitMargins, table: np.ndarray, spread: Any, xs: np.ndarray,
+                ys: np.ndarray, oi: np.ndarray, low: np.ndarray, todo: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 3 at the inputs ``todo``: max over the top k w of U_w = F*_O(w) + s_z at
+    z = g·w·h, and Σ_w e^{U_w − L} (the CE bound [CE2])."""
+    gi, hi_ = om.tg[xs, ys], om.th[xs, ys]
+    wrong = np.full(len(todo), -np.inf)
+    acc = np.zeros(len(todo))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(om.k):
+            w_ = om.order[oi, j]
+            z = table[table[gi, w_], hi_]  # g·w·h: at (x, y) = (g x_O, y_O h) [H1]
+            sz = spread(lambda col, z=z: col[z], todo)
+            fw = om.f_up[oi, w_]
+            up_w = up(fw + sz, np.abs(fw) + sz)
+            wrong = np.maximum(wrong, up_w)
+            acc += np.exp(up(up_w - low, np.abs(up_w) + np.abs(low)))
+    return wrong, acc
+
+
+def _cross_entropy(claim: Claim, om: _OrbitMargins, delta: np.ndarray, s_max: np.ndarray,
+                   l_low: np.ndarray, o_in: np.ndarray, todo: np.ndarray, acc: np.ndarray,
+                   g: int) -> np.ndarray:
+    """[CE2]: every wrong logit is at most F*(x⁻¹zy⁻¹) + s_max, so CE ≤ log(1 + e^{s_max − L}
+    Σ_{w≠e} e^{F*(w)}); for per_output "all", the top k one by one and the rest together;
+    per input the smallest of these and the max-based bound."""
+    ce = ce_terms(delta, g)
+    if g <= 1:
+        return ce
+    low = l_low[todo]
+    with np.errstate(over="ignore", invalid="ignore"):
+        t_all = om.lse[o_in]
+        t = up(s_max + t_all - l_low, s_max + np.abs(t_all) + np.abs(l_low))
+        ce = np.minimum(ce, np.log1p(np.exp(t)))
+        if claim.per_output == "all":
+            rest_terms = np.zeros(len(todo))
+            if g - 1 > om.k:
+                t_rest = np.array([lse_up(om.f_up[j, om.order[j, om.k:-1]])
+                                   for j in om.rows])[o_in[todo]]
+                rest_terms = np.exp(up(s_max[todo] + t_rest - low,
+                                       s_max[todo] + np.abs(t_rest) + np.abs(low)))
+            ce[todo] = np.minimum(ce[todo], np.log1p(acc + rest_terms))
+    return np.where(np.isnan(ce), np.inf, ce)
+
 
 def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
                  ) -> np.ndarray:

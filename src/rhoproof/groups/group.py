@@ -14,6 +14,8 @@ from rhoproof.errors import GroupSpecError
 if TYPE_CHECKING:
     import torch
 
+    from rhoproof.groups.irreps import Irrep
+
 
 @dataclass(frozen=True, eq=False)
 class Group:
@@ -216,13 +218,13 @@ class Group:
     # --- representations -------------------------------------------------------------------
 
     @cached_property
-    def irreps(self):  # -> tuple[Irrep, ...]
+    def irreps(self) -> tuple[Irrep, ...]:
         """All real irreducible representations, ordered by the naming rule (see ``irreps``)."""
         from rhoproof.groups.irreps import real_irreps
 
         return real_irreps(self)
 
-    def irrep(self, name: str):
+    def irrep(self, name: str) -> Irrep:
         """The real irrep with the given stable name, e.g. ``"4d-0"``."""
         for rep in self.irreps:
             if rep.name == name:

@@ -256,25 +256,29 @@ def direct_product(factors: list[tuple[np.ndarray, list[str]]]) -> tuple[np.ndar
 # --- Cayley tables from JSON ---------------------------------------------------------------
 
 
+def _read_json(p: Path) -> object:
+    """The JSON value of the file ``p``, or one GroupSpecError naming the problem."""
+    try:
+        if p.exists() and not p.is_file():
+            raise GroupSpecError(f"table:{p}: not a regular file")
+        if p.is_file() and p.stat().st_size > MAX_TABLE_FILE:
+            raise GroupSpecError(f"table:{p}: larger than any group's table "
+                                 f"({MAX_TABLE_FILE} bytes)")
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise GroupSpecError(f"table:{p}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GroupSpecError(f"table:{p}: cannot read file: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, or an integer of 4300+ digits
+        raise GroupSpecError(f"table:{p}: invalid JSON: {str(exc)[:200]}") from None
+
+
 def group_from_json(path: str | Path) -> Group:
     """A group from ``{"elements": [labels...], "table": [[...], ...]}``, validated.
 
     ``table[i][j]`` is the index (into ``elements``) of the product of elements i and j.
     """
-    p = Path(path)
-    try:
-        if p.exists() and not p.is_file():
-            raise GroupSpecError(f"table:{path}: not a regular file")
-        if p.is_file() and p.stat().st_size > MAX_TABLE_FILE:
-            raise GroupSpecError(f"table:{path}: larger than any group's table "
-                                 f"({MAX_TABLE_FILE} bytes)")
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise GroupSpecError(f"table:{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GroupSpecError(f"table:{path}: cannot read file: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # bad JSON, or an integer of 4300+ digits
-        raise GroupSpecError(f"table:{path}: invalid JSON: {str(exc)[:200]}") from None
+    data = _read_json(Path(path))
     if not isinstance(data, dict) or "elements" not in data or "table" not in data:
         raise GroupSpecError(f'table:{path}: expected an object with keys "elements" and "table"')
     elements, rows = data["elements"], data["table"]

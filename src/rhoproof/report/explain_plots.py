@@ -17,6 +17,7 @@ from rhoproof._io import atomic_write_bytes, ensure_dir
 from rhoproof.explain.explanation import Explanation
 from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.groups import Group
+from rhoproof.run import Run
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -154,7 +155,7 @@ def write_explain_plots(explanations: list[Explanation], random_scores: torch.Te
     return paths
 
 
-def write_run_plots(explanations: list[Explanation], run, out: str | Path
+def write_run_plots(explanations: list[Explanation], run: Run, out: str | Path
                     ) -> tuple[list[Path], torch.Tensor]:
     """The explain figures for a run's explanations, with random-init models of the run's
     shapes (seed + 1) for the bi-equivariance baseline and the first ρ-set of each 2-d or

@@ -20,12 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
 from rhoproof.errors import ConfigError, RunError
 from rhoproof.groups.stored import is_table_spec
 from rhoproof.verify.certificate import METHODS
+
+if TYPE_CHECKING:
+    from rhoproof.config import TrainConfig
+    from rhoproof.run import Run
 
 SETTINGS = "settings.json"
 
@@ -56,7 +60,7 @@ class Settings:
                                       f"trained already")
 
 
-def recipe(spec: str, models: int, epochs: int | None, seed: int):  # -> TrainConfig
+def recipe(spec: str, models: int, epochs: int | None, seed: int) -> TrainConfig:
     """The zoo's training recipe for the group if it has one, else the seed paper's."""
     from rhoproof import zoo
     from rhoproof.config import TrainConfig
@@ -146,7 +150,7 @@ class Reproduction:
 
     # --- stages -------------------------------------------------------------------------
 
-    def models(self):  # -> Run
+    def models(self) -> Run:
         from rhoproof import zoo
         from rhoproof.run import load_run
         from rhoproof.train import train
@@ -168,7 +172,7 @@ class Reproduction:
             train(config, path, device=s.device, resume=resume, progress=self.progress)
         return load_run(path)
 
-    def evaluate(self, run) -> dict[str, Any]:
+    def evaluate(self, run: Run) -> dict[str, Any]:
         from rhoproof.report.pipeline import evaluate_record, stage_is_fresh
 
         path = self.out / "evaluate.json"
@@ -177,7 +181,7 @@ class Reproduction:
             atomic_write_json(path, evaluate_record(run, digest))
         return json.loads(path.read_text())
 
-    def explain(self, run) -> dict[str, Any]:
+    def explain(self, run: Run) -> dict[str, Any]:
         from rhoproof._version import __version__
         from rhoproof.explain.explanation import explain_models
         from rhoproof.explain.rho_sets import smallest_rho_set
@@ -209,7 +213,7 @@ class Reproduction:
                                      "models": [e.to_dict() for e in exps]})
         return json.loads(path.read_text())
 
-    def certify(self, run) -> None:
+    def certify(self, run: Run) -> None:
         from rhoproof.report.pipeline import certificate_is_fresh, certify_run
 
         folder = ensure_dir(self.out / "certificates")
@@ -224,7 +228,7 @@ class Reproduction:
             certify_run(run, range(run.n_instances), METHODS, folder, reuse=have,
                         progress=self.progress)
 
-    def report(self, run, explained: dict[str, Any]) -> dict[str, Any]:
+    def report(self, run: Run, explained: dict[str, Any]) -> dict[str, Any]:
         from rhoproof.report.writer import write_report
 
         self._stage("report", False)  # cheap: always rewritten from the stages' outputs

@@ -165,57 +165,14 @@ def _scalar(where: str, key: str, v: Any) -> Any:
 def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
     """Validate a sweep file's contents and expand its grid; one ConfigError naming the first
     bad key or value."""
-    if set(data) - {"sweep", "groups"}:
-        raise _bad("top level", f"unknown table {sorted(set(data) - {'sweep', 'groups'})[0]!r}"
-                   f" (expected [sweep] and [groups.SPEC])")
-    top = data.get("sweep")
-    if not isinstance(top, dict):
-        raise _bad("[sweep]", "missing (the grid goes in a [sweep] table)")
-    for key in top:
-        if key not in AXES and key not in FIXED:
-            raise _bad(f"sweep.{key}", f"unknown key (known: {', '.join(AXES + FIXED)})")
-    if "groups" not in top:
-        raise _bad("sweep.groups", "missing: name at least one group, e.g. groups = [\"S4\"]")
-    grid = {**DEFAULTS, **top}
+    grid = _sweep_table(data)
     axes = {k: _values(f"sweep.{k}", k, grid[k]) for k in AXES if k in grid}
-    fixed: dict[str, Any] = {}
-    for key in ("models", "cpus", "eval_every", "checkpoint_every"):
-        if key in grid:
-            fixed[key] = _scalar(f"sweep.{key}", key, grid[key])
-    if fixed.get("cpus", 1) < 1:
-        raise _bad("sweep.cpus", f"must be a positive integer, got {fixed['cpus']!r}")
-    for key, allowed in (("dtype", DTYPES), ("device", ("cpu", "cuda")),
-                         ("per_output", PER_OUTPUT_MODES)):
-        if grid[key] not in allowed:
-            raise _bad(f"sweep.{key}", f"{grid[key]!r} is not one of {', '.join(allowed)}")
+    fixed = _fixed(grid)
     methods = grid["methods"]
-    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods) \
-            or len(set(methods)) != len(methods):
-        raise _bad("sweep.methods", f"expected a list of distinct {', '.join(METHODS)}, got "
-                                    f"{methods!r}")
     sweep_name = grid.get("name", name)
     if not isinstance(sweep_name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", sweep_name):
         raise _bad("sweep.name", f"{sweep_name!r}: use letters, digits, '_', '.', '-'")
-
-    overrides = data.get("groups", {})
-    if not isinstance(overrides, dict):
-        raise _bad("[groups]", "expected tables [groups.SPEC]")
-    per_group: dict[str, dict[str, Any]] = {}
-    for spec, table in overrides.items():
-        where = f"groups.{spec}"
-        canonical = _values(where, "groups", spec)[0]
-        if canonical not in axes["groups"]:
-            raise _bad(where, f"{spec!r} is not in sweep.groups")
-        if not isinstance(table, dict):
-            raise _bad(where, "expected a table of values for this group")
-        if canonical in per_group:
-            raise _bad(where, f"a second table for {canonical}")
-        for key in table:
-            if key not in PER_GROUP:
-                raise _bad(f"{where}.{key}", f"not a per-group key (those are: "
-                                             f"{', '.join(PER_GROUP)})")
-        per_group[canonical] = table
-
+    per_group = _per_group(data, axes["groups"])
     table_digest = {s: table_file_digest(s) for s in axes["groups"] if s.startswith("table:")}
     cells, seen = [], set()
     for spec in axes["groups"]:
@@ -231,17 +188,7 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
         for combo in itertools.product(*(mine[k] for k in names)):
             cfg = dict(zip(names, combo))
             cfg["seed"] = cfg.pop("seeds")
-            fields: dict[str, Any] = {**cfg, "group": spec, "n_instances": mine_fixed.get("models"),
-                      "dtype": grid["dtype"],
-                      **{k: mine_fixed[k] for k in ("eval_every", "checkpoint_every")
-                         if k in mine_fixed}}
-            if "epochs" in fields and "eval_every" not in fields:  # an evaluation at the end
-                fields["eval_every"] = min(50, max(1, fields["epochs"]))
-            try:
-                config = TrainConfig(**fields)
-            except UserError as exc:
-                msg = str(exc).replace("n_instances", "models")
-                raise _bad(f"the cell of {spec} with {cfg}", msg) from None
+            config = _cell_config(spec, cfg, mine_fixed, grid["dtype"])
             cell = Cell(config, tuple(methods), grid["per_output"], grid["device"],
                         mine_fixed.get("cpus", 1), table_digest.get(spec))
             if cell.id not in seen:
@@ -253,6 +200,82 @@ def parse(data: dict[str, Any], name: str = "sweep") -> SweepSpec:
         if any(len({getattr(c.config, k) for c in cells if c.config.group == g}) > 1
                for g in groups))
     return SweepSpec(sweep_name, tuple(cells), swept, data)
+
+
+def _sweep_table(data: dict[str, Any]) -> dict[str, Any]:
+    """The [sweep] table over the defaults, its keys and choices checked."""
+    if set(data) - {"sweep", "groups"}:
+        raise _bad("top level", f"unknown table {sorted(set(data) - {'sweep', 'groups'})[0]!r}"
+                   f" (expected [sweep] and [groups.SPEC])")
+    top = data.get("sweep")
+    if not isinstance(top, dict):
+        raise _bad("[sweep]", "missing (the grid goes in a [sweep] table)")
+    for key in top:
+        if key not in AXES and key not in FIXED:
+            raise _bad(f"sweep.{key}", f"unknown key (known: {', '.join(AXES + FIXED)})")
+    if "groups" not in top:
+        raise _bad("sweep.groups", "missing: name at least one group, e.g. groups = [\"S4\"]")
+    grid = {**DEFAULTS, **top}
+    for key, allowed in (("dtype", DTYPES), ("device", ("cpu", "cuda")),
+                         ("per_output", PER_OUTPUT_MODES)):
+        if grid[key] not in allowed:
+            raise _bad(f"sweep.{key}", f"{grid[key]!r} is not one of {', '.join(allowed)}")
+    methods = grid["methods"]
+    if not isinstance(methods, list) or not methods or any(m not in METHODS for m in methods) \
+            or len(set(methods)) != len(methods):
+        raise _bad("sweep.methods", f"expected a list of distinct {', '.join(METHODS)}, got "
+                                    f"{methods!r}")
+    return grid
+
+
+def _fixed(grid: dict[str, Any]) -> dict[str, Any]:
+    """The keys fixed for the whole sweep (one value each)."""
+    fixed: dict[str, Any] = {}
+    for key in ("models", "cpus", "eval_every", "checkpoint_every"):
+        if key in grid:
+            fixed[key] = _scalar(f"sweep.{key}", key, grid[key])
+    if fixed.get("cpus", 1) < 1:
+        raise _bad("sweep.cpus", f"must be a positive integer, got {fixed['cpus']!r}")
+    return fixed
+
+
+def _per_group(data: dict[str, Any], groups: list[Any]) -> dict[str, dict[str, Any]]:
+    """The [groups.SPEC] overrides, by canonical spec, each for a group of the sweep."""
+    overrides = data.get("groups", {})
+    if not isinstance(overrides, dict):
+        raise _bad("[groups]", "expected tables [groups.SPEC]")
+    per_group: dict[str, dict[str, Any]] = {}
+    for spec, table in overrides.items():
+        where = f"groups.{spec}"
+        canonical = _values(where, "groups", spec)[0]
+        if canonical not in groups:
+            raise _bad(where, f"{spec!r} is not in sweep.groups")
+        if not isinstance(table, dict):
+            raise _bad(where, "expected a table of values for this group")
+        if canonical in per_group:
+            raise _bad(where, f"a second table for {canonical}")
+        for key in table:
+            if key not in PER_GROUP:
+                raise _bad(f"{where}.{key}", f"not a per-group key (those are: "
+                                             f"{', '.join(PER_GROUP)})")
+        per_group[canonical] = table
+    return per_group
+
+
+def _cell_config(spec: str, cfg: dict[str, Any], fixed: dict[str, Any], dtype: str
+                 ) -> TrainConfig:
+    """One cell's training configuration; a bad combination is one ConfigError."""
+    fields: dict[str, Any] = {**cfg, "group": spec, "n_instances": fixed.get("models"),
+                              "dtype": dtype,
+                              **{k: fixed[k] for k in ("eval_every", "checkpoint_every")
+                                 if k in fixed}}
+    if "epochs" in fields and "eval_every" not in fields:  # an evaluation at the end
+        fields["eval_every"] = min(50, max(1, fields["epochs"]))
+    try:
+        return TrainConfig(**fields)
+    except UserError as exc:
+        msg = str(exc).replace("n_instances", "models")
+        raise _bad(f"the cell of {spec} with {cfg}", msg) from None
 
 
 def table_file_digest(spec: str) -> str | None:

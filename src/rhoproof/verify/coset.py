@@ -28,6 +28,7 @@ logit). f̂ is the stored floats themselves, so only the rounding of this evalua
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -77,7 +78,7 @@ class InputTerms:
         self.dl_norm, self.dr_norm = norm_up(self.dl, 1), norm_up(self.dr, 1)  # [G]
         self.lh_norm, self.rh_norm = norm_up(self.lh, 1), norm_up(self.rh, 1)
 
-    def slabs(self):
+    def slabs(self) -> Iterator[torch.Tensor]:
         """x values per slab, bounding memory to a few [c, |G|, m] tensors."""
         rows = max(1, (1 << 22) // (self.g * max(self.m, self.g)))
         for x0 in range(0, self.g, rows):
