@@ -95,7 +95,7 @@ def main() -> None:
             raise SystemExit(1)
 
 
-_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)")
+_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)|^run$")
 
 
 def _diff(old: object, new: object, where: str = "") -> list[str]:
