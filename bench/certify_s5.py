@@ -36,7 +36,7 @@ def main() -> None:
     for k in range(run.n_instances):
         row: dict = {"model": k}
         for name, (method, mode) in VARIANTS.items():
-            certs = [certify_model(f, grp, k, method, mode) for _ in range(REPEATS)]
+            certs = [certify_model(f, grp, k, method, mode).to_json() for _ in range(REPEATS)]
             cert = certs[0]
             assert all(c["certified_inputs"] == cert["certified_inputs"] for c in certs)
             sec = {key: min(c["seconds"][key] for c in certs)

@@ -27,9 +27,9 @@ import torch
 
 from rhoproof import zoo
 from rhoproof.groups import group
-from rhoproof.report.pipeline import frontier, proof_ops
 from rhoproof.run import versions
 from rhoproof.verify.certificate import certify_model
+from rhoproof.verify.records import Certificate
 
 
 def _fit(xs: list[float], ys: list[float]) -> float | None:
@@ -39,6 +39,10 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
     mx = statistics.fmean(p[0] for p in pts)
     my = statistics.fmean(p[1] for p in pts)
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
+
+
+def _proof_ops(cert: dict) -> int:
+    return sum(v for k, v in cert["ops"].items() if k.startswith("proof_"))
 
 
 def main() -> None:
@@ -56,16 +60,17 @@ def main() -> None:
         n = grp.order
         per_mode = {}
         for mode in ("needed", "all"):
-            certs = [certify_model(models, grp, k, "irrep", mode) for k in range(n_models)]
+            certs = [certify_model(models, grp, k, "irrep", mode).to_json()
+                     for k in range(n_models)]
             good = [c for c in certs if c["accuracy"] >= 0.95] or certs
             names = [s["name"] for s in good[0]["stages"]]
             per_mode[mode] = {
                 "models": len(certs), "certified_95": sum(c["accuracy"] >= 0.95 for c in certs),
-                "median_ops_over_brute": statistics.median(proof_ops(c) / c["ops"]["brute"]
+                "median_ops_over_brute": statistics.median(_proof_ops(c) / c["ops"]["brute"]
                                                            for c in good),
                 "median_proof_over_brute_time": statistics.median(
                     c["seconds"]["proof"] / c["brute"]["seconds"] for c in good),
-                "median_proof_ops": statistics.median(proof_ops(c) for c in good),
+                "median_proof_ops": statistics.median(_proof_ops(c) for c in good),
                 "brute_ops": good[0]["ops"]["brute"],
                 "median_brute_seconds": statistics.median(c["brute"]["seconds"] for c in good),
                 "mean_ce_bound": statistics.fmean(c["cross_entropy"] for c in good),
@@ -79,8 +84,8 @@ def main() -> None:
                     "median_seconds": statistics.median(c["stages"][j]["seconds"]
                                                         for c in good)}
                     for j, name in enumerate(names)],
-                "frontier_median_model": frontier(sorted(
-                    good, key=lambda c: proof_ops(c))[len(good) // 2]),
+                "frontier_median_model": Certificate.from_json(sorted(
+                    good, key=lambda c: _proof_ops(c))[len(good) // 2]).frontier,
             }
             print(spec, mode, json.dumps({k: v for k, v in per_mode[mode].items()
                                           if k != "stages"}), flush=True)

@@ -39,9 +39,10 @@ def main() -> None:
         n = f.n_instances
         bounds, costs, rejected, tally, failing = [], [], [], Counter(), []
         for k in range(n):
-            cert = certify_model(f, g, k)
+            record = certify_model(f, g, k)
+            cert = record.to_json()
             try:
-                ok = check_stored(cert, f, g)["certified_inputs"] >= cert["certified_inputs"]
+                ok = check_stored(record, f, g).certified_inputs >= cert["certified_inputs"]
             except CertificateError as exc:
                 ok = False
                 rejected.append(f"{k}: {exc}")

@@ -69,7 +69,7 @@ def main() -> None:
                     if which == "before":
                         c = old_cert.certify_model(folded, grp_old, k, "irrep")
                     else:
-                        c = certify_model(folded, grp, k, "irrep")
+                        c = certify_model(folded, grp, k, "irrep").to_json()
                     runs[which].append(c)
             row = {"model": k}
             for which, certs in runs.items():

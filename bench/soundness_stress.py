@@ -52,7 +52,7 @@ def main() -> None:
             truth = brute_bound(f, g)
             for method in ("irrep", "coset"):
                 cert, bound = certify_with_bound(f, g, 0, method)
-                check_stored(json.loads(json.dumps(cert)), f, g)  # raises if rejected
+                check_stored(json.loads(json.dumps(cert.to_json())), f, g)  # raises if rejected
                 rows.append({"run": path, "model": k, "noise": noise, "block": which,
                              "push": push, "method": method, "bound": bound.accuracy,
                              "accuracy": truth.accuracy, "ce_bound": bound.cross_entropy,

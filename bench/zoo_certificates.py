@@ -45,7 +45,7 @@ def main() -> None:
                 accepted, rejected, bounds, exact, counts, ces = 0, [], [], [], [], []
                 for k in range(run.n_instances):
                     path = Path(tmp) / f"{spec}_{method}_{k}.json"
-                    path.write_text(json.dumps(certify(run, k, method)))
+                    path.write_text(json.dumps(certify(run, k, method).to_json()))
                     cert = json.loads(path.read_text())
                     if args.dump:
                         args.dump.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def main() -> None:
                         differences += [f"{path.name}: {d}" for d in _diff(old, cert)]
                     try:
                         res = check_certificate(cert, run)
-                        accepted += res["certified_inputs"] >= cert["certified_inputs"]
+                        accepted += res.certified_inputs >= cert["certified_inputs"]
                     except CertificateError as exc:
                         rejected.append(f"{k}: {exc}")
                     bounds.append(cert["accuracy"])

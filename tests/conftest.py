@@ -37,11 +37,11 @@ def _schema_checked_certificates():
     from rhoproof.verify.records import Certificate
 
     def check(cert):
-        data = json.loads(json.dumps(cert))
+        data = json.loads(json.dumps(cert.to_json()))
         errors = sorted(validator.iter_errors(data), key=str)
         assert not errors, f"certificate violates the schema: {errors[0].message}"
         assert Certificate.from_json(data).to_json() == data  # the typed record round-trips
-        VALIDATED.append(cert["method"])
+        VALIDATED.append(cert.method)
 
     def certify_with_bound(*args, **kwargs):
         cert, b = made(*args, **kwargs)

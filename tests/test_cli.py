@@ -142,7 +142,7 @@ def test_small_cli_items(capsys, tmp_path):
 
     run_dir = zoo.export("S4", tmp_path / "s4", n_models=1)
     cert = tmp_path / "c.json"
-    cert.write_text(json.dumps(certify(load_run(run_dir), 0, "irrep")))
+    cert.write_text(json.dumps(certify(load_run(run_dir), 0, "irrep").to_json()))
     assert main(["check", str(cert), str(run_dir), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["ok"] and res["certified_inputs"] == 576 and res["method"] == "irrep"

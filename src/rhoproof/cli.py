@@ -282,7 +282,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.explain.idealize import coverage_note
-    from rhoproof.report.pipeline import certify_run, proof_over_brute, summarize_certificates
+    from rhoproof.report.pipeline import certify_run, summarize_certificates
     from rhoproof.verify.certificate import METHODS
 
     run = _load_run(args.run_dir, args.table)
@@ -293,30 +293,26 @@ def cmd_certify(args: argparse.Namespace) -> None:
     certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact)
     note = coverage_note(run.group) if "irrep" in methods else None
     if args.json:
-        _print_json([{k2: v for k2, v in c.items() if k2 not in ("circuits", "proof", "coset")}
-                     for c in certs])
+        _print_json([c.summary_json() for c in certs])
         return
     if note:
         print(f"note: {note}")
     # "explained" is the ρ-set explanation's verdict, whichever method is printed
-    verdicts = {c["instance"]: c["verdict"] for c in certs if c["method"] == "irrep"}
+    verdicts = {c.instance: c.verdict for c in certs if c.method == "irrep"}
     print(f"{'model':>5}  {'method':<6} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
-        verdict = verdicts.get(c["instance"], "-")
-        ratio = f"{proof_over_brute(c):>6.2f}" if c["accuracy"] > 0 else f"{'–':>6}"
-        print(f"{c['instance']:>5}  {c['method']:<6} {verdict:<11} {c['brute']['accuracy']:>8.5f} "
-              f"{c['accuracy']:>8.5f} {c['brute']['cross_entropy']:>8.4f} "
-              f"{c['cross_entropy']:>9.4g} {c['seconds']['proof']:>8.4f} "
-              f"{c['brute']['seconds']:>8.4f} {ratio}")
-    lost = [c for c in certs if c.get("attribution")]
+        verdict = verdicts.get(c.instance) or "-"
+        ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
+        print(f"{c.instance:>5}  {c.method:<6} {verdict:<11} {c.brute['accuracy']:>8.5f} "
+              f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "
+              f"{c.cross_entropy:>9.4g} {c.seconds['proof']:>8.4f} "
+              f"{c.brute['seconds']:>8.4f} {ratio}")
+    lost = [(c.instance, c.attribution) for c in certs if c.attribution is not None]
     if lost:  # where each bound is lost (verify/attribution.py)
-        from rhoproof.verify.attribution import Attribution
-
         print("where the irrep bound is lost:")
-        for c in lost:
-            print(f"  model {c['instance']}: "
-                  f"{Attribution.from_json(c['attribution']).line()}")
+        for k, attribution in lost:
+            print(f"  model {k}: {attribution.line()}")
     for summary in summarize_certificates(certs):
         print(summary.line(run.group.spec))
         if summary.frontier:
@@ -334,12 +330,12 @@ def cmd_check(args: argparse.Namespace) -> None:
     run = _load_run(args.run_dir, args.table)
     res = check_certificate(cert, run)
     if args.json:
-        _print_json({"ok": True, "method": cert["method"], "run": str(run.path),
-                     "inputs": run.group.order ** 2, **res})
+        _print_json({"ok": True, "run": str(run.path), "inputs": run.group.order ** 2,
+                     **res.to_json()})
         return
-    print(f"OK: model {res['instance']} of {run.path}: {res['certified_inputs']} of "
-          f"{run.group.order ** 2} inputs certified (accuracy >= {res['accuracy']:.5f}), "
-          f"cross-entropy <= {res['cross_entropy']:.4g} ({cert['method']})")
+    print(f"OK: model {res.instance} of {run.path}: {res.certified_inputs} of "
+          f"{run.group.order ** 2} inputs certified (accuracy >= {res.accuracy:.5f}), "
+          f"cross-entropy <= {res.cross_entropy:.4g} ({res.method})")
 
 
 # --- demo ----------------------------------------------------------------------------------

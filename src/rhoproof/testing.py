@@ -361,7 +361,7 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
     m = model.d_hidden if isinstance(model, Folded) else int(model.linear_left.shape[2])
     certs: list[tuple[str, dict]] = []
     for method in ("irrep", "coset", "brute"):
-        cert = json.loads(json.dumps(certify_model(model, grp, 0, method)))
+        cert = json.loads(json.dumps(certify_model(model, grp, 0, method).to_json()))
         res["bounds"] += 1
         res["nonzero_bounds"] += cert["certified_inputs"] > 0
         res[f"nonzero_{method}"] = int(cert["certified_inputs"] > 0)

@@ -81,7 +81,7 @@ def test_a_certificate_for_another_table_is_refused(f20_run, tmp_path):
     loaded = load_run(run)
     from rhoproof.verify.certificate import certify
 
-    cert = json.loads(json.dumps(certify(loaded, 0, "brute")))
+    cert = json.loads(json.dumps(certify(loaded, 0, "brute").to_json()))
     weights = run / WEIGHTS
     res = check_file(cert, weights, _f20(), loaded.group.spec)
     assert res.certified_inputs == cert["certified_inputs"]
@@ -109,7 +109,7 @@ def test_older_certificate_formats_are_refused_with_a_reason(f20_run):
 
     run = load_run(f20_run / "A" / "run")
     cert = certify(run, 0, "brute")
-    old = {k: v for k, v in cert.items() if k != "group_sha256"} | {
+    old = {k: v for k, v in cert.to_json().items() if k != "group_sha256"} | {
         "format": "rhoproof-certificate-2"}
     with pytest.raises(CertificateError, match="older certificate format"):
         check_certificate(old, run)

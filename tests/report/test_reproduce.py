@@ -60,10 +60,13 @@ def test_zoo_reproduction_compares_with_the_paper(tmp_path):
 def test_speed_ratios_leave_out_proofs_that_certify_nothing():
     """Issue 19: proofs with bound 0 gave proof/brute ratios in the table."""
     from rhoproof.report.pipeline import summarize_certificates
+    from rhoproof.verify.records import Certificate
 
     def cert(k, acc, proof_s):
-        return {"method": "irrep", "instance": k, "accuracy": acc, "verdict": "unexplained",
-                "seconds": {"proof": proof_s}, "brute": {"seconds": 1.0}}
+        return Certificate(method="irrep", group="S5", group_sha256="0" * 64, instance=k,
+                           certified_inputs=round(acc * 14400), accuracy=acc,
+                           cross_entropy=1.0, verdict="unexplained",
+                           seconds={"proof": proof_s}, brute={"seconds": 1.0})
 
     (s,) = summarize_certificates([cert(0, 0.0, 5.0), cert(1, 0.99, 0.2), cert(2, 0.0, 9.0)])
     assert s.median_proof_over_brute == 0.2 and s.certified_any == 1

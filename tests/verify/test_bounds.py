@@ -156,9 +156,9 @@ def test_needed_only_per_output_terms_keep_the_accuracy_bound():
     _assert_sound(needed, truth)
     assert needed.accuracy == full.accuracy  # pruning never changes what is certified
     assert needed.cross_entropy >= full.cross_entropy
-    cert = json.loads(json.dumps(certify_model(f, g, 0, per_output="needed")))
+    cert = json.loads(json.dumps(certify_model(f, g, 0, per_output="needed").to_json()))
     assert cert["per_output"] == "needed"
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g).certified_inputs == cert["certified_inputs"]
     with pytest.raises(ValueError, match="per_output"):
         irrep_bound(f, ex, g, per_output="some")
 

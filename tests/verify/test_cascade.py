@@ -25,7 +25,7 @@ def test_stage_one_certifies_only_correct_inputs(noise, seed):
         cert, bound = certify_with_bound(model, g, 0, "irrep", mode)
         sep = bound.separable
         assert truth.covers(sep.mask()) and truth.covers(bound.certified)
-        assert cert["stages"][0]["certified"] == sep.certified
+        assert cert.stages is not None and cert.stages[0].certified == sep.certified
     if noise == 0.0:  # the exact circuit: nothing to pay, every input settled by stage 1
         assert sep.certified == g.order**2
 
@@ -56,18 +56,19 @@ def test_cascade_loses_nothing_and_counts_add_up(s4_zoo):
     for k in (0, 2, 11):
         full, b_full = certify_with_bound(models, g, k, "irrep", "all")
         lean, b_lean = certify_with_bound(models, g, k, "irrep", "needed")
-        assert full["certified_inputs"] == lean["certified_inputs"]
+        assert full.certified_inputs == lean.certified_inputs
         assert torch.equal(b_full.certified, b_lean.certified)
         for cert in (full, lean):
-            assert sum(s["certified"] for s in cert["stages"]) == cert["certified_inputs"]
-            assert [s["name"] for s in cert["stages"]] == ["separable", "per_input",
-                                                           "per_output"]
+            assert cert.stages is not None
+            assert sum(s.certified for s in cert.stages) == cert.certified_inputs
+            assert [s.name for s in cert.stages] == ["separable", "per_input", "per_output"]
+        assert lean.stages is not None and lean.ops is not None
         # "needed": stage 2 sees only what stage 1 left, or (when that is a quarter of the
         # inputs or more) computes on the whole grid, and is charged for it
-        left = g.order**2 - lean["stages"][0]["certified"]
-        assert lean["stages"][1]["inputs"] == (left if 4 * left < g.order**2 else g.order**2)
+        left = g.order**2 - lean.stages[0].certified
+        assert lean.stages[1].inputs == (left if 4 * left < g.order**2 else g.order**2)
         # stage 1 is O(|G| m): at S4 already under 5% of brute force's |G|³ m
-        assert lean["ops"]["proof_separable"] * 20 < lean["ops"]["brute"]
+        assert lean.ops["proof_separable"] * 20 < lean.ops["brute"]
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +86,11 @@ def test_exact_stage_reaches_the_truth_and_the_checker_confirms_it(s4_zoo):
     for grp, mdl, k in ((g, models, 11), (group("S3"), model, 0)):
         plain = certify_with_bound(mdl, grp, k, "irrep", "needed")[0]
         cert = certify_with_bound(mdl, grp, k, "irrep", "needed", exact=True)[0]
-        assert cert["accuracy"] == cert["brute"]["accuracy"] >= plain["accuracy"]
-        assert cert["stages"][-1]["name"] == "exact"
-        assert cert["stages"][-1]["inputs"] == grp.order**2 - plain["certified_inputs"]
-        assert check_stored(cert, mdl, grp)["certified_inputs"] == cert["certified_inputs"]
-        forged = dict(cert, certified_inputs=cert["certified_inputs"] + 1)
+        assert cert.accuracy == cert.brute["accuracy"] >= plain.accuracy
+        assert cert.stages is not None and cert.stages[-1].name == "exact"
+        assert cert.stages[-1].inputs == grp.order**2 - plain.certified_inputs
+        assert check_stored(cert, mdl, grp).certified_inputs == cert.certified_inputs
+        forged = dict(cert.to_json(), certified_inputs=cert.certified_inputs + 1)
         forged["accuracy"] = forged["certified_inputs"] / grp.order**2
         if forged["accuracy"] <= 1:
             with pytest.raises(CertificateError):
@@ -162,8 +163,8 @@ def test_checker_uses_the_provers_top_w():
 
     g = group("S5")
     models = zoo.load("S5", 95)
-    cert = json.loads(json.dumps(certify_model(models, g, 94, "irrep")))
-    assert check_stored(cert, models, g)["cross_entropy"] <= cert["cross_entropy"]
+    cert = json.loads(json.dumps(certify_model(models, g, 94, "irrep").to_json()))
+    assert check_stored(cert, models, g).cross_entropy <= cert["cross_entropy"]
     for bad in ([g.identity] + cert["top_w"][1:], cert["top_w"][:1] * len(cert["top_w"]),
                 cert["top_w"][:-1]):
         with pytest.raises(CertificateError):
@@ -176,8 +177,9 @@ def test_checker_rejects_malformed_stages():
 
     g = group("S3")
     model = planted(g, "2d-0", 2, noise=0.02, seed=1)
-    cert = json.loads(json.dumps(certify_with_bound(model, g, 0, "irrep", "needed")[0]))
-    assert check_stored(cert, model, g)["certified_inputs"] == cert["certified_inputs"]
+    cert = json.loads(json.dumps(
+        certify_with_bound(model, g, 0, "irrep", "needed")[0].to_json()))
+    assert check_stored(cert, model, g).certified_inputs == cert["certified_inputs"]
     good = cert["stages"][0]
     for bad in ("x", [1], [{"name": "exact"}], [dict(good, name="magic")],
                 [dict(good, ops=-1)], [dict(good, inputs=True)], [dict(good, seconds="1")]):

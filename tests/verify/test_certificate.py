@@ -14,9 +14,9 @@ from .. import builders
 
 def test_certificate_round_trip_and_tampering():
     g, f = builders.planted_model(noise=1e-3, seed=3)
-    cert = json.loads(json.dumps(certify_model(f, g, 0)))  # through JSON, as on disk
+    cert = json.loads(json.dumps(certify_model(f, g, 0).to_json()))  # through JSON, as on disk
     assert cert["accuracy"] <= cert["brute"]["accuracy"]
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g).certified_inputs == cert["certified_inputs"]
     for tamper in (
         lambda c: c.update(certified_inputs=c["certified_inputs"] + 1),
         lambda c: c.update(accuracy=c["accuracy"] - 0.25),
@@ -49,7 +49,7 @@ def _rho(cert):
 def test_brute_certificate():
     g, f = builders.planted_model()
     cert = certify_model(f, g, 0, method="brute")
-    assert cert["accuracy"] == 1.0
+    assert cert.accuracy == 1.0
     check_stored(cert, f, g)
 
 
@@ -85,9 +85,9 @@ def test_cli_certify_and_check(tmp_path, capsys):
 def test_coset_certificate_round_trip_and_tampering():
 
     g, f = builders.constant_output_model()
-    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset")))
+    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset").to_json()))
     assert cert["certified_inputs"] == g.order  # the |G| inputs with xy = z0
-    assert check_stored(cert, f, g)["certified_inputs"] == g.order
+    assert check_stored(cert, f, g).certified_inputs == g.order
     for tamper in (
         lambda c: c.update(certified_inputs=c["certified_inputs"] + 1),
         lambda c: c["coset"].update(subgroups=[[0, 1, 2, 3]]),  # 4 does not divide 6
@@ -137,11 +137,11 @@ def test_virtual_neurons_complete_a_circuit_soundly(monkeypatch):
     # bound's rounding allowance grows with m, in the last bits only
     assert ext.d_hidden == f.d_hidden + 2 and same.accuracy == truth.accuracy
     assert same.cross_entropy == pytest.approx(truth.cross_entropy, rel=1e-12)
-    cert = json.loads(json.dumps(certify_model(f, g, 0)))
+    cert = json.loads(json.dumps(certify_model(f, g, 0).to_json()))
     assert cert["virtual_neurons"] == 2 and cert["verdict"] == "unexplained"
     assert cert["certified_inputs"] > 0  # the zeroed circuit alone certifies nothing
     assert cert["accuracy"] <= truth.accuracy and cert["cross_entropy"] >= truth.cross_entropy_lower
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g).certified_inputs == cert["certified_inputs"]
     for tamper in (lambda c: c.update(virtual_neurons=1),
                    lambda c: c.update(virtual_neurons=True),
                    lambda c: _rho(c)["neurons"].__setitem__(-1, f.d_hidden + 5)):
@@ -156,7 +156,7 @@ def test_lists_a_certificate_carries_are_capped():
     whose length and repetitions were not limited (a subgroup's elements: cost the square of
     the length; symmetry generators and virtual neurons: cost times |G|²)."""
     g, f = builders.constant_output_model()
-    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset")))
+    cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset").to_json()))
     sub = cert["coset"]["subgroups"][0]
     for tamper, why in (
         (lambda c: c["coset"].update(subgroups=[sub * 20000]), "more than"),
@@ -168,7 +168,7 @@ def test_lists_a_certificate_carries_are_capped():
         with pytest.raises(CertificateError, match=why):
             check_stored(bad, f, g)
     g, f = builders.planted_model(noise=1e-3, seed=3)
-    cert = json.loads(json.dumps(certify_model(f, g, 0)))
+    cert = json.loads(json.dumps(certify_model(f, g, 0).to_json()))
     n = g.order
     for tamper, why in (
         (lambda c: c.update(symmetry={"generators": [[0, 0]] * 5000, "orbits": 1}),

@@ -23,8 +23,8 @@ def test_a_variance_is_not_a_gate(k):
               if getattr(c, "a_variance", 0.0) > A_VARIANCE_MAX and c.status == "idealized"]
     assert varied, "the case this test is about: an idealized circuit whose a varies"
     cert = certify_model(f, g, k)
-    assert cert["accuracy"] == 1.0 == cert["brute"]["accuracy"]
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert cert.accuracy == 1.0 == cert.brute["accuracy"]
+    assert check_stored(cert, f, g).certified_inputs == cert.certified_inputs
 
 
 def _with_junk(g, scale, seed=0):
@@ -50,10 +50,12 @@ def test_attribution_names_the_neuron_that_costs_the_bound():
 
     g = group("S3")
     clean = certify_model(_with_junk(g, 0.0), g, 0)
-    assert clean["accuracy"] == 1.0 and "attribution" not in clean
-    cert = certify_model(_with_junk(g, 1.0), g, 0)
-    assert cert["accuracy"] < 1.0
-    a = Attribution.from_json(cert["attribution"])
+    assert clean.accuracy == 1.0 and clean.attribution is None
+    record = certify_model(_with_junk(g, 1.0), g, 0)
+    assert record.accuracy < 1.0 and record.attribution is not None
+    a = record.attribution
+    cert = record.to_json()
+    assert Attribution.from_json(cert["attribution"]) == a  # through JSON unchanged
     assert a.uncertified == round((1 - cert["accuracy"]) * g.order**2)
     assert a.sampled == min(a.uncertified, 4096) and set(a.terms) == set(TERMS)
     assert a.ideal_margin > 0 and a.shortfall > 0

@@ -50,6 +50,6 @@ def test_every_certificate_written_is_validated():
 ])
 def test_malformed_certificates_fail_the_schema(edit):
     g = group("S3")
-    cert = json.loads(json.dumps(certify_model(planted(g, "2d-0", 2), g, 0)))
+    cert = json.loads(json.dumps(certify_model(planted(g, "2d-0", 2), g, 0).to_json()))
     edit(cert)
     assert list(_validator().iter_errors(cert))

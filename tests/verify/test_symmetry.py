@@ -66,22 +66,22 @@ def test_incomplete_circuit_certified_by_its_symmetry(noise, seed, drop, monkeyp
     xs, ys = torch.meshgrid(torch.arange(g.order), torch.arange(g.order), indexing="ij")
     correct, _ = decide_inputs(f, g, xs.reshape(-1), ys.reshape(-1))  # exact, per input
     correct = correct.reshape(g.order, g.order)
-    cert, bound = certify_with_bound(f, g, 0)
-    cert = json.loads(json.dumps(cert))
+    record, bound = certify_with_bound(f, g, 0)
+    cert = json.loads(json.dumps(record.to_json()))
     assert "symmetry" in cert and cert["virtual_neurons"] == 0
     assert bound.orbits == cert["symmetry"]["orbits"] > 1
     assert not bool((bound.certified & ~correct).any())
     assert not bool((bound.separable.mask() & ~correct).any())
     assert cert["cross_entropy"] >= cert["brute"]["cross_entropy_lower"]
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g).certified_inputs == cert["certified_inputs"]
     for mode in ("all", "needed"):  # both per-output modes, the same certified inputs
         _, other = certify_with_bound(f, g, 0, "irrep", mode)
         assert torch.equal(other.certified, bound.certified)
     monkeypatch.setattr(certificate, "symmetric_candidates", lambda *args: [])
     monkeypatch.setattr(certificate, "MISSING_SHARES", (0.0, 0.5, 0.75, 1.0))
     virtual = certify_with_bound(f, g, 0)[0]
-    assert virtual["virtual_neurons"] == drop
-    assert 0 < virtual["certified_inputs"] <= cert["certified_inputs"]
+    assert virtual.virtual_neurons == drop
+    assert 0 < virtual.certified_inputs <= cert["certified_inputs"]
 
 
 def test_the_ideal_is_exactly_equivariant_under_h():
@@ -123,8 +123,8 @@ def test_forged_symmetries_are_rejected(monkeypatch):
 
     monkeypatch.setattr(certificate, "MISSING_SHARES", (0.0,))  # the symmetric candidate
     g, f = _incomplete()
-    cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0]))
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0].to_json()))
+    assert check_stored(cert, f, g).certified_inputs == cert["certified_inputs"]
     table = g.table_np
     # an element of G × G that moves the missing pairs: some (s, e) with s not fixing them
     gens = cert["symmetry"]["generators"]
@@ -163,9 +163,9 @@ def test_s4_zoo_model_with_incomplete_circuits():
     g = group("S4")
     f = zoo.load("S4", 37)
     cert, bound = certify_with_bound(f, g, 36)
-    assert cert["accuracy"] >= 0.99 and "symmetry" in cert
+    assert cert.accuracy >= 0.99 and cert.symmetry is not None
     assert exact_truth(f, g, 36).covers(bound.certified)
-    assert check_stored(cert, f, g)["certified_inputs"] == cert["certified_inputs"]
+    assert check_stored(cert, f, g).certified_inputs == cert.certified_inputs
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -177,7 +177,7 @@ def test_trivial_group_claims_are_rejected_cleanly():
     g = group("C1")
     ones = torch.ones(1, 1, 3, dtype=torch.float64)
     f = Folded(ones, ones, ones.transpose(1, 2), torch.zeros(1, 1, dtype=torch.float64))
-    cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0]))
+    cert = json.loads(json.dumps(certify_with_bound(f, g, 0)[0].to_json()))
     for symmetry in (None, {"generators": [], "orbits": 1}):
         claim = dict(cert, certified_inputs=1, accuracy=1.0, cross_entropy=0.0, top_w=[])
         if symmetry is not None:

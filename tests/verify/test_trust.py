@@ -25,10 +25,12 @@ from rhoproof.verify.certificate import (
     check_certificate,
     check_stored,
 )
+from rhoproof.verify.records import Certificate
 
 
 def _round_trip(cert):
-    return json.loads(json.dumps(cert))
+    """The certificate as a file holds it (JSON)."""
+    return json.loads(json.dumps(cert.to_json() if isinstance(cert, Certificate) else cert))
 
 
 # 1. a forged lookup-table certificate (scales near underflow) is accepted for any model
@@ -52,11 +54,11 @@ def test_lookup_forgery_is_rejected_on_the_a5_zoo_through_the_cli(tmp_path, caps
     assert main(["zoo", "export", "A5", "--models", str(k + 1), "--out", str(run_dir)]) == 0
     run = load_run(run_dir)
     real = certify(run, k)  # honest: bound to the file, accepted
-    assert check_certificate(_round_trip(real), run)["certified_inputs"] >= \
-        real["certified_inputs"]
+    assert check_certificate(_round_trip(real), run).certified_inputs >= \
+        real.certified_inputs
     for scale in (1e-163, 1e-20, 1.0):
         forged = lookup_forgery(g, run.config.d_hidden, scale, 3600, 1e-300)
-        forged.update(instance=k, weights_sha256=real["weights_sha256"])
+        forged.update(instance=k, weights_sha256=real.weights_sha256)
         path = tmp_path / "forged.json"
         path.write_text(json.dumps(forged))
         capsys.readouterr()
@@ -79,7 +81,7 @@ def test_dead_neurons_beyond_the_safe_range_certify_nothing_unsound(big, tiny):
     for method in ("irrep", "coset", "brute"):
         cert = _round_trip(certify_model(f, g, 0, method))
         assert_sound(cert["accuracy"], cert["cross_entropy"], truth)
-        assert check_stored(cert, f, g)["certified_inputs"] >= cert["certified_inputs"]
+        assert check_stored(cert, f, g).certified_inputs >= cert["certified_inputs"]
         if method != "brute":
             assert "safe range" in cert["refused"]
         edited = dict(cert, certified_inputs=36, accuracy=1.0)
@@ -144,9 +146,8 @@ def test_float64_runs_stay_float64(tmp_path):
     e = run.model.embedding_left
     assert not torch.equal(e, e.float().double())  # values float32 cannot hold survive
     cert = certify(run, 0, "brute")
-    assert cert["accuracy"] == exact_truth(run.model, run.group).accuracy
-    assert check_certificate(_round_trip(cert), run)["certified_inputs"] == \
-        cert["certified_inputs"]
+    assert cert.accuracy == exact_truth(run.model, run.group).accuracy
+    assert check_certificate(cert, run).certified_inputs == cert.certified_inputs
 
 
 # 5. V_brute was float64, not exact: ties and one-ulp near-ties
@@ -165,7 +166,7 @@ def test_brute_is_exact_on_ties_and_near_ties(spec, seed):
         truth = exact_truth(model, g)
         cert = _round_trip(certify_model(model, g, 0, "brute"))
         assert cert["certified_inputs"] == truth.correct
-        assert check_stored(cert, model, g)["certified_inputs"] == truth.correct
+        assert check_stored(cert, model, g).certified_inputs == truth.correct
 
 
 # 6. check_certificate() in Python did not compare the weights hash
@@ -320,4 +321,4 @@ def test_cross_entropy_bounds_bracket_the_exact_value_at_extremes():
         assert Decimal(float(ev.loss_lower[0])) <= truth.cross_entropy
         for mode in ("all", "needed"):
             cert = certify_model(f, g, 0, "irrep", mode)
-            assert_sound(cert["accuracy"], cert["cross_entropy"], truth)
+            assert_sound(cert.accuracy, cert.cross_entropy, truth)

@@ -51,6 +51,12 @@ class CheckResult:
     cross_entropy: float  # recomputed upper bound (≤ the claimed one)
     claim: Claim
 
+    def to_json(self) -> dict[str, Any]:
+        """The recomputed figures (the claim's data aside)."""
+        return {"method": self.method, "instance": self.instance,
+                "certified_inputs": self.certified_inputs, "accuracy": self.accuracy,
+                "cross_entropy": self.cross_entropy}
+
 
 def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int, float]:
     """(certified inputs, cross-entropy bound) recomputed from the claim's data."""

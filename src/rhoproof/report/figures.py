@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from rhoproof.config import CERTIFIED
 from rhoproof.report.explain_plots import _save
+from rhoproof.verify.records import Certificate
 
 
 def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
@@ -46,20 +47,18 @@ def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def frontier_figure(certs: list[dict], group: str, path: Path) -> Path:
+def frontier_figure(certs: list[Certificate], group: str, path: Path) -> Path:
     """The bound-versus-cost frontier: per V_irrep certificate, the certified fraction after
     each stage of the cascade against the cumulative counted operations as a fraction of brute
     force's (log axis); V_coset and brute force as points."""
-    from rhoproof.report.pipeline import frontier, proof_ops
-
     fig, ax = plt.subplots(figsize=(8.5, 4))
     for c in certs:
-        if c["method"] == "irrep" and c.get("stages"):
-            pts = frontier(c)
+        if c.method == "irrep" and c.stages:
+            pts = c.frontier
             ax.plot([p[2] for p in pts], [p[1] for p in pts], "-o", ms=3, lw=0.6,
                     color="tab:blue", alpha=0.35)
-        elif c["method"] == "coset" and (c.get("ops") or {}).get("brute"):
-            ax.scatter([proof_ops(c) / c["ops"]["brute"]], [c["accuracy"]], marker="v", s=14,
+        elif c.method == "coset" and (c.ops or {}).get("brute"):
+            ax.scatter([c.proof_ops / (c.ops or {})["brute"]], [c.accuracy], marker="v", s=14,
                        color="tab:orange")
     ax.scatter([1.0], [1.0], marker="s", color="black", s=20, label="V_brute (exact)")
     ax.plot([], [], "-o", color="tab:blue", ms=3, label="V_irrep cascade, one line per model")

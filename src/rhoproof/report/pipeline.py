@@ -11,16 +11,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
 from rhoproof.config import CERTIFIED, DEMO_CONFIG
+
+if TYPE_CHECKING:
+    from rhoproof.verify.records import Certificate
 
 
 def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
                 out: str | Path, per_output: str = "auto",
                 reuse: Callable[[Path], bool] | None = None,
-                progress: bool = False, exact: bool = False) -> list[dict[str, Any]]:
+                progress: bool = False, exact: bool = False) -> list[Certificate]:
     """Certify every instance with every method and write each certificate atomically to
     ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
     whether an existing file can stay (``reproduce`` resumes with it). Returns the
@@ -29,6 +32,7 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
 
     from rhoproof.run import WEIGHTS
     from rhoproof.verify.certificate import bind_to_run, certify_model, weights_digest
+    from rhoproof.verify.records import Certificate
 
     folder = ensure_dir(Path(out))
     digest = weights_digest(run.path / WEIGHTS)
@@ -37,11 +41,11 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
     for method, k in tqdm(todo, disable=not progress, desc="certify", unit="certificate"):
         path = folder / f"{method}_{k}.json"
         if reuse is not None and reuse(path):
-            certs.append(json.loads(path.read_text()))
+            certs.append(Certificate.from_json(json.loads(path.read_text())))
             continue
         cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output, exact),
                            run, digest)
-        atomic_write_json(path, cert)
+        atomic_write_json(path, cert.to_json())
         certs.append(cert)
     return certs
 
@@ -119,66 +123,34 @@ class VerifierSummary:
                                            for name, acc, cost in self.frontier)
 
 
-def proof_over_brute(cert: dict[str, Any]) -> float:
-    return cert["seconds"]["proof"] / max(cert["brute"]["seconds"], 1e-12)
-
-
-def proof_ops(cert: dict[str, Any]) -> int:
-    """A certificate's proof cost in counted operations: the sum of its ``proof_*`` entries of
-    ``ops`` (``brute`` is in the same units)."""
-    return sum(v for k, v in (cert.get("ops") or {}).items() if k.startswith("proof_"))
-
-
-def ops_over_brute(cert: dict[str, Any]) -> float | None:
-    """The proof's counted operations over brute force's (None without counts)."""
-    ops = cert.get("ops") or {}
-    if not ops.get("brute") or not cert.get("stages"):
-        return None
-    return proof_ops(cert) / ops["brute"]
-
-
-def frontier(cert: dict[str, Any]) -> list[tuple[str, float, float]]:
-    """Per stage of a V_irrep certificate: (name, certified fraction after it, cumulative
-    counted operations over brute force's)."""
-    g2 = cert["certified_inputs"] / cert["accuracy"] if cert["accuracy"] else None
-    brute = (cert.get("ops") or {}).get("brute")
-    out, done, cost = [], 0, 0
-    for st in cert.get("stages") or []:
-        done += st["certified"]
-        cost += st["ops"]
-        if g2 and brute:
-            out.append((st["name"], done / g2, cost / brute))
-    return out
-
-
-def summarize_certificates(certs: list[dict[str, Any]]) -> list[VerifierSummary]:
+def summarize_certificates(certs: list[Certificate]) -> list[VerifierSummary]:
     """Per verifier: models ≥ 95%, mean bound (all / explained), median proof/brute time and
     counted operations over the models with a bound above 0 (a proof that certifies nothing
     is not fast at anything). "Explained" is the ρ-set explanation's verdict from the irrep
     certificates."""
-    verdicts = {c["instance"]: c.get("verdict") for c in certs if c["method"] == "irrep"}
+    verdicts = {c.instance: c.verdict for c in certs if c.method == "irrep"}
     out = []
-    for method in dict.fromkeys(c["method"] for c in certs):
-        mine = [c for c in certs if c["method"] == method]
-        bounds = [c["accuracy"] for c in mine]
-        expl = [c["accuracy"] for c in mine if verdicts.get(c["instance"]) == "explained"]
+    for method in dict.fromkeys(c.method for c in certs):
+        mine = [c for c in certs if c.method == method]
+        bounds = [c.accuracy for c in mine]
+        expl = [c.accuracy for c in mine if verdicts.get(c.instance) == "explained"]
         # a proof that certifies nothing has no speed worth a ratio: leave it out
-        certified = [c for c in mine if c["accuracy"] > 0]
+        certified = [c for c in mine if c.accuracy > 0]
         ops, stages = _cascade_summary(certified)[0], _cascade_summary(mine)[1]
         out.append(VerifierSummary(
             method, len(mine), sum(b >= CERTIFIED for b in bounds), sum(bounds) / len(bounds),
             sum(expl) / len(expl) if expl else None,
-            statistics.median(proof_over_brute(c) for c in certified) if certified else None,
+            statistics.median(c.proof_over_brute for c in certified) if certified else None,
             median_ops_over_brute=ops, frontier=stages, certified_any=len(certified)))
     return out
 
 
-def _cascade_summary(certs: list[dict[str, Any]]
+def _cascade_summary(certs: list[Certificate]
                      ) -> tuple[float | None, tuple[tuple[str, float, float], ...]]:
-    ratios = [r for r in (ops_over_brute(c) for c in certs) if r is not None]
+    ratios = [r for r in (c.ops_over_brute for c in certs) if r is not None]
     if not ratios:
         return None, ()
-    fronts = [frontier(c) for c in certs if c.get("stages")]
+    fronts = [c.frontier for c in certs if c.stages]
     names = [name for name, _, _ in fronts[0]] if fronts else []
     stages = tuple((name, statistics.fmean(f[j][1] if len(f) > j else 0.0 for f in fronts),
                     statistics.median(f[j][2] for f in fronts if len(f) > j))
@@ -222,5 +194,4 @@ def demo(out: str | Path, models: int, epochs: int, progress: bool = True) -> De
 
 
 __all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certificate_is_fresh", "certify_run",
-           "demo", "demo_config", "evaluate_record", "proof_ops", "proof_over_brute",
-           "stage_is_fresh", "summarize_certificates"]
+           "demo", "demo_config", "evaluate_record", "stage_is_fresh", "summarize_certificates"]

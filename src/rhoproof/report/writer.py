@@ -12,6 +12,7 @@ from typing import Any
 from rhoproof._io import atomic_write_json, atomic_write_text
 from rhoproof.config import CERTIFIED
 from rhoproof.verify.certificate import METHODS
+from rhoproof.verify.records import Certificate
 
 REFERENCE = Path(__file__).parent / "paper_reference.json"
 
@@ -110,13 +111,14 @@ def _behind(ours: Any, paper: Any, better: str | None) -> bool:
     return ours < min(values) if better == "higher" else ours > max(values)
 
 
-def certificates(out: Path, n: int) -> list[dict[str, dict[str, Any]]]:
+def certificates(out: Path, n: int) -> list[dict[str, Certificate]]:
     """Per model, its certificate by method, as written by the certify stage."""
-    return [{m: json.loads((out / "certificates" / f"{m}_{k}.json").read_text())
-             for m in METHODS} for k in range(n)]
+    return [{m: Certificate.from_json(json.loads(
+        (out / "certificates" / f"{m}_{k}.json").read_text())) for m in METHODS}
+        for k in range(n)]
 
 
-def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any],
+def model_rows(certs: list[dict[str, Certificate]], explained: dict[str, Any],
                evaluated: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per model from the certificates, the explanation and the evaluation."""
     from rhoproof.explain.explanation import nothing_idealized
@@ -125,20 +127,20 @@ def model_rows(certs: list[dict[str, dict[str, Any]]], explained: dict[str, Any]
     rows = []
     for k, cert in enumerate(certs):
         e = explained["models"][k]
-        sec = cert["irrep"]["seconds"]
+        irrep, coset = cert["irrep"], cert["coset"]
+        sec = irrep.seconds
         rows.append({
             "model": k, "verdict": e["verdict"], "reasons": e["reasons"],
             "accuracy": evaluated["accuracy"][k], "ce": evaluated["loss"][k],
-            "irrep": cert["irrep"]["accuracy"], "irrep_ce": cert["irrep"]["cross_entropy"],
-            "coset": cert["coset"]["accuracy"], "coset_ce": cert["coset"]["cross_entropy"],
-            "margin": cert["irrep"]["margin"], "virtual_neurons":
-                cert["irrep"].get("virtual_neurons", 0),
+            "irrep": irrep.accuracy, "irrep_ce": irrep.cross_entropy,
+            "coset": coset.accuracy, "coset_ce": coset.cross_entropy,
+            "margin": irrep.margin, "virtual_neurons": irrep.virtual_neurons or 0,
             "proof_s": sec["proof"], "search_s": sec["search"], "brute_s": sec["brute"],
             "proof_over_brute": sec["proof_over_brute"],
             "bi_equivariance": e["faithfulness"]["bi_equivariance"],
             "nothing_idealized": nothing_idealized(
                 [circuit_from_json(c) for c in e["circuits"]]),
-            "attribution": cert["irrep"].get("attribution")})
+            "attribution": None if irrep.attribution is None else irrep.attribution.to_json()})
     return rows
 
 
@@ -160,7 +162,7 @@ def paper_criterion(model: dict[str, Any]) -> bool:
 
 
 def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
-              certs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+              certs: list[dict[str, Certificate]]) -> dict[str, Any]:
     from rhoproof.report.pipeline import summarize_certificates
 
     expl = [r for r in rows if r["verdict"] == "explained"]

@@ -25,11 +25,14 @@ import socket
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text, ensure_dir
 from rhoproof.errors import RunError, UserError
 from rhoproof.sweep.spec import Cell, cell_summary, table_file_digest
+
+if TYPE_CHECKING:
+    from rhoproof.verify.records import Certificate
 
 RESULT, FAILED, CELL, PREEMPTED = "result.json", "failed.json", "cell.json", "preempted.json"
 
@@ -108,10 +111,8 @@ def _held_out_accuracy(run_dir: Path) -> list[float] | None:
 
 
 def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict[str, Any],
-          certs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+          certs: list[Certificate]) -> list[dict[str, Any]]:
     """One row per model: accuracy, loss, verdict, and per method the bounds and costs."""
-    from rhoproof.report.pipeline import ops_over_brute, proof_over_brute
-
     held_out = _held_out_accuracy(run_dir)
     rows = []
     for k in range(cell.config.n_instances):
@@ -120,15 +121,15 @@ def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict
                                "held_out_accuracy": None if held_out is None else held_out[k],
                                "verdict": explained["models"][k]["verdict"]}
         for c in certs:
-            if c["instance"] != k:
+            if c.instance != k:
                 continue
-            m = c["method"]
-            row[f"{m}_bound"] = c["accuracy"]
-            row[f"{m}_ce_bound"] = c["cross_entropy"]
-            row[f"{m}_proof_s"] = c["seconds"]["proof"]
-            row[f"{m}_time_over_brute"] = proof_over_brute(c)
-            row[f"{m}_ops_over_brute"] = ops_over_brute(c)
-            row["brute_s"] = c["brute"]["seconds"]
+            m = c.method
+            row[f"{m}_bound"] = c.accuracy
+            row[f"{m}_ce_bound"] = c.cross_entropy
+            row[f"{m}_proof_s"] = c.seconds["proof"]
+            row[f"{m}_time_over_brute"] = c.proof_over_brute
+            row[f"{m}_ops_over_brute"] = c.ops_over_brute
+            row["brute_s"] = c.brute["seconds"]
         rows.append(row)
     return rows
 

@@ -18,7 +18,7 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -31,9 +31,13 @@ from rhoproof.model import Folded, GroupMLP, select_instance
 from rhoproof.verify.attribution import attribute, neuron_labels
 from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
-from rhoproof.verify.exact_ideal import exact_ideal, proof_json
+from rhoproof.verify.exact_ideal import ExactIdeal, exact_ideal
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
-from rhoproof.verify.records import Certificate, Stage
+from rhoproof.verify.records import Certificate, CosetData, Stage, Symmetry
+
+if TYPE_CHECKING:
+    from rhoproof.check import CheckResult
+    from rhoproof.run import Run
 
 FORMAT = Certificate.FORMAT
 METHODS = ("irrep", "coset", "brute")
@@ -61,18 +65,18 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 
 
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                  per_output: str = "auto", exact: bool = False) -> dict[str, Any]:
-    """A certificate (a JSON-ready dict) for instance ``k`` of the stored model (a folded or
-    unfolded model of any float dtype: the bound is about its tensors read as real numbers);
-    timings split search / proof / brute force. ``per_output`` (V_irrep): see
-    ``irrep.per_output_mode``; ``exact`` (V_irrep): decide whatever the cascade leaves by
-    brute force (stage 4), so the bound is the true accuracy."""
+                  per_output: str = "auto", exact: bool = False) -> Certificate:
+    """The certificate of instance ``k`` of the stored model (a folded or unfolded model of
+    any float dtype: the bound is about its tensors read as real numbers); timings split
+    search / proof / brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``;
+    ``exact`` (V_irrep): decide whatever the cascade leaves by brute force (stage 4), so the
+    bound is the true accuracy."""
     return certify_with_bound(model, grp, k, method, per_output, exact)[0]
 
 
 def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                        per_output: str = "auto", exact: bool = False
-                       ) -> tuple[dict[str, Any], Bound | None]:
+                       ) -> tuple[Certificate, Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
     brute or when the model is outside the proofs' safe range)."""
     stored = select_instance(model, k)
@@ -80,110 +84,115 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
     t0 = time.perf_counter()
     truth = brute_bound(stored, grp)
     brute_s = time.perf_counter() - t0
-    cert: dict[str, Any] = {"format": FORMAT, "method": method, "group": grp.spec,
-                            "group_sha256": grp.sha256,
-                            "instance": k, "brute": {
-                                "accuracy": truth.accuracy, "cross_entropy": truth.cross_entropy,
-                                "cross_entropy_lower": truth.cross_entropy_lower,
-                                "seconds": brute_s}}
+    assert truth.cross_entropy_lower is not None
+    head = Certificate(method=method, group=grp.spec, group_sha256=grp.sha256, instance=k,
+                       certified_inputs=0, accuracy=0.0, cross_entropy=math.inf,
+                       brute={"accuracy": truth.accuracy, "cross_entropy": truth.cross_entropy,
+                              "cross_entropy_lower": truth.cross_entropy_lower,
+                              "seconds": brute_s}, seconds={})
     if method == "brute":
-        cert.update(certified_inputs=round(truth.accuracy * g2), accuracy=truth.accuracy,
-                    cross_entropy=_claimed_ce(truth.cross_entropy), circuits=[],
-                    seconds={"proof": brute_s})
-        return _typed(cert), None
+        return replace(head, certified_inputs=round(truth.accuracy * g2),
+                       accuracy=truth.accuracy, cross_entropy=_claimed_ce(truth.cross_entropy),
+                       seconds={"proof": brute_s}), None
     try:  # the real model as centre ± radius in the safe range [R]
         enc = for_proof(enclose(stored))
     except OutOfRange as exc:
         reason = f"outside the proofs' safe range: {exc}"
-        cert.update(certified_inputs=0, accuracy=0.0, cross_entropy=math.inf, circuits=[],
-                    verdict="refused", reasons=[reason], refused=reason, margin=None, ops={},
-                    seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
-                             "proof_over_brute": 0.0})
-        return _typed(cert), None
-    f, radius = enc.center, enc.radius  # one instance, float64
-    n, m = grp.order, f.d_hidden
+        return replace(head, verdict="refused", reasons=(reason,), refused=reason, ops={},
+                       seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
+                                "proof_over_brute": 0.0}), None
     t1 = time.perf_counter()
     if method == "coset":
-        ideal_c = coset_ideal(f, grp)
-        bound = coset_bound(f, ideal_c, grp, radius)
-        t3 = time.perf_counter()
-        t2 = t1  # the coset search (partition variances) is part of the proof here
-        subs = sorted({int(s) for s in ideal_c.left_subgroup.tolist() if s >= 0}
-                      | {int(s) for s in ideal_c.right_subgroup.tolist() if s >= 0})
-        where = {s: j for j, s in enumerate(subs)}
-        ids = [int(t) for t in ideal_c.target.tolist()]
-        reps = _coset_representatives(grp, ideal_c)
-        cert.update(verdict=f"{ideal_c.explained} of {m} neurons coset-concentrated",
-                    reasons=[], coset={
-                        "subgroups": [sorted(grp.subgroups[s_]) for s_ in subs],
-                        "left": [where.get(int(s_), -1) for s_ in ideal_c.left_subgroup.tolist()],
-                        "right": [where.get(int(s_), -1)
-                                  for s_ in ideal_c.right_subgroup.tolist()],
-                        "target": [reps[i] if t >= 0 else -1 for i, t in enumerate(ids)]})
-        ops = {"brute": brute_ops(n, m), "proof_global": 8 * n**2 * m,
-               "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
+        cert, bound = _coset_proof(head, enc.center, enc.radius, grp)
+        search_s, proof_s = 0.0, time.perf_counter() - t1  # the search is part of the proof
     else:
-        _, report = idealize(f, grp, 0, virtual=True)
-        mode = per_output_mode(grp, per_output)
-        # search: the bound with circuits completed up to each missing share; keep the best
-        tried: list[tuple] = []
-        for share in MISSING_SHARES:
-            circuits = _renumber([c for c in report.ideal if c.missing_share <= share], m)
-            if tried and len(circuits) == len(tried[-1][1]):
-                continue
-            ts = time.perf_counter()
-            v = sum(c.virtual for c in circuits)
-            padded = with_virtual_neurons(f, v)
-            ideal = exact_ideal(grp, padded.d_hidden, circuits, f.bias[0])
-            bound = irrep_bound(padded, ideal, grp, TOP_K, mode, v, radius)
-            tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
-        # [H1]: the circuits as they are (no virtual neurons), f* equivariant only under the
-        # subgroup H that keeps every circuit's pairs, margins per orbit of H on the inputs
-        for circuits, gens in symmetric_candidates(grp, report.ideal):
-            ts = time.perf_counter()
-            ideal = exact_ideal(grp, m, circuits, f.bias[0], gens)
-            bound = irrep_bound(f, ideal, grp, TOP_K, mode, 0, radius)
-            tried.append((time.perf_counter() - ts, circuits, ideal, bound, 0, 0.0))
-        best = max(tried, key=lambda c: (int(c[3].certified.sum()), -c[3].orbits,
-                                         -c[3].cross_entropy))
-        proof_s, circuits, ideal, bound, v, share = best
-        assert bound.certified is not None
-        attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
-            with_virtual_neurons(f, v), ideal, grp, bound.certified,
-            neuron_labels(m, v, circuits, report.zeroed_neurons), v)
-        if exact:  # stage 4: brute force on what the cascade left
-            t_ex = time.perf_counter()
-            bound = _exact_stage(stored, grp, bound)
-            proof_s += time.perf_counter() - t_ex
-        t2 = t1 + (time.perf_counter() - t1 - proof_s)  # search = everything but the proof
-        t3 = t2 + proof_s
-        ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
-            "brute": brute_ops(n, m),
-            **{f"proof_{s.name}": s.ops for s in bound.stages},
-            "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
-            # the search, apart: the irrep projections of the explanation (2|G|²m, both
-            # sides) and the cascades of the circuit choices tried and not kept
-            "search": 2 * n * n * m + sum(st.ops for t in tried if t is not best
-                                          for st in t[3].stages),
-        }
-        cert.update(verdict=report.verdict(), reasons=report.reasons(MIN_WEIGHT),
-                    circuits=[_circuit_to_json(c) for c in circuits],
-                    excluded=ideal.excluded, proof=proof_json(ideal.proof), t0=ideal.t0,
-                    top_k=TOP_K, per_output=mode, virtual_neurons=v,
-                    missing_share_allowed=share,
-                    stages=[st.to_json() for st in bound.stages], top_w=list(bound.top_w))
-        if attribution is not None:
-            cert["attribution"] = attribution.to_json()
-        if ideal.symmetry is not None:
-            cert["symmetry"] = {"generators": ideal.symmetry.tolist(),
-                                "orbits": bound.orbits}
+        cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
+                                            per_output, exact)
+        search_s = time.perf_counter() - t1 - proof_s  # search = everything but the proof
     assert bound.certified is not None
-    ce = _claimed_ce(bound.cross_entropy)
-    cert.update(certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy, ops=ops,
-                cross_entropy=ce, margin=bound.margin,
-                seconds={"search": t2 - t1, "proof": t3 - t2, "brute": brute_s,
-                         "proof_over_brute": (t3 - t2) / max(brute_s, 1e-12)})
-    return _typed(cert), bound
+    return replace(cert, certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy,
+                   cross_entropy=_claimed_ce(bound.cross_entropy), margin=bound.margin,
+                   seconds={"search": search_s, "proof": proof_s, "brute": brute_s,
+                            "proof_over_brute": proof_s / max(brute_s, 1e-12)}), bound
+
+
+def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
+                 ) -> tuple[Certificate, Bound]:
+    """V_coset's certificate fields and bound."""
+    n, m = grp.order, f.d_hidden
+    ideal_c = coset_ideal(f, grp)
+    bound = coset_bound(f, ideal_c, grp, radius)
+    subs = sorted({int(s_) for s_ in ideal_c.left_subgroup.tolist() if s_ >= 0}
+                  | {int(s_) for s_ in ideal_c.right_subgroup.tolist() if s_ >= 0})
+    where = {s_: j for j, s_ in enumerate(subs)}
+    ids = [int(t) for t in ideal_c.target.tolist()]
+    reps = _coset_representatives(grp, ideal_c)
+    coset = CosetData(tuple(tuple(sorted(grp.subgroups[s_])) for s_ in subs),
+                      tuple(where.get(int(s_), -1) for s_ in ideal_c.left_subgroup.tolist()),
+                      tuple(where.get(int(s_), -1) for s_ in ideal_c.right_subgroup.tolist()),
+                      tuple(reps[i] if t >= 0 else -1 for i, t in enumerate(ids)))
+    ops = {"brute": brute_ops(n, m), "proof_global": 8 * n**2 * m,
+           "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
+    return replace(head, verdict=f"{ideal_c.explained} of {m} neurons coset-concentrated",
+                   reasons=(), coset=coset, ops=ops), bound
+
+
+def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
+                 radius: Folded | None, grp: Group, per_output: str, exact: bool
+                 ) -> tuple[Certificate, Bound, float]:
+    """V_irrep's certificate fields, bound and proof seconds: the search tries circuits
+    completed up to each missing share, and the [H1] candidates, and keeps the best bound."""
+    n, m = grp.order, f.d_hidden
+    _, report = idealize(f, grp, 0, virtual=True)
+    mode = per_output_mode(grp, per_output)
+    tried: list[tuple[float, list[IdealCircuit], ExactIdeal, Bound, int, float]] = []
+    for share in MISSING_SHARES:
+        circuits = _renumber([c for c in report.ideal if c.missing_share <= share], m)
+        if tried and len(circuits) == len(tried[-1][1]):
+            continue
+        ts = time.perf_counter()
+        v = sum(c.virtual for c in circuits)
+        padded = with_virtual_neurons(f, v)
+        ideal = exact_ideal(grp, padded.d_hidden, circuits, f.bias[0])
+        bound = irrep_bound(padded, ideal, grp, TOP_K, mode, v, radius)
+        tried.append((time.perf_counter() - ts, circuits, ideal, bound, v, share))
+    # [H1]: the circuits as they are (no virtual neurons), f* equivariant only under the
+    # subgroup H that keeps every circuit's pairs, margins per orbit of H on the inputs
+    for circuits, gens in symmetric_candidates(grp, report.ideal):
+        ts = time.perf_counter()
+        ideal = exact_ideal(grp, m, circuits, f.bias[0], gens)
+        bound = irrep_bound(f, ideal, grp, TOP_K, mode, 0, radius)
+        tried.append((time.perf_counter() - ts, circuits, ideal, bound, 0, 0.0))
+    best = max(tried, key=lambda c: (int(c[3].certified.sum())  # type: ignore[union-attr]
+                                     , -c[3].orbits, -c[3].cross_entropy))
+    proof_s, circuits, ideal, bound, v, share = best
+    assert bound.certified is not None
+    attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
+        with_virtual_neurons(f, v), ideal, grp, bound.certified,
+        neuron_labels(m, v, circuits, report.zeroed_neurons), v)
+    if exact:  # stage 4: brute force on what the cascade left
+        t_ex = time.perf_counter()
+        bound = _exact_stage(stored, grp, bound)
+        proof_s += time.perf_counter() - t_ex
+    ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
+        "brute": brute_ops(n, m),
+        **{f"proof_{s.name}": s.ops for s in bound.stages},
+        "ideal": sum(len(c.neurons) * 3 * n for c in circuits),  # tables of f̂
+        # the search, apart: the irrep projections of the explanation (2|G|²m, both
+        # sides) and the cascades of the circuit choices tried and not kept
+        "search": 2 * n * n * m + sum(st.ops for t in tried if t is not best
+                                      for st in t[3].stages),
+    }
+    symmetry = None if ideal.symmetry is None else Symmetry(
+        tuple((int(g_), int(h_)) for g_, h_ in ideal.symmetry.tolist()), bound.orbits)
+    cert = replace(head, verdict=report.verdict(), reasons=tuple(report.reasons(MIN_WEIGHT)),
+                   circuits=tuple(_circuit_to_json(c) for c in circuits),
+                   excluded=tuple(ideal.excluded), proof=tuple(ideal.proof), t0=ideal.t0,
+                   top_k=TOP_K, per_output=mode, virtual_neurons=v,
+                   missing_share_allowed=share, stages=tuple(bound.stages),
+                   top_w=tuple(bound.top_w), attribution=attribution, symmetry=symmetry,
+                   ops=ops)
+    return cert, bound, proof_s
 
 
 MAX_ORBIT_SHARE = 1 / 32
@@ -261,12 +270,6 @@ def _exact_stage(stored: GroupMLP | Folded, grp: Group, bound: Bound) -> Bound:
                     stages=(*bound.stages, stage))
 
 
-def _typed(cert: dict[str, Any]) -> dict[str, Any]:
-    """The certificate through its typed record (``records.Certificate``): the one definition
-    of its fields; what the prover returns and writes is that record's ``to_json``."""
-    return Certificate.from_json(cert).to_json()
-
-
 def _claimed_ce(ce: float) -> float:
     """The cross-entropy bound as claimed: rounded up by CE_SLACK (relative) so that a checker
     whose summation order differs in the last bits still confirms it."""
@@ -308,23 +311,29 @@ def _coset_representatives(grp: Group, ideal: Any) -> list[int]:
     return out
 
 
-def check_certificate(cert: dict[str, Any], run: Any) -> dict[str, Any]:
-    """Re-verify a certificate against a loaded run (``rhoproof.load_run``) with the
-    independent checker (``rhoproof.check``): the weights file's SHA-256, every field, then the
-    recomputed bound; raise CertificateError unless the claims hold."""
+def _as_json(cert: Certificate | dict[str, Any]) -> Any:
+    """What the checker reads: the certificate's JSON (a dict already read from a file is
+    passed on as it is, unvalidated: the checker's parser is the judge)."""
+    return cert.to_json() if isinstance(cert, Certificate) else cert
+
+
+def check_certificate(cert: Certificate | dict[str, Any], run: Run) -> CheckResult:
+    """Re-verify a certificate (the record, or JSON read from a file) against a loaded run
+    (``rhoproof.load_run``) with the independent checker (``rhoproof.check``): the weights
+    file's SHA-256, every field, then the recomputed bound; raise CertificateError unless
+    the claims hold."""
     from rhoproof.check import CheckFailed, check_file
     from rhoproof.run import WEIGHTS
 
     try:
-        res = check_file(cert, run.path / WEIGHTS, run.group.table_np, run.group.spec)
+        return check_file(_as_json(cert), run.path / WEIGHTS, run.group.table_np,
+                          run.group.spec)
     except CheckFailed as exc:
         raise CertificateError(f"check failed: {exc}") from None
-    return {"instance": res.instance, "certified_inputs": res.certified_inputs,
-            "accuracy": res.accuracy, "cross_entropy": res.cross_entropy}
 
 
-def check_stored(cert: dict[str, Any], model: GroupMLP | Folded, grp: Group
-                 ) -> dict[str, Any]:
+def check_stored(cert: Certificate | dict[str, Any], model: GroupMLP | Folded, grp: Group
+                 ) -> CheckResult:
     """``check_certificate`` for a model in memory (tests, benchmarks): the same checker on
     the model's tensors, without the weights-file hash."""
     from rhoproof.check import CheckFailed, StoredModel, check_model
@@ -335,17 +344,15 @@ def check_stored(cert: dict[str, Any], model: GroupMLP | Folded, grp: Group
                .detach().cpu().numpy() for n, t in model.tensors().items()}
     try:
         stored: StoredModel = stored_model(tensors, folded)
-        res = check_model(cert, stored, grp.table_np, grp.spec)
+        return check_model(_as_json(cert), stored, grp.table_np, grp.spec)
     except CheckFailed as exc:
         raise CertificateError(f"check failed: {exc}") from None
-    return {"instance": res.instance, "certified_inputs": res.certified_inputs,
-            "accuracy": res.accuracy, "cross_entropy": res.cross_entropy}
 
 
-def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str = "auto",
-            exact: bool = False) -> dict[str, Any]:
+def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str = "auto",
+            exact: bool = False) -> Certificate:
     """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
-    weights file."""
+    weights file. ``cert.to_json()`` is what ``rhoproof certify`` writes."""
     if not 0 <= instance < run.n_instances:
         raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
     if method not in METHODS:
@@ -358,15 +365,15 @@ def certify(run: Any, instance: int = 0, method: str = "irrep", per_output: str 
                        run)
 
 
-def bind_to_run(cert: dict[str, Any], run: Any, digest: str | None = None) -> dict[str, Any]:
-    """Record the run, the SHA-256 of its weights file (``digest`` if already known) and the
-    package versions in ``cert``; ``check`` refuses a certificate for other weights."""
+def bind_to_run(cert: Certificate, run: Run, digest: str | None = None) -> Certificate:
+    """The certificate with the run, the SHA-256 of its weights file (``digest`` if already
+    known) and the package versions recorded; ``check`` refuses it for other weights."""
     from rhoproof.run import WEIGHTS, versions
 
-    cert.update(run=str(run.path), versions=versions(),
-                weights_sha256=digest or weights_digest(run.path / WEIGHTS))
-    return cert
+    return replace(cert, run=str(run.path), versions=versions(),
+                   weights_sha256=digest or weights_digest(run.path / WEIGHTS))
 
 
-__all__ = ["CertificateError", "bind_to_run", "certify", "certify_model", "check_certificate",
-           "check_stored", "load_certificate", "weights_digest"]
+__all__ = ["Certificate", "CertificateError", "CheckResult", "bind_to_run", "certify",
+           "certify_model", "check_certificate", "check_stored", "load_certificate",
+           "weights_digest"]

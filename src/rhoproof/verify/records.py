@@ -282,6 +282,45 @@ class Certificate:
     weights_sha256: str | None = None
     versions: dict[str, str] | None = None
 
+    @property
+    def proof_over_brute(self) -> float:
+        """The proof's wall time over brute force's, measured in the same process."""
+        return self.seconds["proof"] / max(self.brute["seconds"], 1e-12)
+
+    @property
+    def proof_ops(self) -> int:
+        """The proof's cost in counted operations: the sum of the ``proof_*`` entries of
+        ``ops`` (``brute`` is in the same units)."""
+        return sum(v for k, v in (self.ops or {}).items() if k.startswith("proof_"))
+
+    @property
+    def ops_over_brute(self) -> float | None:
+        """The proof's counted operations over brute force's (None without a cascade)."""
+        brute = (self.ops or {}).get("brute")
+        if not brute or not self.stages:
+            return None
+        return self.proof_ops / brute
+
+    @property
+    def frontier(self) -> list[tuple[str, float, float]]:
+        """Per stage of a V_irrep cascade: (name, certified fraction after it, cumulative
+        counted operations over brute force's)."""
+        g2 = self.certified_inputs / self.accuracy if self.accuracy else None
+        brute = (self.ops or {}).get("brute")
+        out, done, cost = [], 0, 0
+        for st in self.stages or ():
+            done += st.certified
+            cost += st.ops
+            if g2 and brute:
+                out.append((st.name, done / g2, cost / brute))
+        return out
+
+    def summary_json(self) -> dict[str, Any]:
+        """The JSON without the bulky proof data (circuits, proof tables, coset data): what
+        ``certify --json`` prints."""
+        return {k: v for k, v in self.to_json().items()
+                if k not in ("circuits", "proof", "coset")}
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": self.FORMAT}
         for f in fields(self):
