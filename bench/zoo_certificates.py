@@ -95,12 +95,13 @@ def main() -> None:
             raise SystemExit(1)
 
 
-_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)|^run$")
+_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)|^(run|weights_sha256)$")
 
 
 def _diff(old: object, new: object, where: str = "") -> list[str]:
-    """Every place where two certificates differ, keys naming timings, versions or the run
-    folder (a temporary path) aside."""
+    """Every place where two certificates differ, keys naming timings, versions, the run
+    folder (a temporary path) and the weights file's hash aside (safetensors writes the
+    metadata keys in a varying order, so two exports of the same weights hash differently)."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new)):

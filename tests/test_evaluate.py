@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,3 +91,51 @@ def test_property_chunked_evaluation_equals_one_shot(seed, k, chunk):
     assert torch.equal(a.correct, b.correct)
     assert torch.allclose(a.pair_loss, b.pair_loss, rtol=1e-12)
     assert torch.allclose(a.accuracy, a.correct.double().mean(1))
+
+
+def _tie_models(seed):
+    """Folded and unfolded models with integer weights (every logit may tie), one-ulp nudges
+    and weights spanning hundreds of binary orders of magnitude."""
+    import numpy as np
+
+    from rhoproof.model import Folded, GroupMLP
+
+    rng = np.random.default_rng(seed)
+    g, m, d = 6, 5, 3
+
+    def ints(*shape):
+        return torch.from_numpy(rng.integers(-2, 3, size=shape).astype(np.float64))[None]
+
+    tied = Folded(ints(g, m), ints(g, m), ints(m, g), ints(g))
+    nudged = Folded(*(torch.from_numpy(np.nextafter(t.numpy(), np.inf * rng.choice([-1, 1],
+                                                                                   t.shape)))
+                      for t in tied.tensors().values()))
+    wide = Folded(*(t * torch.where(torch.rand(t.shape, generator=torch.Generator()
+                                               .manual_seed(seed)) < 0.5, 2.0**-900, 2.0**60)
+                    for t in tied.tensors().values()))
+    mlp = GroupMLP(g, 1, d, m, seed=seed, dtype=torch.float64)
+    with torch.no_grad():
+        for t in mlp.tensors().values():
+            t.copy_(torch.from_numpy(rng.integers(-2, 3, size=t.shape).astype(np.float64)))
+    return [tied, nudged, wide, mlp]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_limbs_decide_like_rational_arithmetic(seed):
+    """Issue 20: the exact fallback is vectorized limb arithmetic; on models where logits
+    tie, differ by one ulp, or span 2^-900..2^60, it decides every input as exact rational
+    arithmetic does (``testing.exact_truth``), and its CE bounds bracket the truth."""
+    from rhoproof.exact import decide
+    from rhoproof.testing import exact_truth
+
+    g = group("S3")
+    xs, ys = (t.reshape(-1) for t in torch.meshgrid(torch.arange(6), torch.arange(6),
+                                                    indexing="ij"))
+    for model in _tie_models(seed):
+        truth = exact_truth(model, g)
+        ok, low, up = decide(model, 0, xs, ys, g.table)
+        assert torch.equal(ok.reshape(6, 6), torch.from_numpy(truth.mask))
+        assert bool((low <= up).all())
+        ev = evaluate(model, g)
+        assert float(ev.accuracy[0]) == truth.accuracy
+        assert float(ev.loss_lower[0]) <= float(truth.cross_entropy) <= float(ev.loss[0])

@@ -179,8 +179,7 @@ def decide_inputs(model: GroupMLP | Folded, group: Group, xs: torch.Tensor, ys: 
     correct = torch.zeros(len(xs), dtype=torch.bool)
     loss = torch.zeros(len(xs), dtype=torch.float64)
     rows = max(1, (1 << 22) // max(1, group.order * c.d_hidden))
-    open_inputs: list[tuple[int, int]] = []
-    where: dict[tuple[int, int], int] = {}
+    undecided_all = torch.zeros(len(xs), dtype=torch.bool)
     for j in range(0, len(xs), rows):
         x, y = xs[j:j + rows], ys[j:j + rows]
         hidden = torch.relu(c.left[0, x] + c.right[0, y])[None]  # [1, t, m]
@@ -188,15 +187,14 @@ def decide_inputs(model: GroupMLP | Folded, group: Group, xs: torch.Tensor, ys: 
         sure, undecided, up, _ = _decide_rows(c, r, hidden, e_h, group.table[x, y][None])
         correct[j:j + rows] = sure[0] & ~undecided[0]
         loss[j:j + rows] = up[0]
-        for i in torch.nonzero(undecided[0])[:, 0].tolist():
-            open_inputs.append((int(x[i]), int(y[i])))
-            where[open_inputs[-1]] = j + i
-    if open_inputs:
+        undecided_all[j:j + rows] = undecided[0]
+    if bool(undecided_all.any()):  # exactly, in limbs (``exact``)
         from rhoproof.exact import decide
 
-        for (x_, y_), (ok, up_, _) in decide(model, k, open_inputs, group.table_np).items():
-            correct[where[(x_, y_)]] = ok
-            loss[where[(x_, y_)]] = float(ce_upper(torch.tensor([up_], dtype=torch.float64))[0])
+        at = torch.nonzero(undecided_all)[:, 0]
+        ok, _, up_t = decide(model, k, xs[at], ys[at], group.table)
+        correct[at] = ok
+        loss[at] = ce_upper(up_t)
     return correct, loss
 
 
@@ -215,7 +213,7 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
     correct_all = torch.empty(k, g, g, dtype=torch.bool)
     loss_all = torch.empty(k, g, g, dtype=torch.float64)
     loss_low = torch.empty(k, g, g, dtype=torch.float64)
-    open_inputs: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+    open_inputs = torch.zeros(k, g, g, dtype=torch.bool)
     for x0 in range(0, g, rows):
         x1 = min(g, x0 + rows)
         n = x1 - x0
@@ -228,23 +226,18 @@ def _evaluate_exact(model: GroupMLP | Folded, group: Group, keep_pairs: bool,
         correct_all[:, x0:x1] = (sure & ~undecided).view(k, n, g)
         loss_all[:, x0:x1] = up_t.view(k, n, g)
         loss_low[:, x0:x1] = low_t.view(k, n, g)
-        undecided = undecided.view(k, n, g)
-        for kk, xx, yy in torch.nonzero(undecided).tolist():
-            open_inputs[kk].append((x0 + xx, yy))
-    decided = 0
-    if any(open_inputs):
+        open_inputs[:, x0:x1] = undecided.view(k, n, g)
+    decided = int(open_inputs.sum())
+    if decided:  # exactly, in limbs (``exact``), per instance
         from rhoproof.exact import decide
 
-        table_np = group.table_np
-        for kk, todo in enumerate(open_inputs):
-            if not todo:
-                continue
-            decided += len(todo)
-            for (x, y), (ok, up, down) in decide(model, kk, todo, table_np).items():
-                correct_all[kk, x, y] = ok
-                loss_all[kk, x, y] = float(ce_upper(torch.tensor([up], dtype=torch.float64))[0])
-                loss_low[kk, x, y] = float(ce_lower(torch.tensor([down],
-                                                                 dtype=torch.float64))[0])
+        for kk in range(k):
+            xs, ys = torch.nonzero(open_inputs[kk], as_tuple=True)
+            if len(xs):
+                ok, low_t, up_t = decide(model, kk, xs, ys, table)
+                correct_all[kk, xs, ys] = ok
+                loss_all[kk, xs, ys] = ce_upper(up_t)
+                loss_low[kk, xs, ys] = ce_lower(low_t)
     correct_flat = correct_all.reshape(k, g * g)
     loss_flat = loss_all.reshape(k, g * g)
     n_pairs = g * g

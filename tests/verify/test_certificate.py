@@ -109,7 +109,7 @@ def test_checker_shares_no_code_with_the_prover():
     import rhoproof.check
 
     allowed = {"__future__", "math", "typing", "numpy", "fractions", "hashlib", "json", "itertools",
-               "dataclasses", "pathlib", "safetensors.numpy", "rhoproof.check"}
+               "dataclasses", "pathlib", "safetensors.numpy", "rhoproof.check", "collections.abc"}
     files = sorted(Path(rhoproof.check.__file__).parent.glob("*.py"))
     assert len(files) >= 5
     for file in files:

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from rhoproof.check.brute import brute
+from rhoproof.check.brute import Exact, brute
 from rhoproof.check.coset import coset
-from rhoproof.check.exact import ExactLogits
 from rhoproof.check.irrep import irrep
+from rhoproof.check.limbs import decide
 from rhoproof.check.parse import CheckFailed, Claim, check_format, parse, require
 from rhoproof.check.table import table_sha256
 from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_file
@@ -58,6 +58,11 @@ class CheckResult:
                 "cross_entropy": self.cross_entropy}
 
 
+def _exact(model: StoredModel, k: int, table: np.ndarray) -> Exact:
+    """Exact decisions for instance k at chosen inputs (``limbs.decide``)."""
+    return lambda xs, ys: decide(model.tensors, model.folded, k, xs, ys, table)
+
+
 def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int, float]:
     """(certified inputs, cross-entropy bound) recomputed from the claim's data."""
     if claim.method != "brute" and claim.certified_inputs == 0 and \
@@ -65,15 +70,14 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
         return 0, math.inf  # nothing claimed (e.g. a model outside the safe range)
     center, radius = enclosure(model, claim.instance)
     if claim.method == "brute":
-        return brute(center, radius, ExactLogits(model.tensors, model.folded,
-                                                        claim.instance), table)
+        return brute(center, radius, _exact(model, claim.instance, table), table)
     safe_center, safe_radius = in_safe_range(center, radius)
     if claim.method == "irrep":
         count, ce = irrep(claim, safe_center, safe_radius, table)
         if claim.exact and count < claim.certified_inputs:  # stage 4: decide the rest
             # by brute force; every input the stages certify is correct, so the union of
             # theirs and the truly correct ones is the truly correct ones
-            exact = ExactLogits(model.tensors, model.folded, claim.instance)
+            exact = _exact(model, claim.instance, table)
             count = max(count, brute(center, radius, exact, table)[0])
         return count, ce
     return coset(claim, safe_center, safe_radius, table)

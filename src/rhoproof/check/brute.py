@@ -1,20 +1,20 @@
 """The checker's V_brute: every logit as a float64 centre with a rigorous error bound; inputs
 whose correct logit and largest wrong logit the bounds cannot separate are decided with exact
-rationals (``exact.ExactLogits``). The count is exact. ``correct_low`` and ``correct_low_at``
+integers (``limbs.decide``). The count is exact. ``correct_low`` and ``correct_low_at``
 (the correct logit from below, on the grid or at given inputs) serve the proofs too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from rhoproof.check.exact import ExactLogits
 from rhoproof.check.rounding import (
     ETA,
     TINY,
     U,
     ce_up,
     down,
-    float_up,
     mean_up,
     widen,
 )
@@ -54,11 +54,17 @@ def correct_low(c: dict, r: dict | None, table: np.ndarray, inv: np.ndarray) -> 
         out[x, ys] = down(val - err, np.abs(val) + err)
     return out
 
-def brute(c: dict, r: dict | None, exact: ExactLogits, table: np.ndarray
-          ) -> tuple[int, float]:
-    """The exact count of correctly classified inputs and a CE upper bound."""
+Exact = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""(xs, ys) → whether each input is correct, exactly, and upper bounds on f(z) − f(xy)."""
+
+
+def brute(c: dict, r: dict | None, exact: Exact, table: np.ndarray) -> tuple[int, float]:
+    """The exact count of correctly classified inputs and a CE upper bound: float enclosures
+    decide most inputs, ``exact`` (``limbs.decide``) the rest, all at once."""
     g, m = c["left"].shape
     count, ce = 0, np.zeros((g, g))
+    open_x: list[np.ndarray] = []
+    open_y: list[np.ndarray] = []
     rows = max(1, (1 << 21) // (g * max(m, g)))
     for x0 in range(0, g, rows):
         xs = np.arange(x0, min(g, x0 + rows))
@@ -81,13 +87,14 @@ def brute(c: dict, r: dict | None, exact: ExactLogits, table: np.ndarray
             t = t + 4 * U * (np.abs(hi_w) + np.abs(lo_c)[..., None]) + TINY
         np.put_along_axis(t, z, -np.inf, 2)
         ce[xs] = ce_up(t)
-        for i, y in zip(*np.nonzero(~(sure | wrong))):
-            x = int(xs[i])
-            vals = exact.logits(x, int(y))
-            zc = int(table[x, y])
-            diffs = [float_up(v - vals[zc]) for j, v in enumerate(vals) if j != zc]
-            count += int(all(v < vals[zc] for j, v in enumerate(vals) if j != zc))
-            ce[x, y] = ce_up(np.array([diffs]))[0]
+        i, y = np.nonzero(~(sure | wrong))
+        open_x.append(xs[i])
+        open_y.append(y)
+    ox, oy = np.concatenate(open_x), np.concatenate(open_y)
+    if len(ox):
+        ok, up_diff = exact(ox, oy)
+        count += int(ok.sum())
+        ce[ox, oy] = ce_up(up_diff)
     return count, mean_up(ce)
 
 

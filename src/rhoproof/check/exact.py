@@ -1,8 +1,6 @@
 """Exact rational arithmetic for the checker (Python's ``fractions``; every float is a dyadic
 rational, so ``Fraction(float)`` is exact).
 
-* ``logits``: the stored model's logits for chosen inputs, exactly (V_brute decides with them
-  the inputs whose float enclosures overlap).
 * ``ideal_values``: F*(w) = f*(w | e, e) of the proof's ideal for every w, exactly from the
   certificate's tables (docs/soundness.md §1): Σ over ρ-set circuits of
   W Σ_{(p,q)} K[p, act_C[w, q]] ReLU(α_p + γ_q) (the scales cancel and each pair's shares sum
@@ -20,39 +18,6 @@ from rhoproof.check.parse import RhoSetTables, SignTables, require
 
 def _fr(a: np.ndarray) -> list:
     return [Fraction(float(v)) for v in np.asarray(a, dtype=np.float64).ravel()]
-
-
-class ExactLogits:
-    """One instance of the stored model as rationals; hidden rows cached."""
-
-    def __init__(self, tensors: dict[str, np.ndarray], folded: bool, k: int) -> None:
-        self._t, self._folded, self._k = tensors, folded, k
-        key_u, key_b = ("unembed", "bias") if folded else ("unembedding", "unembed_bias")
-        u = tensors[key_u][k]
-        self._m, self._g = u.shape
-        self._u = [_fr(u[i]) for i in range(self._m)]  # [m][G]
-        self._b = _fr(tensors[key_b][k])
-        self._rows: dict[tuple[str, int], list] = {}
-
-    def _row(self, side: str, x: int) -> list:
-        if (side, x) not in self._rows:
-            if self._folded:
-                row = _fr(self._t["left" if side == "l" else "right"][self._k][x])
-            else:
-                e = self._t["embedding_left" if side == "l" else "embedding_right"][self._k][x]
-                w = self._t["linear_left" if side == "l" else "linear_right"][self._k]
-                ef, wf = _fr(e), [_fr(w[j]) for j in range(w.shape[0])]
-                row = [sum((ef[j] * wf[j][i] for j in range(len(ef))), Fraction(0))
-                       for i in range(self._m)]
-            self._rows[(side, x)] = row
-        return self._rows[(side, x)]
-
-    def logits(self, x: int, y: int) -> list[Fraction]:
-        lx, ry = self._row("l", x), self._row("r", y)
-        h = [max(a + b, Fraction(0)) for a, b in zip(lx, ry)]
-        live = [i for i in range(self._m) if h[i]]
-        return [sum((h[i] * self._u[i][z] for i in live), Fraction(0)) + self._b[z]
-                for z in range(self._g)]
 
 
 def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
@@ -78,4 +43,4 @@ def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
     return out
 
 
-__all__ = ["ExactLogits", "ideal_values"]
+__all__ = ["ideal_values"]
