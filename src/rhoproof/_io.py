@@ -69,10 +69,18 @@ def atomic_save_tensors(path: str | Path, tensors: dict[str, torch.Tensor],
         raise
 
 
+MAX_CERTIFICATE = 64 << 20
+"""Bytes: far above any honest certificate (S5: under 60 KB), far below what would exhaust
+memory when parsed."""
+
+
 def load_certificate(path: str | Path) -> dict[str, Any]:
     """A certificate file as parsed JSON (an object), or CertificateError in one line; no
     validation (that is the checker's), and no torch: `check` fails fast on a bad file."""
     try:
+        if Path(path).is_file() and Path(path).stat().st_size > MAX_CERTIFICATE:
+            raise CertificateError(f"{path}: larger than any certificate "
+                                   f"({MAX_CERTIFICATE >> 20} MiB)")
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise CertificateError(f"{path}: file not found") from None

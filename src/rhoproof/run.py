@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 RUN_FORMAT = "rhoproof-run-1"
 FOLDED_FORMAT = "rhoproof-folded-1"
 """weights.safetensors holding only the folded tensors left, right, unembed, bias."""
+MAX_CONFIG_FILE = 1 << 20
+"""Bytes: a run's config.json is under 2 KB."""
 CONFIG, WEIGHTS, CHECKPOINT, METRICS, GROUP = ("config.json", "weights.safetensors",
                                                "checkpoint.safetensors", "metrics.jsonl",
                                                "group.json")
@@ -105,9 +107,12 @@ def read_config(path: Path) -> dict[str, Any]:
     if not cfg.exists():
         raise RunError(f"{path} is not a run directory: {CONFIG} is missing")
     try:
+        if cfg.stat().st_size > MAX_CONFIG_FILE:
+            raise RunError(f"{cfg} is corrupt: larger than any run config "
+                           f"({MAX_CONFIG_FILE} bytes)")
         data = json.loads(cfg.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunError(f"{cfg} is corrupt: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise RunError(f"{cfg} is corrupt: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or data.get("format") != RUN_FORMAT or not isinstance(
             data.get("config"), dict):
         raise RunError(f"{cfg} is not a rhoproof run config (format {RUN_FORMAT!r})")

@@ -154,7 +154,10 @@ def test_virtual_neurons_complete_a_circuit_soundly(monkeypatch):
 def test_lists_a_certificate_carries_are_capped():
     """Issue 20: a certificate under 200 KB made the checker use minutes and GBs with a list
     whose length and repetitions were not limited (a subgroup's elements: cost the square of
-    the length; symmetry generators and virtual neurons: cost times |G|²)."""
+    the length; symmetry generators and virtual neurons: cost times |G|²). Every list is
+    capped by what the group and model make meaningful: ρ-sets of at most |G| points, each
+    neuron in one circuit, at most m virtual neurons, top_w at most top_k per input, at most
+    max(|G|, |G|²/32) orbits of a symmetry (the prover's own cap), at most 4 stages."""
     g, f = builders.constant_output_model()
     cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset").to_json()))
     sub = cert["coset"]["subgroups"][0]
@@ -175,7 +178,15 @@ def test_lists_a_certificate_carries_are_capped():
          "generators"),
         (lambda c: c.update(symmetry={"generators": [[1, 0], [1, 0]], "orbits": 1}),
          "repeats a generator"),
-        (lambda c: _many_virtual(c, f.d_hidden, 1000), "exceeds the"),
+        (lambda c: _many_virtual(c, f.d_hidden, 1000), "virtual_neurons = 1000 is out of"),
+        (lambda c: _many_virtual(c, f.d_hidden, f.d_hidden), "exceeds the"),
+        (lambda c: _rho(c).update(alpha=[1.0] * (n + 1)), "more than |G|"),
+        (lambda c: _rho(c).update(neurons=[_rho(c)["neurons"][0]] * len(_rho(c)["neurons"])),
+         "a neuron is in two circuits"),
+        (lambda c: c.update(stages=c["stages"] * 3), "at most 4"),
+        (lambda c: c.update(top_w=c["top_w"] * (n * n + 1)), "longer than"),
+        (lambda c: c.update(symmetry={"generators": [[g.identity, g.identity]], "orbits": 1}),
+         "orbits on the inputs"),
     ):
         bad = copy.deepcopy(cert)
         tamper(bad)

@@ -195,6 +195,11 @@ def ideal_at_orbits(claim: Claim, ih: dict, eps: tuple[float, float, float],
         orb, tg, th = np.zeros((g, g), dtype=np.int64), xs, ys
     else:
         elements = _h_elements(claim.symmetry, table, e)
+        # as the prover's cap (certificate.MAX_ORBIT_SHARE): one evaluation of f* per orbit
+        # must stay a small part of the work, at most max(|G|, |G|²/32) orbits
+        require(g * g <= len(elements) * max(g, g * g / 32),
+                f"the symmetry has {g * g // len(elements)} orbits on the inputs, more than "
+                f"max(|G|, |G|²/32)")
         orb = np.full((g, g), -1, dtype=np.int64)
         tg, th = np.zeros((g, g), dtype=np.int64), np.zeros((g, g), dtype=np.int64)
         rep_list: list[tuple[int, int]] = []

@@ -159,6 +159,9 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
     if kind == "rho_set":
         nb, nc = _length(c.get("alpha"), "alpha"), _length(c.get("gamma"), "gamma")
         require(nb > 0 and nc > 0, "empty ρ-set")
+        # a ρ-set is an orbit of ρ(G): at most |G| points (the checker's work on a circuit
+        # grows with |G| n_b n_c)
+        require(nb <= g and nc <= g, f"a ρ-set has more than |G| = {g} points")
         return RhoSetTables(
             irrep, neurons, _ints(c.get("act_b"), (g, nb), "act_b", 0, nb - 1),
             _ints(c.get("act_c"), (g, nc), "act_c", 0, nc - 1),
@@ -243,11 +246,16 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     per_output = cert.get("per_output")
     require(per_output in ("all", "needed"), "per_output must be all or needed")
     top_k = _integer(cert.get("top_k"), "top_k", 1, 10**6)
-    virtual = _integer(cert.get("virtual_neurons", 0), "virtual_neurons", 0, 10**6)
+    # a proof adds at most as many virtual neurons as the model has real ones (the checker's
+    # arrays grow with m + virtual_neurons)
+    virtual = _integer(cert.get("virtual_neurons", 0), "virtual_neurons", 0, m)
     t0 = _safe(_number(cert.get("t0"), "t0"), "t0")
     _length(cert.get("proof"), "proof")
+    require(len(cert["proof"]) <= m + virtual, "the proof lists more circuits than neurons")
     circuits = tuple(_circuit(c, g, m + virtual) for c in cert["proof"])
-    used = set().union(*(set(c.neurons.tolist()) for c in circuits)) if circuits else set()
+    listed = [i for c in circuits for i in c.neurons.tolist()]
+    used = set(listed)
+    require(len(used) == len(listed), "a neuron is in two circuits, or twice in one")
     require(set(range(m, m + virtual)) <= used, "a virtual neuron is not used by any circuit")
     # a virtual neuron fills a missing pair of its circuit's double sum: no more of them than
     # pairs (the checker's arrays grow with m + virtual_neurons times |G|)
@@ -255,8 +263,9 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     require(virtual <= pairs, f"virtual_neurons = {virtual} exceeds the {pairs} pairs of the "
             f"circuits' double sums")
     stages = cert.get("stages", [])
-    require(isinstance(stages, list) and all(isinstance(st, dict) for st in stages),
-            "stages must be a list of objects")
+    require(isinstance(stages, list) and len(stages) <= 4
+            and all(isinstance(st, dict) for st in stages),
+            "stages must be a list of at most 4 objects")
     for st in stages:  # bookkeeping, not trusted, but well formed
         require(set(st) == {"name", "inputs", "certified", "ops", "seconds"}
                 and st["name"] in ("separable", "per_input", "per_output", "exact"),
@@ -284,6 +293,7 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     top_w = None
     if "top_w" in cert:  # per orbit of the symmetry, k each (one orbit without symmetry)
         n_top, k = _length(cert["top_w"], "top_w"), min(top_k, g - 1)
+        require(n_top <= g * g * max(k, 1), "top_w is longer than top_k per input")
         if k == 0:  # |G| = 1: no wrong output at all
             require(n_top == 0, "top_w lists outputs of a group with no wrong output")
         else:

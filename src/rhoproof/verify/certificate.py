@@ -152,6 +152,8 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
             continue
         ts = time.perf_counter()
         v = sum(c.virtual for c in circuits)
+        if v > m:  # the checker's cap: no more virtual neurons than real ones
+            continue
         padded = with_virtual_neurons(f, v)
         ideal = exact_ideal(grp, padded.d_hidden, circuits, f.bias[0])
         bound = irrep_bound(padded, ideal, grp, TOP_K, mode, v, radius)
