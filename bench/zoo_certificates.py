@@ -95,7 +95,8 @@ def main() -> None:
             raise SystemExit(1)
 
 
-_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)|^(run|weights_sha256)$")
+_TIMING = re.compile(r"(^|_)(seconds|time|versions|created|over_brute|speedup)($|_)"
+                     r"|^(run|weights_sha256)$")
 
 
 def _diff(old: object, new: object, where: str = "") -> list[str]:

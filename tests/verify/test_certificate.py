@@ -202,3 +202,11 @@ def _many_virtual(cert, m, v):
     for key, value in (("p", 0), ("q", 0), ("scale", 1.0), ("weight", 1.0)):
         c[key] += [value] * v
     cert["virtual_neurons"] = v
+
+
+def test_the_prover_stays_within_the_checkers_caps():
+    """The checker's caps are protocol constants: the prover's own choices stay inside them."""
+    from rhoproof.check.parse import MAX_TOP_K
+    from rhoproof.verify.irrep import TOP_K
+
+    assert TOP_K <= MAX_TOP_K

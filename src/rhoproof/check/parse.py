@@ -22,6 +22,10 @@ OLD_FORMATS = ("rhoproof-certificate-1", "rhoproof-certificate-2")
 """Formats of rhoproof 0.1 and 0.2, which name the group by spec (a table: path) only."""
 
 
+MAX_TOP_K = 32
+"""The most per-output terms per orbit a certificate may ask for (the prover's TOP_K is 24)."""
+
+
 class CheckFailed(ValueError):
     """The certificate is malformed, or its claims do not follow from its data."""
 
@@ -245,7 +249,9 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         return Claim(**base, coset=CosetTables(subs, left, right, target))
     per_output = cert.get("per_output")
     require(per_output in ("all", "needed"), "per_output must be all or needed")
-    top_k = _integer(cert.get("top_k"), "top_k", 1, 10**6)
+    # the per-output stage costs |G|² top_k: the prover uses 24; more would let a certificate
+    # make the checker redo brute force's |G|³ work
+    top_k = _integer(cert.get("top_k"), "top_k", 1, MAX_TOP_K)
     # a proof adds at most as many virtual neurons as the model has real ones (the checker's
     # arrays grow with m + virtual_neurons)
     virtual = _integer(cert.get("virtual_neurons", 0), "virtual_neurons", 0, m)
