@@ -108,13 +108,13 @@ def test_thread_policy(monkeypatch, capsys):
 
     import torch
 
-    from rhoproof import cli
+    from rhoproof import threads as policy
 
-    assert 0.0 <= cli.busy_cores() <= (os.cpu_count() or 1) + 0.01
+    assert 0.0 <= policy.busy_cores() <= (os.cpu_count() or 1) + 0.01
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     for busy, threads in ((2.6, 1), (0.1, 4), (9.0, 1), (1.2, 3)):
-        monkeypatch.setattr(cli, "busy_cores", lambda busy=busy: busy)
-        assert cli.default_threads() == threads
+        monkeypatch.setattr(policy, "busy_cores", lambda busy=busy: busy)
+        assert policy.default_threads() == threads
     before = torch.get_num_threads()
     try:
         assert main(["groups", "S3", "--no-subgroups"]) == 0  # no torch work: untouched

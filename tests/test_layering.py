@@ -11,7 +11,7 @@ SRC = Path(rhoproof.__file__).parent
 
 STAGES = [
     ("groups", {"groups", "errors", "_version", "_io"}),
-    ("model", {"model", "config", "rounding", "enclosure", "exact", "evaluate", "step"}),
+    ("model", {"model", "config", "rounding", "threads", "enclosure", "exact", "evaluate", "step"}),
     ("train", {"train", "run", "zoo", "importer"}),
     ("explain", {"explain"}),
     ("verify", {"verify", "check"}),

@@ -81,19 +81,24 @@ def cmd_groups(args: argparse.Namespace) -> None:
 # --- train ---------------------------------------------------------------------------------
 
 
+TRAIN_OPTIONS = {"n_instances": "models"}
+"""TrainConfig fields whose option has another name (the rest: --field-name)."""
+
+
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    import dataclasses
+
     from rhoproof.config import TrainConfig
 
-    fields = {"group": args.group, "n_instances": args.models, "epochs": args.epochs,
-              "seed": args.seed, "d_embed": args.d_embed, "d_hidden": args.d_hidden,
-              "train_frac": args.train_frac, "lr": args.lr, "weight_decay": args.weight_decay,
-              "eval_every": args.eval_every, "checkpoint_every": args.checkpoint_every,
-              "dtype": args.dtype}
+    # every TrainConfig field with an option: --d-embed for d_embed, --models for n_instances
+    options = {f.name: "--" + TRAIN_OPTIONS.get(f.name, f.name).replace("_", "-")
+               for f in dataclasses.fields(TrainConfig)
+               if TRAIN_OPTIONS.get(f.name, f.name).replace("-", "_") in vars(args)}
+    fields = {name: getattr(args, TRAIN_OPTIONS.get(name, name)) for name in options}
     try:
         return TrainConfig(**{k: v for k, v in fields.items() if v is not None})
     except ConfigError as exc:  # name the option the user typed, not the config's field
-        options = {"n_instances": "--models", **{k: "--" + k.replace("_", "-") for k in fields
-                                                if k not in ("group", "n_instances")}}
+        options.pop("group")
         raise ConfigError(re.sub(r"\b(" + "|".join(options) + r")\b",
                                  lambda m: options[m.group(1)], str(exc))) from None
 
@@ -281,9 +286,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> None:
+    from rhoproof.config import METHODS
     from rhoproof.explain.idealize import coverage_note
     from rhoproof.report.pipeline import certify_run, summarize_certificates
-    from rhoproof.verify.certificate import METHODS
 
     run = _load_run(args.run_dir, args.table)
     instances = _select_instances(args, run.n_instances)
@@ -576,7 +581,15 @@ def _unknown_options(parser: argparse.ArgumentParser, args: list[str]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     from rhoproof._version import __version__
-    from rhoproof.config import DEMO_CONFIG, PER_OUTPUT_MODES, SPARSITY_THRESHOLD
+    from rhoproof.config import (
+        BACKENDS,
+        DEMO_CONFIG,
+        DTYPES,
+        METHODS,
+        PER_OUTPUT_MODES,
+        PRODUCTS,
+        SPARSITY_THRESHOLD,
+    )
 
     p = _Parser(prog="rhoproof", description=(
         "Train networks on finite-group multiplication, explain them, certify them."))
@@ -605,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, help="L2 weight decay (2e-4)")
     t.add_argument("--eval-every", type=int, help="epochs between exact evaluations (50)")
     t.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (250)")
-    t.add_argument("--dtype", choices=["float32", "float64"], help="training dtype (float32)")
+    t.add_argument("--dtype", choices=DTYPES, help="training dtype (float32)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
@@ -639,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
     which_c = c.add_mutually_exclusive_group()
     which_c.add_argument("--instance", type=int, help="model to certify (default 0)")
     which_c.add_argument("--all", action="store_true", help="certify every model of the run")
-    c.add_argument("--method", choices=["irrep", "coset", "brute", "all"], default="irrep",
+    c.add_argument("--method", choices=[*METHODS, "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
                         "brute (exact), or all of them")
     c.add_argument("--exact", action="store_true",
@@ -699,7 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "notation on 1..n like GAP's \"(1,2)(3,4)\", or 0-based "
                                      "image lists); S_n and A_n only")
     im.add_argument("--product", default="right-to-left",
-                    choices=["right-to-left", "left-to-right"],
+                    choices=PRODUCTS,
                     help="with --labels: how the source composes permutations (GAP: "
                          "left-to-right; rhoproof: right-to-left, the default)")
     im.set_defaults(func=cmd_import)
@@ -715,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: rhoproof sweep study.toml --backend ray --address "
                                "auto --out sweeps/study (the file's format: README, 'Sweeps')")
     sw.add_argument("sweep_file", help="the grid, a TOML file")
-    sw.add_argument("--backend", choices=["local", "ray"], default="local",
+    sw.add_argument("--backend", choices=BACKENDS, default="local",
                     help="local (default: this machine) or ray (a Ray cluster)")
     sw.add_argument("--address", help="ray: the cluster (auto, or HOST:PORT); default: start "
                                       "a local one for the sweep")
@@ -748,20 +761,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-LARGE_ORDER = 1000
-"""From this order on, building a group's tables, irreps and subgroups takes minutes."""
-
-
 def _warn_if_large(spec: str | None) -> None:
-    """One line on stderr before a long silent build (S7: minutes and GBs)."""
-    if not isinstance(spec, str):
-        return
-    from rhoproof.groups.specs import spec_order
+    """One line on stderr before a long silent build (``groups.specs.large_group_note``)."""
+    if isinstance(spec, str):
+        from rhoproof.groups.specs import large_group_note
 
-    order = spec_order(spec)  # a bad spec raises its own one-line error here
-    if order is not None and order >= LARGE_ORDER:
-        print(f"rhoproof: note: {spec} has order {order}; building its Cayley table, irreps "
-              f"and subgroups takes minutes and several GB of memory", file=sys.stderr)
+        note = large_group_note(spec)  # a bad spec raises its own one-line error here
+        if note:
+            print(f"rhoproof: note: {note}", file=sys.stderr)
 
 
 TORCH_COMMANDS = ("train", "evaluate", "explain", "certify", "check", "reproduce", "import",
@@ -769,51 +776,10 @@ TORCH_COMMANDS = ("train", "evaluate", "explain", "certify", "check", "reproduce
 """The commands whose work is torch's, and so take ``--threads``."""
 
 
-def busy_cores(window: float = 0.1) -> float:
-    """How many cores other work keeps busy now: from /proc/stat over ``window`` seconds
-    (this process sleeps meanwhile); where there is no /proc/stat, the 1-minute load average
-    (which lags: it still counts work that just ended)."""
-    import os
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:]]
-        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle+iowait
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(window)
-        total1, idle1 = sample()
-        if total1 > total0:
-            return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / (total1 - total0))
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.getloadavg()[0]
-    except (OSError, AttributeError):  # no load average on this platform
-        return 0.0
-
-
-def default_threads() -> int:
-    """The thread policy (bench/results/threads.md): as many threads as cores not busy with
-    other work right now (at least 1). On 2 cores, 2 threads were 1.3–2× faster than 1 on an
-    idle machine and 2–9× slower beside one busy process."""
-    import os
-
-    cores = os.cpu_count() or 1
-    return max(1, min(cores, round(cores - busy_cores())))
-
-
 def _set_threads(requested: int | None) -> None:
-    import os
+    from rhoproof.threads import set_threads
 
-    if requested is not None and requested < 1:
-        raise ConfigError(f"--threads must be a positive integer, got {requested}")
-    if requested is None and os.environ.get("OMP_NUM_THREADS"):
-        return  # the user's own setting
-    import torch
-
-    torch.set_num_threads(requested or default_threads())
+    set_threads(requested)
 
 
 def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:

@@ -15,6 +15,12 @@ DTYPES = ("float32", "float64")
 """Parameter dtypes a run may train in."""
 
 PER_OUTPUT_MODES = ("auto", "all", "needed")
+METHODS = ("irrep", "coset", "brute")
+"""The verifiers: V_irrep (the ρ-set proof), V_coset (the coset baseline), V_brute (exact)."""
+PRODUCTS = ("right-to-left", "left-to-right")
+"""How imported weights' source multiplies permutations (``rhoproof import --product``)."""
+BACKENDS = ("local", "ray")
+"""Where a sweep runs its cells."""
 """V_irrep's per-output terms: ``auto``, for every input (``all``) or where needed."""
 
 GENERALISED = 0.5
@@ -115,4 +121,5 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
 
-__all__ = ["DEMO_CONFIG", "DTYPES", "GENERALISED", "PER_OUTPUT_MODES", "TrainConfig"]
+__all__ = ["BACKENDS", "DEMO_CONFIG", "DTYPES", "GENERALISED", "METHODS", "PER_OUTPUT_MODES",
+           "PRODUCTS", "TrainConfig"]

@@ -103,17 +103,19 @@ def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     planes are skipped."""
     t, m, la = a.shape
     g, lb = b.shape[1], b.shape[2]
-    out = torch.zeros(t, g, la + lb - 1, dtype=torch.float64)
+    out = torch.zeros(la + lb - 1, t, g, dtype=torch.float64)  # plane-major while summing
     live_a = [j for j in range(la) if bool(a[:, :, j].any())]
     live_b = [k for k in range(lb) if bool(b[:, :, k].any())]
     if live_a and live_b:
         biggest = float(a.abs().max()) * float(b.abs().max())
         if m * min(len(live_a), len(live_b)) * biggest >= EXACT_BELOW:
             raise _TooWide
+    planes_a = {j: a[:, :, j].contiguous() for j in live_a}
+    planes_b = {k: b[:, :, k].contiguous() for k in live_b}
     for j in live_a:
         for k in live_b:
-            out[:, :, j + k] += a[:, :, j] @ b[:, :, k]
-    return out
+            out[j + k] += planes_a[j] @ planes_b[k]
+    return out.movedim(0, -1)
 
 
 def _bits(width: int) -> int:
@@ -152,8 +154,11 @@ class ExactModel:
             self.right = _product(er, wr)
             size = max(self.left.shape[-1], self.right.shape[-1])
             self.left, self.right = (_pad(t, size) for t in (self.left, self.right))
+        size = max(_used(self.left), _used(self.right))
+        self.left, self.right = (_pad(t[..., :size], size) for t in (self.left, self.right))
         self.e_u = low_exponent(self.u)
         self.unembed = limbs(self.u, self.e_u, self.bits)  # [m, G, Lu]
+        self.unembed = self.unembed[..., :_used(self.unembed)]
 
     def hidden(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
         """h(x, y) as limbs [t, m, L] at base ``e_lr``, every limb below 2^(B+1) in size."""
@@ -181,6 +186,12 @@ class ExactModel:
         f[..., shift:shift + prod.shape[-1]] += prod
         f[..., :bias.shape[-1]] += bias[None]
         return f - f[torch.arange(len(zc)), zc][:, None, :], e_b
+
+
+def _used(t: torch.Tensor) -> int:
+    """The number of limb planes up to the last nonzero one (at least 1)."""
+    live = torch.nonzero(t.reshape(-1, t.shape[-1]).any(0))[:, 0]
+    return int(live[-1]) + 1 if len(live) else 1
 
 
 def _pad(t: torch.Tensor, size: int) -> torch.Tensor:
@@ -237,10 +248,16 @@ def _decide(ex: ExactModel, xs: torch.Tensor, ys: torch.Tensor, table: torch.Ten
         diff, e = ex.differences(x, y, zc)  # [c, G, L]
         wrong = torch.ones(len(x), g, dtype=torch.bool)
         wrong[torch.arange(len(x)), zc] = False
-        sign = sign_of(diff, ex.bits)  # exact
+        lo, hi = float_bounds(diff, e, ex.bits)  # [c, G], rigorous
+        # the sign: from the float bounds where they exclude 0, 0 where every limb is 0, by
+        # carrying the limbs where neither decides
+        sign = torch.where(lo > 0, 1, torch.where(hi < 0, -1, 0))
+        open_ = (lo <= 0) & (hi >= 0) & (diff != 0).any(-1)
+        if bool(open_.any()):
+            sign[open_] = sign_of(diff[open_], ex.bits)  # exact
         ok[j:j + step] = ((sign < 0) | ~wrong).all(1)
-        lo, hi = float_bounds(diff[wrong].view(len(x), g - 1, -1), e, ex.bits)
-        low[j:j + step], up[j:j + step] = lo, hi
+        low[j:j + step] = lo[wrong].view(len(x), g - 1)
+        up[j:j + step] = hi[wrong].view(len(x), g - 1)
     return ok, low, up
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rhoproof.config import PRODUCTS
 from rhoproof.errors import RunError, UserError
 from rhoproof.groups import Group
 from rhoproof.groups import group as make_group
@@ -358,7 +359,7 @@ def import_report(path: str | Path, spec: str, out: str | Path, *,
 
 
 def _check_options(product: str, table: str | Path | None, labels: str | Path | None) -> None:
-    if product not in ("right-to-left", "left-to-right"):
+    if product not in PRODUCTS:
         raise RunError(f"product must be right-to-left or left-to-right, not {product!r}")
     if table is not None and labels is not None:
         raise RunError("give --table or --labels, not both")

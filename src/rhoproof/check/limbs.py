@@ -82,16 +82,24 @@ def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     pa, pb = a.shape[-1], b.shape[-1]
     used_a = [j for j in range(pa) if a[..., j].any()]
     used_b = [j for j in range(pb) if b[..., j].any()]
-    out = np.zeros((a.shape[0], b.shape[1], pa + pb - 1))
+    out = np.zeros((pa + pb - 1, a.shape[0], b.shape[1]))  # plane-major while summing
     if not used_a or not used_b:
-        return out
+        return np.moveaxis(out, 0, -1)
     if a.shape[1] * min(len(used_a), len(used_b)) * np.abs(a).max() * np.abs(b).max() \
             >= LIMIT:
         raise Narrower
+    planes_a = {i: np.ascontiguousarray(a[..., i]) for i in used_a}
+    planes_b = {j: np.ascontiguousarray(b[..., j]) for j in used_b}
     for i in used_a:
         for j in used_b:
-            out[..., i + j] += a[..., i] @ b[..., j]
-    return out
+            out[i + j] += planes_a[i] @ planes_b[j]
+    return np.moveaxis(out, 0, -1)
+
+
+def _used(d: np.ndarray) -> int:
+    """The number of planes up to the last nonzero one (at least 1)."""
+    live = np.nonzero(d.reshape(-1, d.shape[-1]).any(0))[0]
+    return int(live[-1]) + 1 if len(live) else 1
 
 
 def _pad(d: np.ndarray, size: int) -> np.ndarray:
@@ -123,10 +131,11 @@ class IntegerLogits:
             el, wl, er, wr = (digits(s, low, width) for s in sides)
             self.left, self.right = _convolve(el, wl), _convolve(er, wr)
             self.e_h = 2 * low
-        size = max(self.left.shape[-1], self.right.shape[-1])
-        self.left, self.right = _pad(self.left, size), _pad(self.right, size)
+        size = max(_used(self.left), _used(self.right))
+        self.left, self.right = (_pad(d[..., :size], size) for d in (self.left, self.right))
         self.e_u = lowest_bit(self.u)
         self.unembed = digits(self.u, self.e_u, width)
+        self.unembed = self.unembed[..., :_used(self.unembed)]
 
     def differences(self, xs: np.ndarray, ys: np.ndarray, zc: np.ndarray
                     ) -> tuple[np.ndarray, int]:
@@ -179,15 +188,22 @@ def _decide(model: IntegerLogits, xs: np.ndarray, ys: np.ndarray, table: np.ndar
         diff, e = model.differences(x, y, zc)
         others = np.ones((len(x), g), dtype=bool)
         others[np.arange(len(x)), zc] = False
-        ok[s:s + step] = ((signs(diff, model.width) < 0) | ~others).all(1)
-        d = diff[others].reshape(len(x), g - 1, -1)
         # the digits as computed (normalized, a negative value's would cancel each other):
         # their float sum, widened by (P + 2)u of the terms' magnitudes and P underflows
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            terms = np.ldexp(d, (e + model.width * np.arange(d.shape[-1]))[None, None])
-            total = terms.sum(-1) + (d.shape[-1] + 2) * U * 1.01 * np.abs(terms).sum(-1) \
-                + d.shape[-1] * ETA
-        up[s:s + step] = np.where(np.isnan(total), np.inf, total)
+            terms = np.ldexp(diff, (e + model.width * np.arange(diff.shape[-1]))[None, None])
+            mid = terms.sum(-1)
+            slack = (diff.shape[-1] + 2) * U * 1.01 * np.abs(terms).sum(-1) \
+                + diff.shape[-1] * ETA
+            hi = np.where(np.isnan(mid + slack), np.inf, mid + slack)
+            lo = np.where(np.isnan(mid - slack), -np.inf, mid - slack)
+        # signs: where the float bounds exclude 0; 0 where every digit is; else normalized
+        sign = np.where(lo > 0, 1, np.where(hi < 0, -1, 0))
+        undecided = (lo <= 0) & (hi >= 0) & (diff != 0).any(-1)
+        if undecided.any():
+            sign[undecided] = signs(diff[undecided], model.width)
+        ok[s:s + step] = ((sign < 0) | ~others).all(1)
+        up[s:s + step] = hi[others].reshape(len(x), g - 1)
     return ok, up
 
 

@@ -273,6 +273,20 @@ def _read_json(p: Path) -> object:
         raise GroupSpecError(f"table:{p}: invalid JSON: {str(exc)[:200]}") from None
 
 
+LARGE_ORDER = 1000
+"""From this order on, building a group's tables, irreps and subgroups takes minutes."""
+
+
+def large_group_note(spec: str) -> str | None:
+    """A one-line note for a group whose build takes minutes (S7: minutes and GBs), else None;
+    a bad spec raises its own GroupSpecError."""
+    order = spec_order(spec)
+    if order is None or order < LARGE_ORDER:
+        return None
+    return (f"{spec} has order {order}; building its Cayley table, irreps and subgroups takes "
+            f"minutes and several GB of memory")
+
+
 def group_from_json(path: str | Path) -> Group:
     """A group from ``{"elements": [labels...], "table": [[...], ...]}``, validated.
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
+from rhoproof.config import METHODS
 from rhoproof.errors import ConfigError, RunError
 from rhoproof.groups.stored import is_table_spec
-from rhoproof.verify.certificate import METHODS
 
 if TYPE_CHECKING:
     from rhoproof.config import TrainConfig

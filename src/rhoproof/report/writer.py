@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text
-from rhoproof.config import CERTIFIED
-from rhoproof.verify.certificate import METHODS
+from rhoproof.config import CERTIFIED, METHODS
 from rhoproof.verify.records import Certificate
 
 REFERENCE = Path(__file__).parent / "paper_reference.json"

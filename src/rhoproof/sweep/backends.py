@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rhoproof.config import BACKENDS
 from rhoproof.errors import ConfigError, RunError, UserError
 from rhoproof.sweep.cell import cell_dir, is_finished, run_cell
 from rhoproof.sweep.spec import Cell
 
-BACKENDS = ("local", "ray")
 CANCEL_GRACE_S = 30.0
 """How long an interrupted driver waits for cancelled cells to checkpoint."""
 RAY_RETRIES = 3

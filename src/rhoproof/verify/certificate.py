@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rhoproof._io import load_certificate
+from rhoproof.config import METHODS
 from rhoproof.enclosure import OutOfRange, enclose, for_proof
 from rhoproof.errors import CertificateError, UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from rhoproof.run import Run
 
 FORMAT = Certificate.FORMAT
-METHODS = ("irrep", "coset", "brute")
 CE_SLACK = 2e-9
 MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
 """The proof search completes circuits missing at most this share of their double sum with
