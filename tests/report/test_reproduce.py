@@ -228,3 +228,36 @@ def test_figures_are_readable(tmp_path, monkeypatch):
     thick = [line for line in figures[-1].axes[0].lines
              if line.get_color() == "black" and line.get_linewidth() >= 2]
     assert len(thick) == 3  # one thick black median per box (random, trained, idealized)
+
+
+def test_one_stage_runner_with_one_freshness_rule(s4_run_dir, tmp_path):
+    """Issue 20: reproduce and the sweep share report.stages; an artifact is reused only when
+    made from these weights, by this version, with these options."""
+    from rhoproof.report.stages import StageOptions, Stages
+    from rhoproof.run import WEIGHTS, load_run
+    from rhoproof.verify.certificate import weights_digest
+
+    run = load_run(s4_run_dir)
+    digest = weights_digest(run.path / WEIGHTS)
+    heard: list[tuple[str, bool]] = []
+
+    def stages(**options):
+        return Stages(run, tmp_path, digest, StageOptions(methods=("irrep",), **options),
+                      log=lambda name, reused: heard.append((name, reused)))
+
+    first = stages()
+    first.evaluate(), first.explain(), first.certify([0])
+    stages().evaluate(), stages().explain(), stages().certify([0])
+    assert heard == [("evaluate", False), ("explain", False), ("certify", False),
+                     ("evaluate", True), ("explain", True), ("certify", True)]
+    heard.clear()
+    other = stages(threshold=0.9, per_output="needed")
+    other.evaluate(), other.explain()
+    certs = other.certify([0])
+    assert heard == [("evaluate", True), ("explain", False), ("certify", False)]
+    assert certs[0].per_output == "needed"
+    assert json.loads((tmp_path / "explain.json").read_text())["options"]["threshold"] == 0.9
+    heard.clear()
+    Stages(run, tmp_path, "0" * 64).evaluate()  # other weights: redone
+    assert heard == []  # (no log given) and the file now names the other digest
+    assert json.loads((tmp_path / "evaluate.json").read_text())["weights_sha256"] == "0" * 64

@@ -1,7 +1,7 @@
-"""Library orchestration shared by the command line and ``reproduce``: certify a run (methods ×
-instances → certify → bind to the weights → write), summarize certificates per verifier, and
-the small ``demo`` pipeline (train → evaluate → explain). The CLI only parses, calls these and
-prints."""
+"""Library orchestration shared by the command line, ``reproduce`` and the sweep: certify a run
+(methods × instances → certify → bind to the weights → write), summarize certificates per
+verifier, and the small ``demo`` pipeline (train → evaluate → explain). The stage runner with
+its freshness rule is ``report.stages``. The CLI only parses, calls these and prints."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
-from rhoproof.config import CERTIFIED, DEMO_CONFIG
+from rhoproof.config import CERTIFIED, DEMO_CONFIG, SPARSITY_THRESHOLD
 
 if TYPE_CHECKING:
     from rhoproof.verify.records import Certificate
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
                 out: str | Path, per_output: str = "auto",
                 reuse: Callable[[Path], bool] | None = None,
-                progress: bool = False, exact: bool = False) -> list[Certificate]:
+                progress: bool = False, exact: bool = False,
+                threshold: float = SPARSITY_THRESHOLD) -> list[Certificate]:
     """Certify every instance with every method and write each certificate atomically to
     ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
     whether an existing file can stay (``reproduce`` resumes with it). Returns the
@@ -43,50 +44,11 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
         if reuse is not None and reuse(path):
             certs.append(Certificate.from_json(json.loads(path.read_text())))
             continue
-        cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output, exact),
-                           run, digest)
+        cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output, exact,
+                                         threshold), run, digest)
         atomic_write_json(path, cert.to_json())
         certs.append(cert)
     return certs
-
-
-def stage_is_fresh(path: Path, digest: str) -> bool:
-    """A stage output (JSON) written by this rhoproof version from these weights (SHA-256
-    ``digest`` of the run's weights file); others are redone, so a run trained further never
-    mixes old and new results."""
-    from rhoproof._version import __version__
-
-    try:
-        saved = json.loads(path.read_text())
-        return saved.get("rhoproof_version") == __version__ and \
-            saved.get("weights_sha256") == digest
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return False
-
-
-def certificate_is_fresh(path: Path, digest: str) -> bool:
-    """A certificate for these weights, in this format, by this rhoproof version."""
-    from rhoproof._version import __version__
-    from rhoproof.verify.certificate import FORMAT
-
-    try:
-        cert = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return (isinstance(cert, dict) and cert.get("weights_sha256") == digest
-            and cert.get("format") == FORMAT
-            and cert.get("versions", {}).get("rhoproof") == __version__)
-
-
-def evaluate_record(run: Any, digest: str) -> dict[str, Any]:
-    """The ``evaluate.json`` of a run: exact accuracy and loss of every model, tied to the
-    weights' digest and the rhoproof version."""
-    from rhoproof._version import __version__
-    from rhoproof.evaluate import evaluate
-
-    ev = evaluate(run.model, run.group)
-    return {"rhoproof_version": __version__, "weights_sha256": digest,
-            "accuracy": ev.accuracy.tolist(), "loss": ev.loss.tolist(), **ev.summary()}
 
 
 @dataclass(frozen=True)
@@ -193,5 +155,5 @@ def demo(out: str | Path, models: int, epochs: int, progress: bool = True) -> De
                       explain_models(run.model.fold(), run.group))
 
 
-__all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certificate_is_fresh", "certify_run",
-           "demo", "demo_config", "evaluate_record", "stage_is_fresh", "summarize_certificates"]
+__all__ = ["DEMO_CONFIG", "DemoResult", "VerifierSummary", "certify_run", "demo", "demo_config",
+           "summarize_certificates"]

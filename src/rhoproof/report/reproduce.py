@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
-from rhoproof.config import METHODS
 from rhoproof.errors import ConfigError, RunError
 from rhoproof.groups.stored import is_table_spec
 
 if TYPE_CHECKING:
     from rhoproof.config import TrainConfig
+    from rhoproof.explain.explanation import Explanation
+    from rhoproof.report.stages import Stages
     from rhoproof.run import Run
 
 SETTINGS = "settings.json"
@@ -172,61 +173,42 @@ class Reproduction:
             train(config, path, device=s.device, resume=resume, progress=self.progress)
         return load_run(path)
 
-    def evaluate(self, run: Run) -> dict[str, Any]:
-        from rhoproof.report.pipeline import evaluate_record, stage_is_fresh
+    def _stages(self, run: Run) -> Stages:
+        from rhoproof.report.stages import Stages
 
-        path = self.out / "evaluate.json"
-        digest = self._digest(run)
-        if self._stage("evaluate", stage_is_fresh(path, digest)):
-            atomic_write_json(path, evaluate_record(run, digest))
-        return json.loads(path.read_text())
+        def log(name: str, reused: bool) -> None:
+            self._stage(name, reused)
+
+        return Stages(run, self.out, self._digest(run), progress=self.progress, log=log)
+
+    def evaluate(self, run: Run) -> dict[str, Any]:
+        return self._stages(run).evaluate()
 
     def explain(self, run: Run) -> dict[str, Any]:
-        from rhoproof._version import __version__
-        from rhoproof.explain.explanation import explain_models
+        return self._stages(run).explain(lambda exps: self._figures(run, exps))
+
+    def _figures(self, run: Run, exps: list[Explanation]) -> dict[str, Any]:
+        """The explanation's figures, and the 3-d ρ-sets the paper draws if none was found;
+        what explain.json records of them."""
         from rhoproof.explain.rho_sets import smallest_rho_set
         from rhoproof.report.explain_plots import rho_set_figure, write_run_plots
-        from rhoproof.report.pipeline import stage_is_fresh
 
-        path = self.out / "explain.json"
-        digest = self._digest(run)
-        if self._stage("explain", stage_is_fresh(path, digest)):
-            t0 = time.perf_counter()
-            exps = explain_models(run.model.fold(), run.group, progress=self.progress)
-            seconds = time.perf_counter() - t0
-            figures, be_random = write_run_plots(exps, run, self.out / "figures")
-            found = {p.stem[len("rho_set_"):] for p in figures if p.stem.startswith("rho_set")}
-            built = []
-            for rep in run.group.irreps:  # the 3-d pictures the paper draws, if none was found
-                if rep.dim == 3 and rep.type == "real" and rep.name not in found and (
-                        rs := smallest_rho_set(run.group, rep)) is not None:
-                    built.append(rho_set_figure(
-                        rs, run.group, rep.name,
-                        self.out / "figures" / f"rho_set_{rep.name}_constructed.png",
-                        " (constructed)").name)
-            atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
-                                     "seconds": seconds,
-                                     "constructed_rho_set_figures": built,
-                                     "bi_equivariance_random": be_random.tolist(),
-                                     "rho_set_figures": [p.name for p in figures
-                                                         if p.name.startswith("rho_set")],
-                                     "models": [e.to_dict() for e in exps]})
-        return json.loads(path.read_text())
+        figures, be_random = write_run_plots(exps, run, self.out / "figures")
+        found = {p.stem[len("rho_set_"):] for p in figures if p.stem.startswith("rho_set")}
+        built = []
+        for rep in run.group.irreps:
+            if rep.dim == 3 and rep.type == "real" and rep.name not in found and (
+                    rs := smallest_rho_set(run.group, rep)) is not None:
+                built.append(rho_set_figure(
+                    rs, run.group, rep.name,
+                    self.out / "figures" / f"rho_set_{rep.name}_constructed.png",
+                    " (constructed)").name)
+        return {"constructed_rho_set_figures": built,
+                "bi_equivariance_random": be_random.tolist(),
+                "rho_set_figures": [p.name for p in figures if p.name.startswith("rho_set")]}
 
     def certify(self, run: Run) -> None:
-        from rhoproof.report.pipeline import certificate_is_fresh, certify_run
-
-        folder = ensure_dir(self.out / "certificates")
-        digest = self._digest(run)
-
-        def have(path: Path) -> bool:
-            return certificate_is_fresh(path, digest)
-
-        done = all(have(folder / f"{m}_{k}.json") for m in METHODS
-                   for k in range(run.n_instances))
-        if self._stage("certify", done):
-            certify_run(run, range(run.n_instances), METHODS, folder, reuse=have,
-                        progress=self.progress)
+        self._stages(run).certify()
 
     def report(self, run: Run, explained: dict[str, Any]) -> dict[str, Any]:
         from rhoproof.report.writer import write_report

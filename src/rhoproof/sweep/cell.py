@@ -137,13 +137,7 @@ def _rows(cell: Cell, run_dir: Path, evaluation: dict[str, Any], explained: dict
 def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
     from rhoproof._version import __version__
     from rhoproof.config import GENERALISED
-    from rhoproof.explain.explanation import explain_models
-    from rhoproof.report.pipeline import (
-        certificate_is_fresh,
-        certify_run,
-        evaluate_record,
-        stage_is_fresh,
-    )
+    from rhoproof.report.stages import StageOptions, Stages
     from rhoproof.run import WEIGHTS, load_run, versions
     from rhoproof.verify.certificate import weights_digest
 
@@ -155,25 +149,15 @@ def _stages(cell: Cell, folder: Path) -> dict[str, Any]:
     run = load_run(folder / "run")
     digest = weights_digest(folder / "run" / WEIGHTS)
 
+    stages = Stages(run, folder, digest, StageOptions(cell.methods, cell.per_output))
     t0 = time.perf_counter()
-    path = folder / "evaluate.json"
-    if not stage_is_fresh(path, digest):
-        atomic_write_json(path, evaluate_record(run, digest))
-    evaluation = json.loads(path.read_text())
+    evaluation = stages.evaluate()
     seconds["evaluate"] = time.perf_counter() - t0
-
     t0 = time.perf_counter()
-    path = folder / "explain.json"
-    if not stage_is_fresh(path, digest):
-        exps = explain_models(run.model.fold(), run.group)
-        atomic_write_json(path, {"rhoproof_version": __version__, "weights_sha256": digest,
-                                 "models": [e.to_dict() for e in exps]})
-    explained = json.loads(path.read_text())
+    explained = stages.explain()
     seconds["explain"] = time.perf_counter() - t0
-
     t0 = time.perf_counter()
-    certs = certify_run(run, range(run.n_instances), cell.methods, folder / "certificates",
-                        cell.per_output, reuse=lambda p: certificate_is_fresh(p, digest))
+    certs = stages.certify()
     seconds["certify"] = time.perf_counter() - t0
     return {"format": "rhoproof-sweep-result-1", "rhoproof_version": __version__,
             "weights_sha256": digest, "cell": cell.id, "key": cell.key(),

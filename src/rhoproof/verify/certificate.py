@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rhoproof._io import load_certificate
-from rhoproof.config import METHODS
+from rhoproof.config import METHODS, SPARSITY_THRESHOLD
 from rhoproof.enclosure import OutOfRange, enclose, for_proof
 from rhoproof.errors import CertificateError, UserError
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
@@ -65,17 +65,20 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 
 
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                  per_output: str = "auto", exact: bool = False) -> Certificate:
+                  per_output: str = "auto", exact: bool = False,
+                  threshold: float = SPARSITY_THRESHOLD) -> Certificate:
     """The certificate of instance ``k`` of the stored model (a folded or unfolded model of
     any float dtype: the bound is about its tensors read as real numbers); timings split
     search / proof / brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``;
     ``exact`` (V_irrep): decide whatever the cascade leaves by brute force (stage 4), so the
-    bound is the true accuracy."""
-    return certify_with_bound(model, grp, k, method, per_output, exact)[0]
+    bound is the true accuracy. ``threshold``: the irrep-sparsity threshold of the proof's
+    explanation (as ``explain``'s)."""
+    return certify_with_bound(model, grp, k, method, per_output, exact, threshold)[0]
 
 
 def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                       per_output: str = "auto", exact: bool = False
+                       per_output: str = "auto", exact: bool = False,
+                       threshold: float = SPARSITY_THRESHOLD
                        ) -> tuple[Certificate, Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
     brute or when the model is outside the proofs' safe range)."""
@@ -107,7 +110,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         search_s, proof_s = 0.0, time.perf_counter() - t1  # the search is part of the proof
     else:
         cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
-                                            per_output, exact)
+                                            per_output, exact, threshold)
         search_s = time.perf_counter() - t1 - proof_s  # search = everything but the proof
     assert bound.certified is not None
     return replace(cert, certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy,
@@ -138,12 +141,12 @@ def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
 
 
 def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
-                 radius: Folded | None, grp: Group, per_output: str, exact: bool
-                 ) -> tuple[Certificate, Bound, float]:
+                 radius: Folded | None, grp: Group, per_output: str, exact: bool,
+                 threshold: float) -> tuple[Certificate, Bound, float]:
     """V_irrep's certificate fields, bound and proof seconds: the search tries circuits
     completed up to each missing share, and the [H1] candidates, and keeps the best bound."""
     n, m = grp.order, f.d_hidden
-    _, report = idealize(f, grp, 0, virtual=True)
+    _, report = idealize(f, grp, 0, threshold=threshold, virtual=True)
     mode = per_output_mode(grp, per_output)
     tried: list[tuple[float, list[IdealCircuit], ExactIdeal, Bound, int, float]] = []
     for share in MISSING_SHARES:
