@@ -115,7 +115,7 @@ def ce_upper(t: torch.Tensor) -> torch.Tensor:
     u|v − M|: a factor e^{u|v−M|} ≤ 1 + 10⁻¹³ while e^{v−M} ≥ e^{−900}, below that the term is
     under 10⁻³⁹⁰ (covered by 10⁻³⁰⁰)."""
     n = t.shape[-1] + 1
-    full = torch.cat([torch.zeros_like(t[..., :1]), t], -1)  # [..., n]
+    full = torch.cat([t.new_zeros(t.shape[:-1] + (1,)), t], -1)  # [..., n]; |G| = 1: [..., 1]
     top, arg = full.max(-1)
     rest = torch.exp(full - top[..., None]).scatter(-1, arg[..., None], 0.0).sum(-1)
     l1p = torch.log1p(rest)
@@ -128,7 +128,7 @@ def ce_lower(t: torch.Tensor) -> torch.Tensor:
     on f(z) − f(xy) [E2]: the same computation as ``ce_upper`` rounded the other way (terms
     below e^{−900} may be dropped: that only lowers the sum)."""
     n = t.shape[-1] + 1
-    full = torch.cat([torch.zeros_like(t[..., :1]), t], -1)
+    full = torch.cat([t.new_zeros(t.shape[:-1] + (1,)), t], -1)
     top, arg = full.max(-1)
     rest = torch.exp(full - top[..., None]).scatter(-1, arg[..., None], 0.0).sum(-1)
     l1p = torch.log1p(rest)

@@ -21,6 +21,7 @@ float32 weights).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from rhoproof.model import Folded, GroupMLP
@@ -204,12 +205,14 @@ def _pad(t: torch.Tensor, size: int) -> torch.Tensor:
 def float_bounds(x: torch.Tensor, e: int, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Floats below and above each limb value [..., L] at exponent e, limbs not carried (as
     computed: a carried negative value's limbs would cancel each other): the float sum of the
-    exact terms L_j 2^(e + jB), widened by (L + 2)u of their magnitudes plus L underflows of at
-    most 2^52 η each."""
+    exact terms L_j 2^(e + jB), each a correctly rounded ``np.ldexp`` (exact unless subnormal:
+    then within η), widened by (L + 2)u of their magnitudes plus L·η."""
     n = x.shape[-1]
-    powers = torch.tensor([float(e + j * bits) for j in range(n)], dtype=torch.float64)
+    powers = np.array([e + j * bits for j in range(n)], dtype=np.int64)
+    with np.errstate(over="ignore", under="ignore"):  # correctly rounded, even subnormal
+        # (torch.ldexp multiplies by 2**p, which flushes to 0 below 2^-1074: not used here)
+        terms = torch.from_numpy(np.ldexp(x.detach().cpu().numpy(), powers))
     with torch.no_grad():
-        terms = torch.ldexp(x, powers)
         s = terms.sum(-1)
         err = (n + 2) * U * 1.01 * terms.abs().sum(-1) + n * ETA  # ETA: one underflow each
         up, low = s + err, s - err
@@ -241,7 +244,8 @@ def _decide(ex: ExactModel, xs: torch.Tensor, ys: torch.Tensor, table: torch.Ten
     ok = torch.zeros(t, dtype=torch.bool)
     low = torch.empty(t, max(g - 1, 0), dtype=torch.float64)
     up = torch.empty_like(low)
-    step = max(1, (1 << 25) // max(1, g * ex.u.shape[0]))  # a few tens of MB of limbs
+    planes = ex.left.shape[-1] + ex.unembed.shape[-1]  # of a logit's limbs
+    step = max(1, (1 << 22) // max(1, max(g, ex.u.shape[0]) * planes))  # tens of MB per buffer
     for j in range(0, t, step):
         x, y = xs[j:j + step], ys[j:j + step]
         zc = table[x, y]

@@ -181,6 +181,7 @@ def test_lists_a_certificate_carries_are_capped():
         (lambda c: _many_virtual(c, f.d_hidden, 1000), "virtual_neurons = 1000 is out of"),
         (lambda c: _many_virtual(c, f.d_hidden, f.d_hidden), "exceeds the"),
         (lambda c: _rho(c).update(alpha=[1.0] * (n + 1)), "more than |G|"),
+        (lambda c: _rho(c).update(alpha=[1.0] * n, gamma=[1.0] * n), "pairs for"),
         (lambda c: _rho(c).update(neurons=[_rho(c)["neurons"][0]] * len(_rho(c)["neurons"])),
          "a neuron is in two circuits"),
         (lambda c: c.update(stages=c["stages"] * 3), "at most 4"),
@@ -206,7 +207,9 @@ def _many_virtual(cert, m, v):
 
 def test_the_prover_stays_within_the_checkers_caps():
     """The checker's caps are protocol constants: the prover's own choices stay inside them."""
-    from rhoproof.check.parse import MAX_TOP_K
+    from rhoproof.check.parse import MAX_PAIRS_PER_NEURON, MAX_TOP_K
+    from rhoproof.verify import certificate
     from rhoproof.verify.irrep import TOP_K
 
     assert TOP_K <= MAX_TOP_K
+    assert certificate.MAX_PAIRS_PER_NEURON == MAX_PAIRS_PER_NEURON

@@ -181,7 +181,8 @@ def _decide(model: IntegerLogits, xs: np.ndarray, ys: np.ndarray, table: np.ndar
     g = table.shape[0]
     ok = np.zeros(len(xs), dtype=bool)
     up = np.zeros((len(xs), max(g - 1, 0)))
-    step = max(1, (1 << 25) // max(1, g * model.unembed.shape[0]))
+    planes = model.left.shape[-1] + model.unembed.shape[-1]  # of a logit's digits
+    step = max(1, (1 << 22) // max(1, max(g, model.unembed.shape[0]) * planes))  # tens of MB
     for s in range(0, len(xs), step):
         x, y = xs[s:s + step], ys[s:s + step]
         zc = table[x, y]

@@ -24,6 +24,8 @@ OLD_FORMATS = ("rhoproof-certificate-1", "rhoproof-certificate-2")
 
 MAX_TOP_K = 32
 """The most per-output terms per orbit a certificate may ask for (the prover's TOP_K is 24)."""
+MAX_PAIRS_PER_NEURON = 8
+"""The most pairs of a ρ-set circuit's double sum per neuron it lists (the zoo's: 4.5)."""
 
 
 class CheckFailed(ValueError):
@@ -166,6 +168,11 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
         # a ρ-set is an orbit of ρ(G): at most |G| points (the checker's work on a circuit
         # grows with |G| n_b n_c)
         require(nb <= g and nc <= g, f"a ρ-set has more than |G| = {g} points")
+        # a complete double sum has a neuron on every pair; with a symmetry [H1] pairs may be
+        # missing, but stage 1 costs |G| n_b² n_c per circuit: at most MAX_PAIRS_PER_NEURON
+        # pairs per neuron keeps it within the per-input stage's |G|² m
+        require(nb * nc <= MAX_PAIRS_PER_NEURON * n, f"a ρ-set circuit has {nb * nc} pairs "
+                f"for {n} neurons (at most {MAX_PAIRS_PER_NEURON} per neuron)")
         return RhoSetTables(
             irrep, neurons, _ints(c.get("act_b"), (g, nb), "act_b", 0, nb - 1),
             _ints(c.get("act_c"), (g, nc), "act_c", 0, nc - 1),

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 FORMAT = Certificate.FORMAT
 CE_SLACK = 2e-9
+MAX_PAIRS_PER_NEURON = 8
+"""A symmetric candidate's circuits have at most this many pairs per neuron (the checker's
+cap: its stage 1 costs |G| n_b² n_c per circuit)."""
 MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
 """The proof search completes circuits missing at most this share of their double sum with
 virtual neurons, tries each, and keeps the best bound (any choice is sound)."""
@@ -164,6 +167,9 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
     # [H1]: the circuits as they are (no virtual neurons), f* equivariant only under the
     # subgroup H that keeps every circuit's pairs, margins per orbit of H on the inputs
     for circuits, gens in symmetric_candidates(grp, report.ideal):
+        if any(c.points_b.shape[0] * c.points_c.shape[0] > MAX_PAIRS_PER_NEURON * len(c.neurons)
+               for c in circuits):  # the checker's cap on the pairs per neuron
+            continue
         ts = time.perf_counter()
         ideal = exact_ideal(grp, m, circuits, f.bias[0], gens)
         bound = irrep_bound(f, ideal, grp, TOP_K, mode, 0, radius)
