@@ -18,6 +18,7 @@ import json
 import re
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from rhoproof import zoo
@@ -89,6 +90,9 @@ def main() -> None:
     print("\n".join(lines))
     if args.compare:
         print(f"compared with {args.compare}: {len(differences)} differences")
+        fields = Counter(re.sub(r"\[\d+\]", "[]", d.split(": ")[1]) for d in differences)
+        for field, n in fields.most_common():
+            print(f"  {n} certificates differ in {field}")
         for d in differences[:50]:
             print(" ", d)
         if differences:
