@@ -111,3 +111,20 @@ def test_no_import_cycle_inside_verify_or_check():
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_lazy_names_have_their_real_types():
+    """Issue 20: ``rhoproof.X`` loads lazily at run time, but a user's type checker sees the
+    real object: every lazy name is imported under TYPE_CHECKING from the same module, and
+    the package ships py.typed."""
+    tree = ast.parse((SRC / "__init__.py").read_text())
+    lazy = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                and getattr(node.targets[0], "id", "") == "_LAZY")
+    assert isinstance(lazy, ast.Dict)
+    wanted = {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(lazy.keys, lazy.values)}
+    block = next(node for node in tree.body if isinstance(node, ast.If)
+                 and getattr(node.test, "id", "") == "TYPE_CHECKING")
+    typed = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom)
+             for a in node.names}
+    assert typed == wanted
+    assert (SRC / "py.typed").exists()
