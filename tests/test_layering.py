@@ -128,3 +128,24 @@ def test_the_lazy_names_have_their_real_types():
              for a in node.names}
     assert typed == wanted
     assert (SRC / "py.typed").exists()
+
+
+def test_lazy_functions_survive_their_submodules_imports():
+    """New-user report (issue 20): after ``import rhoproof.train`` (or anything importing it),
+    ``from rhoproof import evaluate, train`` gave modules, and ``rhoproof.explain`` the
+    package, so the README's example failed. A fresh interpreter: submodules first."""
+    import subprocess
+    import sys
+
+    code = ("import rhoproof, types\n"
+            "from rhoproof.explain import assert_bi_equivariant\n"
+            "import rhoproof.train, rhoproof.evaluate\n"
+            "from rhoproof import evaluate, train\n"
+            "assert callable(evaluate) and callable(train) and callable(rhoproof.explain)\n"
+            "assert not any(isinstance(f, types.ModuleType)"
+            " for f in (evaluate, train, rhoproof.explain))\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import importlib.util
+
+    shadowed = {n for n in rhoproof._LAZY if importlib.util.find_spec(f"rhoproof.{n}")}
+    assert shadowed == set(rhoproof.SHADOWED)

@@ -8,6 +8,8 @@ one-command reproduction) → ``sweep`` (grids of runs, here or on Ray); ``zoo``
 pre-trained models.
 """
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._version import __version__
@@ -35,6 +37,24 @@ _LAZY = {
     "TrainConfig": "rhoproof.config", "train": "rhoproof.train",
     "certify": "rhoproof.verify.certificate", "run_sweep": "rhoproof.sweep",
 }
+
+
+SHADOWED = ("evaluate", "explain", "train")
+"""Lazy functions that share their name with a submodule (``rhoproof.evaluate``, the package
+``rhoproof.explain``, ``rhoproof.train``). Python's import system sets a package attribute to
+every submodule it loads, which would replace the function: the package's module class below
+keeps the function. The submodules stay importable: ``from rhoproof.evaluate import ...``
+(``import rhoproof.evaluate as m`` gives the function, as the attribute lookup comes first)."""
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in SHADOWED and isinstance(value, types.ModuleType):
+            return  # keep rhoproof.evaluate etc. the functions
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

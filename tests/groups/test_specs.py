@@ -164,3 +164,20 @@ def test_tiny_groups_have_irreps(spec):
     g = group(spec)
     assert sum(r.dim ** 2 / r.schur_dim for r in g.irreps) == g.order
     assert len(g.subgroups) >= 1
+
+
+def test_huge_orders_are_exact_and_refused():
+    """New-user report (issue 20): the order was a numpy product that wrapped to 0 (a 2^64
+    group passed the limit and crashed building a 32 GiB table), and S13..S99 all said 5041."""
+    import pytest
+
+    from rhoproof.errors import GroupSpecError
+    from rhoproof.groups.specs import check_spec, spec_order
+
+    with pytest.raises(GroupSpecError, match="order 18446744073709551616"):
+        spec_order("C65536xC65536xC65536xC65536")
+    with pytest.raises(GroupSpecError, match="order 6227020800"):
+        check_spec("S13")
+    with pytest.raises(GroupSpecError, match="above the limit"):
+        check_spec("S99")
+    assert spec_order("S7") == 5040

@@ -25,7 +25,7 @@ one. A weaker claim than the data supports is still a true claim.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class CheckResult:
     certified_inputs: int  # recomputed (≥ the claimed count)
     accuracy: float  # certified_inputs / |G|²
     cross_entropy: float  # recomputed upper bound (≤ the claimed one)
-    claim: Claim
+    claim: Claim = field(repr=False)  # the parsed certificate: large, printed apart
 
     def to_json(self) -> dict[str, Any]:
         """The recomputed figures (the claim's data aside)."""

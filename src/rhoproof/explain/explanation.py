@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from tqdm.auto import tqdm
@@ -20,6 +20,9 @@ from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
 from rhoproof.groups.cosets import subgroup_name
 from rhoproof.model import Folded
+
+if TYPE_CHECKING:
+    from rhoproof.run import Run
 
 BLOCKS = ("left", "right", "unembed", "bias")
 
@@ -160,7 +163,7 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
     return out
 
 
-def explain(run: Any, instance: int = 0, **options: Any) -> Explanation:
+def explain(run: Run, instance: int = 0, **options: Any) -> Explanation:
     """Explain one instance of a loaded run (``rhoproof.load_run``); options as in
     ``explain_models``."""
     if not 0 <= instance < run.n_instances:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from functools import lru_cache
 from math import factorial
@@ -56,7 +57,7 @@ def spec_order(spec: str) -> int | None:
     spec = check_spec(spec)
     if spec.startswith("table:"):
         return None
-    return int(np.prod([_factor_order(kind, n) for kind, n in _parse(spec)]))
+    return _order(_parse(spec))
 
 
 def _parse(spec: str) -> list[tuple[str, int]]:
@@ -64,10 +65,20 @@ def _parse(spec: str) -> list[tuple[str, int]]:
     if any(f == "" for f in factors):
         raise GroupSpecError(f"bad group spec {spec!r}: empty factor around 'x'")
     parsed = [_parse_factor(f, spec) for f in factors]
-    order = int(np.prod([_factor_order(kind, n) for kind, n in parsed]))
+    order = _order(parsed)
+    if order is None:
+        raise GroupSpecError(f"group {spec!r} has order above the limit {MAX_ORDER} (a "
+                             f"factor's order alone is astronomically larger)")
     if order > MAX_ORDER:
         raise GroupSpecError(f"group {spec!r} has order {order}, above the limit {MAX_ORDER}")
     return parsed
+
+
+def _order(parsed: list[tuple[str, int]]) -> int | None:
+    """The exact order (Python integers: no wrap-around), or None when a factor is S_n or
+    A_n with n > 20 (its order is not worth computing)."""
+    orders = [_factor_order(kind, n) for kind, n in parsed]
+    return None if any(o is None for o in orders) else math.prod(o for o in orders if o)
 
 
 @lru_cache(maxsize=64)
@@ -113,9 +124,9 @@ def _parse_factor(text: str, spec: str) -> tuple[str, int]:
     return kind, n
 
 
-def _factor_order(kind: str, n: int) -> int:
-    if kind in ("S", "A") and n > 12:
-        return MAX_ORDER + 1  # avoid computing a huge factorial
+def _factor_order(kind: str, n: int) -> int | None:
+    if kind in ("S", "A") and n > 20:
+        return None  # avoid computing a huge factorial
     return {
         "S": lambda: factorial(n),
         "A": lambda: max(1, factorial(n) // 2),
