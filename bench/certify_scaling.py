@@ -42,7 +42,7 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
 
 
 def _proof_ops(cert: dict) -> int:
-    return sum(v for k, v in cert["ops"].items() if k.startswith("proof_"))
+    return Certificate.from_json(cert).proof_ops
 
 
 def main() -> None:

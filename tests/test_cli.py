@@ -226,3 +226,26 @@ def test_check_of_a_file_that_is_no_certificate_says_so(capsys, tmp_path):
 def test_an_unknown_top_level_option_is_named(capsys):
     code, _, err = _run(capsys, "--help-me")
     assert code == 2 and "unrecognized option --help-me (did you mean --help?)" in err
+
+
+def test_oversized_certificate_and_config_are_one_line(tmp_path, capsys):
+    """Issue 20: a certificate over 64 MiB, and a config.json over 1 MiB, are refused in one
+    line (exit 2) before they are parsed. The files are sparse: nothing big is written."""
+    import os
+
+    from rhoproof._io import MAX_CERTIFICATE
+    from rhoproof.run import MAX_CONFIG_FILE
+
+    cert = tmp_path / "huge.json"
+    cert.write_text("{}")
+    os.truncate(cert, MAX_CERTIFICATE + 1)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    os.truncate(run / "config.json", MAX_CONFIG_FILE + 1)
+    assert main(["check", str(cert), str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "larger than any certificate" in err and len(err.strip().splitlines()) == 1
+    assert main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "larger than any run config" in err and len(err.strip().splitlines()) == 1

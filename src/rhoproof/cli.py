@@ -329,7 +329,9 @@ def cmd_check(args: argparse.Namespace) -> None:
     from rhoproof._io import load_certificate
 
     cert = load_certificate(args.certificate)  # a bad file fails here, before torch loads
-    _set_threads(args.threads)
+    from rhoproof.threads import set_threads
+
+    set_threads(args.threads)
     from rhoproof.verify.certificate import check_certificate
 
     run = _load_run(args.run_dir, args.table)
@@ -776,12 +778,6 @@ TORCH_COMMANDS = ("train", "evaluate", "explain", "certify", "check", "reproduce
 """The commands whose work is torch's, and so take ``--threads``."""
 
 
-def _set_threads(requested: int | None) -> None:
-    from rhoproof.threads import set_threads
-
-    set_threads(requested)
-
-
 def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
     """Run the command line; every error a user can cause is one line and exit code 2.
     ``restore_sigint``: the console script's start-up handler (``_entry``) gives Ctrl-C back
@@ -797,7 +793,9 @@ def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
                 args.command == "reproduce" and args.train):  # commands that build the group
             _warn_if_large(getattr(args, "spec", None) or getattr(args, "group", None))
         if args.command in TORCH_COMMANDS and args.command != "check":  # check: after its
-            _set_threads(args.threads)  # certificate parses, so a bad one needs no torch
+            from rhoproof.threads import set_threads
+
+            set_threads(args.threads)  # certificate parses, so a bad one needs no torch
         args.func(args)
     except Interrupted as exc:  # checkpointed: not an error
         print(f"rhoproof: {exc}", file=sys.stderr)

@@ -31,8 +31,8 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
     ``sweep-<name>``), then write the results table and figures. Returns the table (see
     ``store.collect``) with ``outcomes`` (what each cell did this time) and ``seconds``."""
     from rhoproof._io import ensure_dir
+    from rhoproof.config import BACKENDS
     from rhoproof.sweep.backends import (
-        BACKENDS,
         SweepInterrupted,
         pending,
         run_local,
