@@ -1,18 +1,23 @@
 # Two entry points: `make demo` (the main job: reproduce the paper's S5 results from the
-# shipped zoo) and `make test`. Each sets itself up from scratch.
+# shipped zoo) and `make test`. Each sets itself up from scratch. `make docs` builds the
+# documentation site into site/ (offline); `make notebook` runs the tutorial notebook.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs notebook bench clean
+
+# mkdocs plugins print a long notice about MkDocs 2 on every build; these silence it
+export NO_MKDOCS_2_WARNING := 1
+export DISABLE_MKDOCS_2_WARNING := true
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,6 +25,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
+notebook: $(STAMP)
+	$(PY) -m pytest -p no:cacheprovider --nbmake --nbmake-timeout=300 docs/tutorial.ipynb
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -38,4 +49,4 @@ bench: $(STAMP)
 	$(PY) bench/sweep_study.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache

@@ -55,6 +55,12 @@ class Explanation:
         perfect bi-equivariance says nothing."""
         return nothing_idealized(self.circuits)
 
+    @property
+    def rho_sets(self) -> list[tuple[str, RhoSet]]:
+        """The ρ-set B of every circuit found, with its irrep's name (empty for an
+        explanation read back from JSON, which keeps only the circuits' summaries)."""
+        return list(self._rho_sets)
+
     def idealized_model(self) -> Folded:
         """The idealized model (one instance, float64), same shapes as the original."""
         if self._idealized is None:
