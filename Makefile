@@ -33,7 +33,7 @@ notebook: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider --nbmake --nbmake-timeout=300 docs/tutorial.ipynb
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench docs/gen
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

@@ -10,6 +10,7 @@ settings.load_profile("rhoproof")
 
 # --- every certificate the suite writes is validated against the shipped JSON Schema -------
 
+import functools  # noqa: E402
 import json  # noqa: E402
 from importlib import resources  # noqa: E402
 
@@ -43,11 +44,13 @@ def _schema_checked_certificates():
         assert Certificate.from_json(data).to_json() == data  # the typed record round-trips
         VALIDATED.append(cert.method)
 
+    @functools.wraps(made)
     def certify_with_bound(*args, **kwargs):
         cert, b = made(*args, **kwargs)
         check(cert)
         return cert, b
 
+    @functools.wraps(bound)
     def bind_to_run(*args, **kwargs):
         cert = bound(*args, **kwargs)
         check(cert)

@@ -1,5 +1,5 @@
-"""Issue 19: command outputs quoted in the docs come from real runs. Every code block of
-docs/guide.md preceded by ``<!-- checked -->`` is run here: each ``$ rhoproof ...`` line is
+"""Issue 19: command outputs quoted in the docs come from real runs. Every code block of a
+page under docs/ preceded by ``<!-- checked -->`` is run here: each ``$ rhoproof ...`` line is
 executed (in a folder holding ``runs/zoo-s5``, the shipped S5 zoo) and what it prints must
 match the lines below it, up to timings and float rounding noise (see ``_normalize``); a line
 ``...`` stands for any number of lines."""
@@ -12,7 +12,8 @@ import pytest
 
 from rhoproof.cli import main
 
-GUIDE = Path(__file__).parents[1] / "docs" / "guide.md"
+DOCS = Path(__file__).parents[1] / "docs"
+GUIDE = DOCS / "guide.md"
 MARK = "<!-- checked -->"
 
 _TIMES = [
@@ -21,6 +22,7 @@ _TIMES = [
                 r"(?:[\d.]+|–)$"), r"\1 <times>"),
     (re.compile(r"(median proof/brute time )[\d.]+"), r"\1<t>"),
     (re.compile(r"\(\d+\.\d+ s\)"), "(<t> s)"),
+    (re.compile(r"computed in \d+\.\d+ s\)"), "computed in <t> s)"),
     # the report table's time ratio, and so whether it is behind (operations are counted: kept)
     (re.compile(r"^(\| proof / brute-force time [^|]*\|).*$"), r"\1 <times>"),
     # the idealized model's bi-equivariance is float error: its size, not its digits
@@ -37,15 +39,17 @@ def _normalize(line: str) -> str:
     return line
 
 
-def _blocks() -> list[tuple[int, list[str]]]:
-    """(line number, lines) of every checked code block."""
-    lines = GUIDE.read_text().splitlines()
+def _blocks() -> list[tuple[str, list[str]]]:
+    """(page:line, lines) of every checked code block of every page."""
     out = []
-    for i, line in enumerate(lines):
-        if line.strip() == MARK:
-            assert lines[i + 1].startswith("```"), f"guide.md:{i + 1}: {MARK} before no block"
-            end = next(j for j in range(i + 2, len(lines)) if lines[j].startswith("```"))
-            out.append((i + 1, lines[i + 2:end]))
+    for page in sorted(DOCS.glob("*.md")):
+        lines = page.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.strip() == MARK:
+                where = f"{page.name}:{i + 1}"
+                assert lines[i + 1].startswith("```"), f"{where}: {MARK} before no block"
+                end = next(j for j in range(i + 2, len(lines)) if lines[j].startswith("```"))
+                out.append((where, lines[i + 2:end]))
     return out
 
 
@@ -80,10 +84,10 @@ def workdir(tmp_path_factory):
 
 def _cases() -> list:
     blocks = _blocks()
-    assert len(blocks) >= 4, "the guide's checked blocks went missing"
-    return [pytest.param(block, id=f"guide.md:{lineno}", marks=[pytest.mark.slow] if any(
+    assert len(blocks) >= 6, "the docs' checked blocks went missing"
+    return [pytest.param(block, id=where, marks=[pytest.mark.slow] if any(
         "reproduce" in line for line in block if line.startswith("$ ")) else [])
-        for lineno, block in blocks]
+        for where, block in blocks]
 
 
 @pytest.mark.parametrize("block", _cases())

@@ -49,8 +49,8 @@ for rho in G.irreps:
 
 All instances train in one vectorized step. This is S4's zoo recipe (hidden width 64, 80% of
 the pairs for training) cut to 3,000 epochs, which is enough here."""),
-    code("""config = TrainConfig(group="S4", n_instances=6, epochs=3000, d_hidden=64, train_frac=0.8,
-                     seed=0, eval_every=500)
+    code("""config = TrainConfig(group="S4", n_instances=6, epochs=3000, d_hidden=64,
+                     train_frac=0.8, seed=0, eval_every=500)
 model, metrics = train(config, work / "s4", progress=False)
 run = load_run(work / "s4")          # validated: config, group, shapes, finite weights
 ev = evaluate(run.model, run.group)  # exact, on all |G|² = 576 pairs
@@ -88,7 +88,7 @@ print(f"certified accuracy ≥ {cert.accuracy:.4f}  (true accuracy {float(ev.acc
 print(f"cross-entropy ≤ {cert.cross_entropy:.4f}  (true {float(ev.loss[0]):.4f})")
 print(f"counted operations: {cert.ops_over_brute:.3f} of brute force's")
 for stage in cert.stages:  # the cascade: each stage looks at what the earlier ones left
-    print(f"  stage {stage.name:10} saw {stage.inputs:4} inputs, certified {stage.certified:4}")"""),
+    print(f"  {stage.name:10} saw {stage.inputs:4} inputs, certified {stage.certified:4}")"""),
     md("""## 5. Check it
 
 The checker (`rhoproof.check`) is a separate small package that imports nothing from the

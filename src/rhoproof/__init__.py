@@ -68,8 +68,12 @@ def __getattr__(name: str) -> Any:
 def reproduce(group_spec: str, out: str, *, models: int | None = None, train: bool = False,
               epochs: int | None = None, seed: int = 0, device: str = "cpu",
               progress: bool = True) -> dict[str, Any]:
-    """``rhoproof reproduce`` from Python: the whole pipeline into ``out``; returns the
-    results (also in ``out/results.json``)."""
+    """``rhoproof reproduce`` from Python: the whole pipeline for a group into the folder ``out``.
+
+    Models (the zoo's, or ``train=True`` to train them here), exact evaluation, the
+    explanation, every verifier on every model, and the report; returns the results (also in
+    ``out/results.json``). Minutes on a CPU: ``make demo`` runs it for S5.
+    """
     from rhoproof.groups import group as make_group
     from rhoproof.report.reproduce import Reproduction, Settings
 

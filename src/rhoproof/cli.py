@@ -728,7 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="a grid of runs over groups x hyperparameters x seeds: "
                                       "train, evaluate, explain, certify each cell",
                         epilog="example: rhoproof sweep study.toml --backend ray --address "
-                               "auto --out sweeps/study (the file's format: README, 'Sweeps')")
+                               "auto --out sweeps/study (the file's format: docs/sweeps.md)")
     sw.add_argument("sweep_file", help="the grid, a TOML file")
     sw.add_argument("--backend", choices=BACKENDS, default="local",
                     help="local (default: this machine) or ray (a Ray cluster)")
@@ -759,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.choices[name].add_argument(
             "--threads", type=int, default=None,
             help="torch threads (default: the cores not busy with other work right now; "
-                 "OMP_NUM_THREADS if set); see README, 'Threads'")
+                 "OMP_NUM_THREADS if set); see docs/benchmarks.md, 'Threads'")
     return p
 
 

@@ -59,6 +59,17 @@ class TrainConfig:
     eval_every: epochs between exact all-pairs evaluations written to metrics.jsonl.
     checkpoint_every: epochs between checkpoints (resume points).
     dtype: "float32" or "float64".
+
+    Examples
+    --------
+    >>> from rhoproof import TrainConfig
+    >>> c = TrainConfig(group="S4", n_instances=6, d_hidden=64, train_frac=0.8)
+    >>> c.epochs, c.lr, c.weight_decay
+    (2000, 0.01, 0.0002)
+    >>> TrainConfig(train_frac=1.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rhoproof.errors.ConfigError: train_frac must be in (0, 1], got 1.5
     """
 
     group: str = "S5"

@@ -2,7 +2,19 @@
 
 
 class UserError(Exception):
-    """Base class for every error caused by user input (specs, files, options)."""
+    """Base class for every error caused by user input (specs, files, options).
+
+    The command line turns one into a single line ``rhoproof: error: ...`` and exit code 2.
+
+    Examples
+    --------
+    >>> from rhoproof import UserError, group
+    >>> try:
+    ...     group("Q9")
+    ... except UserError as exc:
+    ...     print(type(exc).__name__, "-", str(exc)[:34])
+    GroupSpecError - unknown group spec 'Q9' in 'Q9': e
+    """
 
 
 class GroupSpecError(UserError):

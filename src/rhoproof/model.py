@@ -40,6 +40,15 @@ class Folded:
     left[k, x, i] = ℓ_i(x) = (E_L W_L)[x, i], right[k, y, i] = r_i(y) = (E_R W_R)[y, i],
     unembed[k, i, z] = u_i(z) = W_U[i, z], bias[k, z] = β(z), so that
     logits(z | x, y) = Σ_i u_i(z) ReLU(ℓ_i(x) + r_i(y)) + β(z).
+
+    Examples
+    --------
+    >>> from rhoproof import zoo
+    >>> f = zoo.load("S4", n_models=2)
+    >>> tuple(f.left.shape), tuple(f.unembed.shape), tuple(f.bias.shape), f.d_hidden
+    ((2, 24, 64), (2, 64, 24), (2, 24), 64)
+    >>> tuple(f.instance(1).left.shape)
+    (1, 24, 64)
     """
 
     left: torch.Tensor  # [K, |G|, m]
@@ -94,6 +103,17 @@ class GroupMLP(nn.Module):
     bound 1/√(2 d_e); W_U uniform with bound 1/√m; β uniform with bound 1/√m. Each instance
     draws from its own generator, seeded by ``instance_seeds(seed, K)``, so instance k is the
     same whatever K is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rhoproof import GroupMLP
+    >>> model = GroupMLP(24, n_instances=3, d_embed=16, d_hidden=8, seed=0)
+    >>> x, y = torch.tensor([0, 5]), torch.tensor([1, 2])
+    >>> tuple(model(x, y).shape)  # [K, pairs, |G|] logits
+    (3, 2, 24)
+    >>> tuple(model.fold().left.shape)
+    (3, 24, 8)
     """
 
     def __init__(self, group_order: int, n_instances: int = 1, d_embed: int = 128,

@@ -226,7 +226,17 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Run:
-    """A trained run loaded from disk and checked against its own config."""
+    """A trained run loaded from disk and checked against its own config.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=2))
+    >>> run.group.spec, run.n_instances, run.config.d_hidden, type(run.model).__name__
+    ('S4', 2, 64, 'Folded')
+    """
 
     path: Path
     config: Any  # TrainConfig
@@ -338,9 +348,24 @@ computed in the training dtype; a wrong table of the same order misses by far mo
 
 
 def load_run(path: str | Path, table: str | Path | None = None) -> Run:
-    """Load and validate a run directory: config, stored group, weight names, shapes and
-    values. ``table``: see :func:`read_group` (only for runs of earlier versions); it is
-    stored in the run only once every check has passed."""
+    """Load and validate a run directory: config, stored group, weight names, shapes and values.
+
+    ``table``: see :func:`read_group` (only for runs of earlier versions); it is stored in the
+    run only once every check has passed. Anything wrong is a RunError naming it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=2))
+    >>> run.n_instances, run.group.order
+    (2, 24)
+    >>> rhoproof.load_run(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rhoproof.errors.RunError: ...
+    """
     path = Path(path)
     info = read_config(path)
     config = train_config_of(path)

@@ -27,7 +27,17 @@ _CTX = Context(prec=50, Emax=10**8, Emin=-10**8, traps=[])
 
 @dataclass(frozen=True)
 class Truth:
-    """The stored model's exact behaviour, one instance."""
+    """The stored model's exact behaviour, one instance.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof import zoo
+    >>> from rhoproof.testing import exact_truth
+    >>> t = exact_truth(zoo.load("S4", n_models=1), group("S4"))
+    >>> t.correct, t.inputs, t.accuracy, str(t.cross_entropy)[:8]
+    (576, 576, 1.0, '0.006369')
+    """
 
     correct: int  # inputs whose correct logit is strictly the largest
     inputs: int
@@ -58,7 +68,18 @@ def _scaled(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
 
 
 def exact_truth(model: GroupMLP | Folded, group: Group, k: int = 0) -> Truth:
-    """Exact accuracy and 50-digit cross-entropy of instance k over all |G|² inputs."""
+    """Exact accuracy and 50-digit cross-entropy of instance k over all |G|² inputs.
+
+    Rational arithmetic on the stored floats: the ground truth every soundness test uses.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import exact_truth, planted
+    >>> G = group("S3")
+    >>> exact_truth(planted(G, "2d-0", 2), G).accuracy
+    1.0
+    """
     t = {n: v[k].detach().cpu().to(torch.float64).numpy() for n, v in model.tensors().items()}
     if isinstance(model, Folded):
         (left, right, u, b), e0 = _scaled([t["left"], t["right"], t["unembed"], t["bias"]])
@@ -109,8 +130,24 @@ class UnsoundBound(AssertionError):
 
 
 def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:
-    """A certified accuracy never above the truth, a certified CE never below it; raises
-    UnsoundBound otherwise (a real exception: it also fires under ``python -O``)."""
+    """Raise UnsoundBound if a certified accuracy is above the truth or a certified CE below it.
+
+    A real exception, not an ``assert``: it also fires under ``python -O``.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof import zoo
+    >>> from rhoproof.testing import assert_sound, exact_truth
+    >>> from rhoproof.verify.certificate import certify_model
+    >>> model, G = zoo.load("S4", n_models=1), group("S4")
+    >>> cert = certify_model(model, G, 0)
+    >>> assert_sound(cert.accuracy, cert.cross_entropy, exact_truth(model, G))
+    >>> assert_sound(1.0, 0.001, exact_truth(model, G))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rhoproof.testing.UnsoundBound: ...
+    """
     if not accuracy <= truth.accuracy:
         raise UnsoundBound(f"certified accuracy {accuracy!r} is above the true "
                            f"{truth.accuracy!r}")
@@ -120,7 +157,21 @@ def assert_sound(accuracy: float, cross_entropy: float, truth: Truth) -> None:
 
 
 def claim_is_justified(cert: dict[str, Any], truth: Truth) -> bool:
-    """Whether a certificate's claims hold for the stored model."""
+    """Whether a certificate's claims hold for the stored model.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof import zoo
+    >>> from rhoproof.testing import claim_is_justified, exact_truth
+    >>> from rhoproof.verify.certificate import certify_model
+    >>> model, G = zoo.load("S4", n_models=1), group("S4")
+    >>> cert = certify_model(model, G, 0).to_json()
+    >>> claim_is_justified(cert, exact_truth(model, G))
+    True
+    >>> claim_is_justified({**cert, "cross_entropy": 0.0}, exact_truth(model, G))
+    False
+    """
     try:
         count, ce = int(cert["certified_inputs"]), float(cert["cross_entropy"])
     except (KeyError, TypeError, ValueError):
@@ -133,8 +184,18 @@ __all__ = ["Truth", "UnsoundBound", "assert_sound", "claim_is_justified", "exact
 
 
 def rho_set(group: Group, irrep: str, stabilizer_order: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """ρ and the orbit of a vector fixed by a subgroup of the given order: [|G|, d, d],
-    [n, d]."""
+    """ρ and the orbit of a vector fixed by a subgroup of the given order.
+
+    Shapes: ρ is [|G|, d, d], the orbit [n, d] with n = |G| / the subgroup's order.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import rho_set
+    >>> rho, points = rho_set(group("A5"), "3d-0", 5)  # the icosahedron's 12 vertices
+    >>> tuple(rho.shape), tuple(points.shape)
+    ((60, 3, 3), (12, 3))
+    """
     rho = group.irrep(irrep).tensor()
     h = next(s for s in group.subgroups if len(s) == stabilizer_order)
     vecs, _, _ = torch.linalg.svd(rho[sorted(h)].mean(0))
@@ -144,9 +205,20 @@ def rho_set(group: Group, irrep: str, stabilizer_order: int) -> tuple[torch.Tens
 
 def planted(group: Group, irrep: str, stabilizer_order: int, *, noise: float = 0.0,
             dead: int = 2, seed: int = 0) -> Folded:
-    """A float64 folded model whose neurons are one complete ρ-set double sum B × (−B) for
-    ``irrep`` (positive scales drawn from ``seed``), ``dead`` dead neurons and a bias; plus
-    Gaussian ``noise``. Its idealization is the planted circuit."""
+    """A float64 folded model of one complete ρ-set double sum, with known idealization.
+
+    Its neurons are the double sum B × (−B) for ``irrep`` (positive scales drawn from ``seed``),
+    plus ``dead`` dead neurons and a bias; plus Gaussian ``noise``. Its idealization is the
+    planted circuit.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import planted
+    >>> f = planted(group("S4"), "3d-0", 6)  # B = the tetrahedron: 4 x 4 neurons, 2 dead
+    >>> tuple(f.left.shape), f.left.dtype
+    ((1, 24, 18), torch.float64)
+    """
     gen = torch.Generator().manual_seed(seed)
     rho, pts = rho_set(group, irrep, stabilizer_order)
     d = rho.shape[1]

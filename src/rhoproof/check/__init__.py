@@ -42,7 +42,19 @@ from rhoproof.check.weights import StoredModel, enclosure, in_safe_range, read_f
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What the checker recomputed for an accepted certificate."""
+    """What the checker recomputed for an accepted certificate.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify.certificate import check_certificate
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> result = check_certificate(rhoproof.certify(run, 0), run)
+    >>> result.certified_inputs, result.to_json()["method"]
+    (576, 'irrep')
+    """
 
     method: str
     instance: int
@@ -64,7 +76,22 @@ def _exact(model: StoredModel, k: int, table: np.ndarray) -> Exact:
 
 
 def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int, float]:
-    """(certified inputs, cross-entropy bound) recomputed from the claim's data."""
+    """(certified inputs, cross-entropy bound) recomputed from the claim's data.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.check import recompute
+    >>> from rhoproof.check.weights import read_file
+    >>> from rhoproof.verify.certificate import check_certificate
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> claim = check_certificate(rhoproof.certify(run, 0, "brute"), run).claim
+    >>> digest, stored = read_file(run.path / "weights.safetensors")
+    >>> recompute(claim, stored, run.group.table_np)[0]
+    576
+    """
     if claim.method != "brute" and claim.certified_inputs == 0 and \
             claim.cross_entropy == math.inf:
         return 0, math.inf  # nothing claimed (e.g. a model outside the safe range)
@@ -84,9 +111,30 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
 
 
 def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckResult:
-    """Parse, recompute, compare on the group of the Cayley table ``table`` (labelled
-    ``group``); CheckFailed unless the claims hold. No weights hash check: use
-    ``check_file`` for a certificate bound to a weights file."""
+    """Parse a certificate, recompute its bound and compare; CheckFailed unless the claims hold.
+
+    The group is the one of the Cayley table ``table`` (labelled ``group``). No weights hash
+    check: use ``check_file`` for a certificate bound to a weights file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.check import CheckFailed, check_model
+    >>> from rhoproof.check.weights import read_file
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> digest, stored = read_file(run.path / "weights.safetensors")
+    >>> cert = rhoproof.certify(run, 0).to_json()
+    >>> check_model(cert, stored, run.group.table_np, "S4").certified_inputs
+    576
+    >>> cert["cross_entropy"] /= 2  # a claim the data does not support
+    >>> try:
+    ...     check_model(cert, stored, run.group.table_np, "S4")
+    ... except CheckFailed as exc:
+    ...     print(str(exc).split(",")[0])
+    claimed cross-entropy bound 0.0150...
+    """
     table = np.asarray(table, dtype=np.int64)
     k, g, m = model.shape
     require(table.ndim == 2 and table.shape == (g, g), f"the model has {g} outputs, the "
@@ -109,8 +157,22 @@ def check_model(cert: Any, model: StoredModel, table: Any, group: str) -> CheckR
 
 
 def check_file(cert: Any, weights: str | Path, table: Any, group: str) -> CheckResult:
-    """``check_model`` for the weights file ``weights``, whose SHA-256 must be the
-    certificate's ``weights_sha256``."""
+    """``check_model`` for a certificate bound to a weights file, whose SHA-256 must match.
+
+    The file's SHA-256 must be the certificate's ``weights_sha256``; raises CheckFailed
+    otherwise, or unless the claims hold.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.check import check_file
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> cert = rhoproof.certify(run, 0).to_json()
+    >>> check_file(cert, run.path / "weights.safetensors", run.group.table_np, "S4").accuracy
+    1.0
+    """
     check_format(cert)  # a file that is no certificate says so, not "other weights"
     digest, model = read_file(weights)
     require(cert.get("weights_sha256") == digest,

@@ -29,7 +29,20 @@ MAX_PAIRS_PER_NEURON = 8
 
 
 class CheckFailed(ValueError):
-    """The certificate is malformed, or its claims do not follow from its data."""
+    """The certificate is malformed, or its claims do not follow from its data.
+
+    The message is the first problem found, in one line.
+
+    Examples
+    --------
+    >>> from rhoproof.check import CheckFailed
+    >>> from rhoproof.check.parse import check_format
+    >>> try:
+    ...     check_format({"format": "rhoproof-certificate-1"})
+    ... except CheckFailed as exc:
+    ...     print(exc)  # doctest: +ELLIPSIS
+    rhoproof-certificate-1 is an older certificate format that does not pin its group ...
+    """
 
 
 def require(ok: bool, why: str) -> None:
@@ -80,7 +93,22 @@ class CosetTables:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a certificate claims and the data it offers in support."""
+    """What a certificate claims and the data it offers in support.
+
+    ``rhoproof.check.parse`` builds it from the certificate's JSON with the checker's own code
+    (types, finiteness, the safe range, shapes, index ranges, caps); nothing else reads the JSON.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify.certificate import check_certificate
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> claim = check_certificate(rhoproof.certify(run, 0), run).claim
+    >>> claim.method, claim.certified_inputs
+    ('irrep', 576)
+    """
 
     method: str  # "irrep", "coset" or "brute"
     group: str  # the spec, a label only; the group is pinned by group_sha256

@@ -13,8 +13,18 @@ PREFIX = b"rhoproof-cayley-table-1\n"
 
 
 def table_sha256(table: np.ndarray) -> str:
-    """SHA-256 of ``PREFIX``, the order n in ASCII decimal and a newline, then the n × n
-    entries row by row as little-endian signed 64-bit integers."""
+    """SHA-256 of a Cayley table: what pins a certificate's group by content.
+
+    The bytes hashed: ``PREFIX``, the order n in ASCII decimal and a newline, then the n × n
+    entries row by row as little-endian signed 64-bit integers.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.check import table_sha256
+    >>> table_sha256(group("S3").table_np)[:12]
+    '075b58cd9107'
+    """
     table = np.asarray(table)
     data = PREFIX + str(int(table.shape[0])).encode() + b"\n" + \
         np.ascontiguousarray(table, dtype="<i8").tobytes()

@@ -27,7 +27,18 @@ UNFOLDED = ("embedding_left", "linear_left", "embedding_right", "linear_right", 
 
 @dataclass(frozen=True)
 class StoredModel:
-    """The tensors of a weights file as stored (float32 or float64), instance axis first."""
+    """The tensors of a weights file as stored (float32 or float64), instance axis first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from rhoproof import zoo
+    >>> from rhoproof.check.weights import read_file
+    >>> run = zoo.export("S4", tempfile.mkdtemp(), n_models=2)
+    >>> digest, stored = read_file(run / "weights.safetensors")
+    >>> stored.tensors["left"].shape, stored.tensors["left"].dtype
+    ((2, 24, 64), dtype('float32'))
+    """
 
     tensors: dict[str, np.ndarray]
     folded: bool

@@ -23,6 +23,17 @@ class Circuit:
     """Neurons of one irrep whose b_i lie on ρ-set B and c_i on ρ-set C.
 
     ``coverage[p, q]`` counts the neurons whose (b, c) is (B.points[p], C.points[q]).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import idealize
+    >>> from rhoproof.testing import planted
+    >>> G = group("S4")
+    >>> _, report = idealize(planted(G, "3d-0", 6), G)  # a planted tetrahedron circuit
+    >>> c = report.found[0]
+    >>> c.irrep, c.b_set.size, c.c_set.size, int(c.coverage.min())
+    ('3d-0', 4, 4, 1)
     """
 
     irrep: str

@@ -34,6 +34,18 @@ class Explanation:
     verdict: "explained" when every circuit carrying at least ``min_weight`` of the weight is
     a complete ρ-set circuit with a shared a (and mixed or uncovered neurons carry less);
     otherwise "unexplained", with ``reasons``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> e = rhoproof.explain(run, 0)
+    >>> e.verdict, e.neuron_counts, [c.irrep for c in e.circuits]
+    ('explained', {'1d-1': 4, '3d-0': 32, 'dead': 28}, ['1d-1', '3d-0', '3d-0'])
+    >>> [(irrep, s.size) for irrep, s in e.rho_sets]  # two tetrahedra
+    [('3d-0', 4), ('3d-0', 4)]
     """
 
     group: str
@@ -170,8 +182,18 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
 
 
 def explain(run: Run, instance: int = 0, **options: Any) -> Explanation:
-    """Explain one instance of a loaded run (``rhoproof.load_run``); options as in
-    ``explain_models``."""
+    """Explain one instance of a loaded run; options as in ``explain_models``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=2))
+    >>> e = rhoproof.explain(run, 1)
+    >>> e.instance, e.verdict in ("explained", "unexplained"), e.faithfulness is not None
+    (1, True, True)
+    """
     if not 0 <= instance < run.n_instances:
         from rhoproof.errors import UserError
 

@@ -218,12 +218,23 @@ def _ideal_one_dim(chi: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
 
 def idealize(folded: Folded, group: Group, k: int = 0, threshold: float = SPARSITY_THRESHOLD,
              virtual: bool = False) -> tuple[Folded, IdealizationReport]:
-    """The idealized version of model ``k`` of ``folded`` — a one-instance float64 Folded with
-    the original's shapes — and a report of what was kept, uniformized or zeroed.
+    """The idealized version of model ``k`` of ``folded`` and a report of what was done.
 
-    ``virtual`` (for proofs): incomplete circuits are also completed with virtual neurons
-    (indices from m on) in ``report.ideal``; the returned model and the verdict are unchanged
-    (such circuits still count as incomplete)."""
+    The model is a one-instance float64 Folded with the original's shapes; the report says what
+    was kept, uniformized or zeroed. ``virtual`` (for proofs): incomplete circuits are also
+    completed with virtual neurons (indices from m on) in ``report.ideal``; the returned model
+    and the verdict are unchanged (such circuits still count as incomplete).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import idealize
+    >>> from rhoproof.testing import planted
+    >>> G = group("S4")
+    >>> ideal, report = idealize(planted(G, "3d-0", 6, noise=0.01), G)
+    >>> tuple(ideal.left.shape), [c.status for c in report.circuits]
+    ((1, 24, 18), ['idealized'])
+    """
     f = folded.to(dtype=torch.float64, device="cpu").detach()
     left, right, unembed, bias = f.left[k], f.right[k], f.unembed[k], f.bias[k]
     sp = irrep_sparsity(f.instance(k), group, threshold=threshold)
@@ -316,8 +327,22 @@ def correct_logits(folded: Folded, group: Group) -> torch.Tensor:
 
 
 def bi_equivariance_score(folded: Folded, group: Group) -> torch.Tensor:
-    """The seed paper's score per model: mean over z of std/|mean| of the correct logit over
-    the |G| pairs with xy = z (0 for an exactly bi-equivariant model), ``[K]``."""
+    """The seed paper's bi-equivariance score per model, ``[K]`` (0 when exactly bi-equivariant).
+
+    The mean over z of std/|mean| of the correct logit over the |G| pairs with xy = z.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import bi_equivariance_score, idealize
+    >>> from rhoproof.testing import planted
+    >>> G = group("S4")
+    >>> noisy = planted(G, "3d-0", 6, noise=0.05)
+    >>> float(bi_equivariance_score(noisy, G)[0]) > 1e-3
+    True
+    >>> float(bi_equivariance_score(idealize(noisy, G)[0], G)[0]) < 1e-12
+    True
+    """
     logits = correct_logits(folded, group)  # [K, x, y]
     z_of = group.table.reshape(-1)  # pair -> z
     flat = logits.reshape(logits.shape[0], -1)
@@ -327,7 +352,22 @@ def bi_equivariance_score(folded: Folded, group: Group) -> torch.Tensor:
 
 
 def assert_bi_equivariant(folded: Folded, group: Group, atol: float = 1e-9) -> None:
-    """Raise AssertionError unless f(z | x, y) = f(x⁻¹ z y⁻¹ | e, e) for all x, y, z."""
+    """Raise AssertionError unless f(z | x, y) = f(x⁻¹ z y⁻¹ | e, e) for all x, y, z.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import assert_bi_equivariant, idealize
+    >>> from rhoproof.testing import planted
+    >>> G = group("S4")
+    >>> noisy = planted(G, "3d-0", 6, noise=0.05)
+    >>> ideal, _ = idealize(noisy, G)
+    >>> assert_bi_equivariant(ideal, G)  # the idealized model is, exactly up to float error
+    >>> assert_bi_equivariant(noisy, G)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: ...
+    """
     f = folded.to(dtype=torch.float64).detach()
     t, inv, e = group.table_np, group.inverses, group.identity
     hidden_e = torch.relu(f.left[:, e] + f.right[:, e])  # [K, m]

@@ -20,7 +20,19 @@ from rhoproof.groups import Group, Irrep
 
 @dataclass(frozen=True)
 class RhoSet:
-    """One orbit ρ(G)μ: its points, stabilizer and the members assigned to it."""
+    """One orbit ρ(G)μ: its points, stabilizer and the members assigned to it.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import idealize
+    >>> from rhoproof.testing import planted
+    >>> G = group("S4")
+    >>> _, report = idealize(planted(G, "3d-0", 6), G)
+    >>> B = report.found[0].b_set  # the regular tetrahedron: 4 points, stabilizer S3
+    >>> B.size, len(B.stabilizer), tuple(B.points.shape)
+    (4, 6, (4, 3))
+    """
 
     centroid: torch.Tensor  # [d], unit, fixed by every ρ(h), h in the stabilizer
     stabilizer: frozenset[int]  # a subgroup H of G

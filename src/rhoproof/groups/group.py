@@ -25,10 +25,14 @@ class Group:
     The table is validated at construction (see :func:`validate_table`). Derived structure
     (inverses, classes, subgroups, irreps) is computed lazily and cached on the instance.
 
+    Examples
+    --------
     >>> from rhoproof.groups import group
     >>> G = group("S3")
-    >>> G.order, G.identity, len(G.conjugacy_classes)
-    (6, 0, 3)
+    >>> G.order, G.identity, len(G.conjugacy_classes), len(G.subgroups)
+    (6, 0, 3, 6)
+    >>> G.labels[:3], G.labels[G.table_np[1, 2]]  # (2 3)·(1 2), right to left
+    (('e', '(2 3)', '(1 2)'), '(1 3 2)')
     """
 
     spec: str
@@ -276,6 +280,16 @@ def validate_table(table: np.ndarray, spec: str = "table",
     range check: every product is an element.) With ``labels``, elements are named by label
     (and index) in the message. Cost O(|G|² log |G|) for any table, group or not, so a
     hostile table cannot make it slow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhoproof.groups import validate_table
+    >>> validate_table(np.array([[0, 1], [1, 0]]))
+    >>> validate_table(np.array([[0, 1, 2], [1, 0, 2], [2, 2, 0]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    rhoproof.errors.GroupSpecError: ...
     """
 
     def name(i: int) -> str:

@@ -41,6 +41,15 @@ class Irrep:
     ``type`` is the Frobenius–Schur type of the underlying complex irrep: a real-type irrep of
     complex dimension d gives real dimension d; a complex-type pair or a quaternionic irrep of
     complex dimension d gives real dimension 2d.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> rho = group("S4").irrep("3d-0")
+    >>> rho.dim, rho.type, rho.matrices.shape
+    (3, 'real', (24, 3, 3))
+    >>> [(r.name, r.type) for r in group("C5").irreps]
+    [('1d-0', 'real'), ('2d-0', 'complex'), ('2d-1', 'complex')]
     """
 
     name: str
@@ -80,7 +89,15 @@ class IrrepError(RuntimeError):
 
 
 def real_irreps(group: Group, seed: int = 0, attempts: int = 5) -> tuple[Irrep, ...]:
-    """All real irreps of ``group``, verified and named (see module docstring)."""
+    """All real irreps of ``group``, verified and named (see the module docstring).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.groups import real_irreps
+    >>> [(r.name, r.dim) for r in real_irreps(group("S4"))]
+    [('1d-0', 1), ('1d-1', 1), ('2d-0', 2), ('3d-0', 3), ('3d-1', 3)]
+    """
     last: Exception | None = None
     for attempt in range(attempts):
         rng = np.random.default_rng([seed, attempt])

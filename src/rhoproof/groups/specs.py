@@ -95,8 +95,14 @@ def _group_cached(spec: str) -> Group:
 def group(spec: str) -> Group:
     """Build the group named by ``spec`` (see the module docstring for the grammar).
 
+    Cached: the same spec gives the same object.
+
+    Examples
+    --------
     >>> group("S5").order, group("D4").order, group("C3xC5").order
     (120, 8, 15)
+    >>> group("Dic3").labels[:3]
+    ('a0', 'a1', 'a2')
     """
     if not isinstance(spec, str):
         raise GroupSpecError(f"a group spec must be a string, got {type(spec).__name__}")
@@ -299,9 +305,22 @@ def large_group_note(spec: str) -> str | None:
 
 
 def group_from_json(path: str | Path) -> Group:
-    """A group from ``{"elements": [labels...], "table": [[...], ...]}``, validated.
+    """A group from a JSON file ``{"elements": [labels...], "table": [[...], ...]}``, validated.
 
     ``table[i][j]`` is the index (into ``elements``) of the product of elements i and j.
+    ``group("table:PATH")`` does the same.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from rhoproof.groups import group_from_json
+    >>> path = Path(tempfile.mkdtemp()) / "c3.json"
+    >>> _ = path.write_text(json.dumps({"elements": ["1", "x", "x2"],
+    ...                                 "table": [[0, 1, 2], [1, 2, 0], [2, 0, 1]]}))
+    >>> G = group_from_json(path)
+    >>> G.order, G.labels[G.inverses[1]]
+    (3, 'x2')
     """
     data = _read_json(Path(path))
     if not isinstance(data, dict) or "elements" not in data or "table" not in data:

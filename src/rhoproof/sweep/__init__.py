@@ -27,9 +27,11 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
               on_result: Callable[[dict[str, Any]], None] = lambda r: None,
               on_start: Callable[[int, int], None] = lambda todo, total: None
               ) -> dict[str, Any]:
-    """Run every unfinished cell of a sweep into the store ``out`` (default
-    ``sweep-<name>``), then write the results table and figures. Returns the table (see
-    ``store.collect``) with ``outcomes`` (what each cell did this time) and ``seconds``."""
+    """Run every unfinished cell of a sweep into a results store, then write its table and figures.
+
+    The store is ``out`` (default ``sweep-<name>``). Returns the table (see ``store.collect``)
+    with ``outcomes`` (what each cell did this time) and ``seconds``.
+    """
     from rhoproof._io import ensure_dir
     from rhoproof.config import BACKENDS
     from rhoproof.sweep.backends import (

@@ -288,7 +288,19 @@ def table_file_digest(spec: str) -> str | None:
 
 
 def load(path: str | Path) -> SweepSpec:
-    """Read and validate a sweep TOML file."""
+    r"""Read and validate a sweep TOML file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from rhoproof.sweep import load
+    >>> path = Path(tempfile.mkdtemp()) / "study.toml"
+    >>> _ = path.write_text('[sweep]\ngroups = ["S3", "C5"]\nweight_decay = [1e-4, 2e-4]\n')
+    >>> spec = load(path)
+    >>> spec.name, len(spec.cells), spec.swept
+    ('study', 4, ('group', 'weight_decay'))
+    """
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())

@@ -15,7 +15,17 @@ from rhoproof.verify.records import Separable, Stage
 
 @dataclass(frozen=True)
 class Bound:
-    """A certified lower bound on accuracy and upper bound on cross-entropy of one model."""
+    """A certified lower bound on accuracy and upper bound on cross-entropy of one model.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify import brute_bound
+    >>> b = brute_bound(zoo.load("S4", n_models=1), group("S4"))
+    >>> b.method, b.accuracy, round(b.cross_entropy, 4)
+    ('brute', 1.0, 0.0064)
+    """
 
     method: str
     accuracy: float  # certified lower bound (V_brute: exact)
@@ -37,9 +47,19 @@ class Bound:
 
 
 def brute_bound(model: GroupMLP | Folded, group: Group) -> Bound:
-    """V_brute for a one-instance stored model: the exact accuracy over all |G|² pairs and a
-    rigorous cross-entropy upper bound (``evaluate``: float64 enclosures, integers where they
-    cannot decide)."""
+    """V_brute for a one-instance stored model: exact accuracy and a rigorous CE upper bound.
+
+    The accuracy is exact over all |G|² pairs; the cross-entropy bound is rigorous
+    (``evaluate``: float64 enclosures, integers where they cannot decide).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify import brute_bound
+    >>> brute_bound(zoo.load("S4", n_models=1), group("S4")).accuracy
+    1.0
+    """
     ev = evaluate(model, group)
     assert ev.loss_lower is not None
     return Bound("brute", float(ev.accuracy[0]), float(ev.loss[0]),

@@ -70,12 +70,24 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                   per_output: str = "auto", exact: bool = False,
                   threshold: float = SPARSITY_THRESHOLD) -> Certificate:
-    """The certificate of instance ``k`` of the stored model (a folded or unfolded model of
-    any float dtype: the bound is about its tensors read as real numbers); timings split
-    search / proof / brute force. ``per_output`` (V_irrep): see ``irrep.per_output_mode``;
-    ``exact`` (V_irrep): decide whatever the cascade leaves by brute force (stage 4), so the
-    bound is the true accuracy. ``threshold``: the irrep-sparsity threshold of the proof's
-    explanation (as ``explain``'s)."""
+    """The certificate of instance ``k`` of a stored model in memory, not yet bound to a file.
+
+    The model is folded or unfolded, of any float dtype: the bound is about its tensors read
+    as real numbers; timings are split into search / proof / brute force. ``per_output``
+    (V_irrep): see ``irrep.per_output_mode``; ``exact`` (V_irrep): decide whatever the
+    cascade leaves by brute force (stage 4), so the bound is the true accuracy.
+    ``threshold``: the irrep-sparsity threshold of the proof's explanation (as ``explain``'s).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import planted
+    >>> from rhoproof.verify.certificate import certify_model
+    >>> G = group("S4")
+    >>> cert = certify_model(planted(G, "3d-0", 6, noise=0.001), G, 0)
+    >>> cert.method, cert.accuracy, cert.verdict
+    ('irrep', 1.0, 'explained')
+    """
     return certify_with_bound(model, grp, k, method, per_output, exact, threshold)[0]
 
 
@@ -329,10 +341,30 @@ def _as_json(cert: Certificate | dict[str, Any]) -> Any:
 
 
 def check_certificate(cert: Certificate | dict[str, Any], run: Run) -> CheckResult:
-    """Re-verify a certificate (the record, or JSON read from a file) against a loaded run
-    (``rhoproof.load_run``) with the independent checker (``rhoproof.check``): the weights
-    file's SHA-256, every field, then the recomputed bound; raise CertificateError unless
-    the claims hold."""
+    """Re-verify a certificate against a loaded run with the independent checker.
+
+    The certificate is the record or JSON read from a file; the checker (``rhoproof.check``)
+    checks the weights file's SHA-256, every field, then the recomputed bound, and raises
+    CertificateError unless the claims hold.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.errors import CertificateError
+    >>> from rhoproof.verify.certificate import check_certificate
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> cert = rhoproof.certify(run, 0)
+    >>> check_certificate(cert, run).certified_inputs
+    576
+    >>> forged = {**cert.to_json(), "cross_entropy": 0.001}
+    >>> try:
+    ...     check_certificate(forged, run)
+    ... except CertificateError as exc:
+    ...     print(str(exc)[:48])
+    check failed: claimed cross-entropy bound 0.001,
+    """
     from rhoproof.check import CheckFailed, check_file
     from rhoproof.run import WEIGHTS
 
@@ -345,8 +377,20 @@ def check_certificate(cert: Certificate | dict[str, Any], run: Run) -> CheckResu
 
 def check_stored(cert: Certificate | dict[str, Any], model: GroupMLP | Folded, grp: Group
                  ) -> CheckResult:
-    """``check_certificate`` for a model in memory (tests, benchmarks): the same checker on
-    the model's tensors, without the weights-file hash."""
+    """``check_certificate`` for a model in memory, without the weights-file hash.
+
+    For tests and benchmarks: the same checker on the model's tensors.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import planted
+    >>> from rhoproof.verify.certificate import certify_model, check_stored
+    >>> G = group("S4")
+    >>> model = planted(G, "3d-0", 6, noise=0.001)
+    >>> check_stored(certify_model(model, G, 0), model, G).accuracy
+    1.0
+    """
     from rhoproof.check import CheckFailed, StoredModel, check_model
     from rhoproof.check.weights import stored_model
 
@@ -362,8 +406,23 @@ def check_stored(cert: Certificate | dict[str, Any], model: GroupMLP | Folded, g
 
 def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str = "auto",
             exact: bool = False) -> Certificate:
-    """The certificate for one instance of a loaded run (``rhoproof.load_run``), bound to its
-    weights file. ``cert.to_json()`` is what ``rhoproof certify`` writes."""
+    """The certificate for one instance of a loaded run, bound to its weights file.
+
+    ``method``: ``"irrep"`` (the ρ-set proof), ``"coset"`` or ``"brute"``; ``per_output`` and
+    ``exact`` as in ``certify_model``. ``cert.to_json()`` is what ``rhoproof certify`` writes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> cert = rhoproof.certify(run, 0)
+    >>> cert.accuracy, cert.certified_inputs, round(cert.cross_entropy, 4)
+    (1.0, 576, 0.03)
+    >>> [(s.name, s.certified) for s in cert.stages]  # the cascade: stage 1 settles all 576
+    [('separable', 576), ('per_input', 0), ('per_output', 0)]
+    """
     if not 0 <= instance < run.n_instances:
         raise UserError(f"instance {instance} out of range: the run has {run.n_instances}")
     if method not in METHODS:
@@ -377,8 +436,21 @@ def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str 
 
 
 def bind_to_run(cert: Certificate, run: Run, digest: str | None = None) -> Certificate:
-    """The certificate with the run, the SHA-256 of its weights file (``digest`` if already
-    known) and the package versions recorded; ``check`` refuses it for other weights."""
+    """The certificate bound to a run: its path, its weights file's SHA-256 and the versions.
+
+    ``digest``: the SHA-256 if already known. ``check`` refuses the result for other weights.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify.certificate import bind_to_run, certify_model
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> cert = certify_model(run.model, run.group, 0)
+    >>> cert.weights_sha256 is None, len(bind_to_run(cert, run).weights_sha256)
+    (True, 64)
+    """
     from rhoproof.run import WEIGHTS, versions
 
     return replace(cert, run=str(run.path), versions=versions(),

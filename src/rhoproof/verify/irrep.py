@@ -73,7 +73,8 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
                 per_output: str = "auto", virtual: int = 0, radius: Folded | None = None
                 ) -> Bound:
-    """V_irrep for one model (one-instance Folded) given its exact idealization f*;
+    """V_irrep for one model (one-instance Folded) given its exact idealization f*.
+
     ``per_output`` as in ``per_output_mode``. The last ``virtual`` neurons of ``folded`` are
     virtual (all weights zero, ``certificate.with_virtual_neurons``): their terms of f* are
     charged apart, ‖u*_V(z)‖ ‖h*_V(x, y)‖, rather than through the whole layer's norms.
@@ -81,7 +82,23 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     Preconditions: ``folded`` (and ``radius``, the entrywise distance of the real model from
     it, over the real neurons) and the ideal's tables are in the safe range [R]
     (``enclosure.for_proof``, ``exact_ideal``). Cost: O(|G|² m) multiply-adds in three matrix
-    products, plus O(|G|² (k + n_c)) for the per-output terms and ‖h*‖."""
+    products, plus O(|G|² (k + n_c)) for the per-output terms and ‖h*‖. Most users want
+    ``certify``, which finds f*, encloses the stored model and records the result.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import idealize
+    >>> from rhoproof.testing import planted
+    >>> from rhoproof.verify import exact_ideal, irrep_bound
+    >>> G = group("S4")
+    >>> f = planted(G, "3d-0", 6, noise=0.001)
+    >>> _, report = idealize(f, G)
+    >>> ideal = exact_ideal(G, f.d_hidden, report.ideal, f.bias[0].double())
+    >>> b = irrep_bound(f, ideal, G)
+    >>> b.accuracy, int(b.certified.sum())
+    (1.0, 576)
+    """
     full = per_output_mode(group, per_output) == "all"
     ctx = proof_context(folded, ideal, group, top_k, full, virtual, radius)
     work = Work()

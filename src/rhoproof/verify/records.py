@@ -134,9 +134,21 @@ class Separable:
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a cascade (docs/soundness.md §2.1): how many inputs it looked at, how many
-    it certified that no earlier stage had, its multiply-adds and comparisons (counted from the
-    shapes it touched) and its wall time."""
+    """One stage of a cascade (docs/soundness.md §2.1): inputs seen, certified, counted cost.
+
+    How many inputs it looked at, how many it certified that no earlier stage had, its
+    multiply-adds and comparisons (counted from the shapes it touched) and its wall time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> first = rhoproof.certify(run, 0).stages[0]
+    >>> first.name, first.inputs, first.certified, first.ops > 0
+    ('separable', 576, 576, True)
+    """
 
     name: str
     inputs: int
@@ -246,9 +258,26 @@ class Symmetry:
 
 @dataclass(frozen=True)
 class Certificate:
-    """A certificate (docs/certificate.md; the JSON Schema ``certificate.schema.json``): the
-    claim about one model, the data that supports it, and bookkeeping. ``to_json`` writes the
-    format version first and leaves out the fields a method does not have."""
+    """A certificate: the claim about one model, the data that supports it, and bookkeeping.
+
+    The format is documented in docs/certificate.md, with a JSON Schema
+    (``certificate.schema.json``). ``to_json`` writes the format version first and leaves
+    out the fields a method does not have; ``from_json`` reads it back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> from rhoproof.verify.records import Certificate
+    >>> run = rhoproof.load_run(zoo.export("S4", tempfile.mkdtemp(), n_models=1))
+    >>> cert = rhoproof.certify(run, 0)
+    >>> d = cert.to_json()
+    >>> d["format"], d["certified_inputs"], Certificate.from_json(d).to_json() == d
+    ('rhoproof-certificate-3', 576, True)
+    >>> cert.proof_ops <= d["ops"]["brute"]  # the proof's counted operations
+    True
+    """
 
     FORMAT: ClassVar[str] = "rhoproof-certificate-3"
     method: str

@@ -29,7 +29,16 @@ class ZooError(UserError):
 
 @lru_cache(maxsize=1)
 def index() -> dict[str, dict[str, Any]]:
-    """Every zoo entry by group spec: file, checksum, config, command, training record."""
+    """Every zoo entry by group spec: file, checksum, config, command, training record.
+
+    Examples
+    --------
+    >>> from rhoproof import zoo
+    >>> sorted(zoo.index())
+    ['A5', 'A6', 'C59', 'Dic30', 'S4', 'S5']
+    >>> zoo.index()["S4"]["models"]
+    100
+    """
     return json.loads((DATA / "index.json").read_text())
 
 
@@ -41,7 +50,15 @@ def entry(spec: str) -> dict[str, Any]:
 
 
 def load(spec: str, n_models: int | None = None) -> Folded:
-    """The zoo's folded weights for a group (the first ``n_models``), checksum verified."""
+    """The zoo's folded weights for a group (the first ``n_models``), checksum verified.
+
+    Examples
+    --------
+    >>> from rhoproof import zoo
+    >>> f = zoo.load("S5", n_models=2)
+    >>> tuple(f.left.shape), f.left.dtype
+    ((2, 120, 128), torch.float32)
+    """
     from safetensors.torch import load_file
 
     from rhoproof.model import FOLDED_NAMES, Folded
@@ -62,7 +79,21 @@ def load(spec: str, n_models: int | None = None) -> Folded:
 
 
 def export(spec: str, out: str | Path, n_models: int | None = None) -> Path:
-    """Write the zoo entry (or its first ``n_models``) as a run directory at ``out``."""
+    """Write the zoo entry (or its first ``n_models``) as a run directory at ``out``.
+
+    Returns the run directory, which every command and ``rhoproof.load_run`` accepts.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof import zoo
+    >>> path = zoo.export("S4", tempfile.mkdtemp(), n_models=3)
+    >>> sorted(p.name for p in path.iterdir())
+    ['config.json', 'group.json', 'weights.safetensors']
+    >>> rhoproof.load_run(path).n_instances
+    3
+    """
     from rhoproof.config import TrainConfig
     from rhoproof.groups import group
     from rhoproof.run import write_folded_run
