@@ -110,3 +110,34 @@ def test_api_reference_names_have_a_promise_and_an_example(target):
         assert first.rstrip().endswith((".", ":")), f"{name}: the promise is not one line"
         if name not in NO_EXAMPLE:
             assert "Examples\n--------" in doc and ">>> " in doc, f"{name} has no example"
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """(where, line) for every ``rhoproof ...`` line in a code block of the docs or README."""
+    out = []
+    for page in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
+        fence = False
+        for i, line in enumerate(page.read_text().splitlines()):
+            if line.startswith("```"):
+                fence = not fence
+                continue
+            text = line.strip().removeprefix("$ ")
+            if fence and text.startswith("rhoproof "):
+                out.append((f"{page.name}:{i + 1}", text.split("  #")[0].split(" # ")[0]))
+    return out
+
+
+def test_commands_quoted_in_the_docs_exist_with_those_flags():
+    """A hand-written command line in the docs cannot name a command or flag the parser
+    lacks (so usage summaries, like the getting-started list, cannot drift)."""
+    flags = reference.cli_flags()
+    lines = _command_lines()
+    assert len(lines) >= 30
+    for where, line in lines:
+        words = line.replace("[", " ").replace("]", " ").replace("|", " ").split()
+        command = words[1]
+        assert command in flags, f"{where}: unknown command {command!r}"
+        known = flags[command]
+        for w in words[2:]:
+            if w.startswith("--"):
+                assert w.split("=")[0] in known, f"{where}: `rhoproof {command}` has no {w}"

@@ -42,6 +42,7 @@ def _helps(p: argparse.ArgumentParser) -> dict[str, str]:
 
 
 def _option_row(a: argparse.Action) -> str:
+    """One table row: the flag and its metavar, its help, and its choices and default."""
     names = ", ".join(f"`{s}`" for s in a.option_strings) or f"`{a.metavar or a.dest}`"
     if a.option_strings and a.nargs != 0:
         names += f" `{a.metavar or a.dest.upper()}`"
@@ -79,8 +80,11 @@ def _command(name: str, p: argparse.ArgumentParser, help_: str, level: int) -> l
 
 def cli_markdown() -> str:
     """The command-line reference page, every command and flag, from the parser itself."""
+    import os
+
     from rhoproof.cli import build_parser
 
+    os.environ["COLUMNS"] = "100"  # argparse wraps usage lines to the terminal: one width
     parser = build_parser()
     subs, helps = _subparsers(parser), _helps(parser)
     out = ["# Command-line reference", "",

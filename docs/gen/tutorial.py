@@ -18,7 +18,7 @@ cells = [
 This notebook runs the whole rhoproof pipeline in Python on a small group, in about half a
 minute on two CPU cores:
 
-1. train a handful of models on **S4** (the symmetries of a cube, |G| = 24) all at once;
+1. train a handful of models on **S4** (the rotations of a cube, |G| = 24) all at once;
 2. evaluate them exactly on all 576 products;
 3. **explain** one: which irreps its neurons use, its ρ-set circuits, and the ρ-sets
    themselves (a tetrahedron);

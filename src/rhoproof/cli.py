@@ -721,9 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="a quick start: train 4 S5 models and explain them")
     d.add_argument("--out", default="runs/demo-s5", help="run directory (default runs/demo-s5)")
-    d.add_argument("--models", type=int, default=DEMO_CONFIG["n_instances"])
-    d.add_argument("--epochs", type=int, default=DEMO_CONFIG["epochs"])
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--models", type=int, default=DEMO_CONFIG["n_instances"],
+                   help=f"models to train ({DEMO_CONFIG['n_instances']})")
+    d.add_argument("--epochs", type=int, default=DEMO_CONFIG["epochs"],
+                   help=f"training epochs ({DEMO_CONFIG['epochs']})")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=cmd_demo)
     sw = sub.add_parser("sweep", help="a grid of runs over groups x hyperparameters x seeds: "
                                       "train, evaluate, explain, certify each cell",
