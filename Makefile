@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs notebook bench clean
+.PHONY: demo test lint docs serve-docs notebook bench clean
 
 # mkdocs plugins print a long notice about MkDocs 2 on every build; these silence it
 export NO_MKDOCS_2_WARNING := 1
@@ -28,6 +28,9 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
+
+serve-docs: docs
+	$(PY) -m http.server --directory site 8000
 
 notebook: $(STAMP)
 	$(PY) -m pytest -p no:cacheprovider --nbmake --nbmake-timeout=300 docs/tutorial.ipynb

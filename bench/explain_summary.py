@@ -42,18 +42,18 @@ def main() -> None:
         "reasons": dict(Counter(r.split(" (")[0] for e in exps for r in e.reasons)
                         .most_common()),
         "bi_equivariance_mean": {"random": float(be_random.mean()),
-                                 "original": mean([f["bi_equivariance"]["original"]
+                                 "original": mean([f.bi_equivariance["original"]
                                                    for f in fa]),
-                                 "idealized": mean([f["bi_equivariance"]["idealized"]
+                                 "idealized": mean([f.bi_equivariance["idealized"]
                                                     for f in fa])},
         "explained_loss_mean": {
-            "original": mean([e.faithfulness["loss"]["original"] for e in explained]),
-            "idealized": mean([e.faithfulness["loss"]["idealized"] for e in explained])},
+            "original": mean([e.faithfulness.loss["original"] for e in explained]),
+            "idealized": mean([e.faithfulness.loss["idealized"] for e in explained])},
         "explained_one_minus_r2_median": {
-            b: (sorted(e.faithfulness["one_minus_r2"][b] for e in explained)
+            b: (sorted(e.faithfulness.one_minus_r2[b] for e in explained)
                 [len(explained) // 2] if explained else None)
             for b in ("left", "right", "unembed", "bias")},
-        "idealized_accuracy_1": sum(f["accuracy"]["idealized"] == 1.0 for f in fa),
+        "idealized_accuracy_1": sum(f.accuracy["idealized"] == 1.0 for f in fa),
         "explanations": [e.to_dict() for e in exps],
     }
     stem = f"explain_{run.group.spec}"

@@ -52,7 +52,7 @@ def _option_row(a: argparse.Action) -> str:
     if a.required and a.option_strings:
         detail.append("required")
     if (a.default not in (None, False, argparse.SUPPRESS) and a.nargs != 0
-            and a.option_strings):
+            and a.option_strings and str(a.default) not in (a.help or "")):
         detail.append(f"default `{a.default}`")
     if not a.option_strings and a.nargs == "?":
         detail.append("optional")

@@ -94,7 +94,9 @@ for stage in cert.stages:  # the cascade: each stage looks at what the earlier o
 The checker (`rhoproof.check`) is a separate small package that imports nothing from the
 prover: it hashes the weights file, re-derives every fact the proof rests on from the Cayley
 table and the stored floats, recomputes the bound with its own code, and accepts only if it
-finds at least what the certificate claims."""),
+finds at least what the certificate claims. `check_certificate` is the convenience entry:
+it hands the certificate's JSON, the run's weights file and its stored Cayley table to
+`rhoproof.check.check_file`, and turns a refusal into a `CertificateError`."""),
     code("""from rhoproof.verify.certificate import check_certificate
 
 result = check_certificate(cert, run)
@@ -139,6 +141,7 @@ try_check("weights changed", honest, load_run(work / "s4-edited"))"""),
   [soundness](soundness.md) argues every inequality; the [certificate format](certificate.md)
   documents every field the forgeries above edited.
 - [Python API](api/index.md) for every function used here."""),
+    code("""shutil.rmtree(work)  # everything this notebook wrote"""),
 ]
 
 nb = nbformat.v4.new_notebook(cells=cells)

@@ -74,7 +74,9 @@ def cmd_groups(args: argparse.Namespace) -> None:
     print(f"{'irrep':<8} {'dim':>4}  {'type':<13} {'FS':>3}")
     for r in irreps:
         print(f"{r.name:<8} {r.dim:>4}  {r.type:<13} {r.indicator:>+3d}")
-    print(f"(real dims; sum of dim^2/k over irreps = |G| = {grp.order}; "
+    # a complex-type or quaternionic real irrep of real dimension d holds a complex irrep
+    # of dimension d/2 (twice, or once with multiplicity 2): <chi, chi> = 2 or 4 counts it
+    print(f"(real dims; sum over irreps of dim^2 / <chi,chi> = |G| = {grp.order}; "
           f"computed in {info['seconds']:.2f} s)")
 
 
@@ -632,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("explain", help="find ρ-set circuits, idealize, and judge each model")
-    x.add_argument("run_dir")
+    x.add_argument("run_dir", help="a run directory (from train, zoo export or import)")
     which = x.add_mutually_exclusive_group()
     # default None, not 0: argparse's mutual exclusion does not see an explicit value equal to
     # the default, so "--instance 0 --all" would pass
@@ -695,7 +697,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_reproduce)
 
     z = sub.add_parser("zoo", help="the shipped pre-trained models")
-    z.add_argument("action", choices=["list", "export"])
+    z.add_argument("action", choices=["list", "export"],
+                   help="list: the shipped groups and their recipes; export: one as a run")
     z.add_argument("group", nargs="?", help="the group (list: only its entry; export: required)")
     z.add_argument("--out", help="for export: run directory to write")
     z.add_argument("--models", type=int, help="for export: the first N models only")
@@ -754,9 +757,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("evaluate", "explain", "certify", "check"):
         sub.choices[name].add_argument(
             "--table", metavar="PATH",
-            help="only for a run written by rhoproof 0.2 or earlier whose group is a table: "
-                 "file: that Cayley table, stored into the run once (later runs keep their "
-                 "own copy)")
+            help="only for a run written by rhoproof 0.2.x for a table:PATH group (such runs "
+                 "do not store their group): the Cayley table it was trained on, stored into "
+                 "the run once")
     for name in TORCH_COMMANDS:
         sub.choices[name].add_argument(
             "--threads", type=int, default=None,

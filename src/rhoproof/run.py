@@ -350,7 +350,7 @@ computed in the training dtype; a wrong table of the same order misses by far mo
 def load_run(path: str | Path, table: str | Path | None = None) -> Run:
     """Load and validate a run directory: config, stored group, weight names, shapes and values.
 
-    ``table``: see :func:`read_group` (only for runs of earlier versions); it is stored in the
+    ``table``: see ``read_group`` (only for runs of earlier versions); it is stored in the
     run only once every check has passed. Anything wrong is a RunError naming it.
 
     Examples

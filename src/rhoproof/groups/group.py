@@ -22,7 +22,7 @@ class Group:
     """A finite group given by its Cayley table: ``table[x, y]`` is the index of ``x·y``.
 
     Elements are the integers ``0..|G|-1``; ``labels[i]`` is a readable name for element ``i``.
-    The table is validated at construction (see :func:`validate_table`). Derived structure
+    The table is validated at construction (see ``validate_table``). Derived structure
     (inverses, classes, subgroups, irreps) is computed lazily and cached on the instance.
 
     Examples
@@ -65,9 +65,11 @@ class Group:
 
     @cached_property
     def sha256(self) -> str:
-        """The SHA-256 of the canonical Cayley table (:func:`table_sha256`): what pins this
+        """The SHA-256 of the canonical Cayley table (``table_sha256``): what pins this
         group in a run and in a certificate, whatever its spec or file path says.
 
+        Examples
+        --------
         >>> from rhoproof.groups import group
         >>> group("S3").sha256 == group("S3").sha256 != group("C6").sha256
         True
@@ -246,6 +248,8 @@ def table_sha256(table: np.ndarray) -> str:
     ASCII decimal and a newline, then the ``n × n`` entries row by row as little-endian signed
     64-bit integers. Element labels are not part of it (they only name the indices).
 
+    Examples
+    --------
     >>> c2 = np.array([[0, 1], [1, 0]])
     >>> data = b"rhoproof-cayley-table-1\n" + b"2\n" + c2.astype("<i8").tobytes()
     >>> table_sha256(c2) == hashlib.sha256(data).hexdigest()

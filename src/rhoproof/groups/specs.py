@@ -36,6 +36,8 @@ def check_spec(spec: str) -> str:
     """The spec as ``group`` would name the group, checked against the grammar and the order
     limit without building anything (so a bad spec fails before a large table is made).
 
+    Examples
+    --------
     >>> check_spec(" S5 "), check_spec("C3 x C5")
     ('S5', 'C3xC5')
     """

@@ -34,6 +34,8 @@ def is_table_spec(spec: str) -> bool:
 def group_record(grp: Group) -> dict[str, Any]:
     """The JSON-ready record of ``grp`` that a run stores.
 
+    Examples
+    --------
     >>> from rhoproof.groups import group
     >>> rec = group_record(group("S3"))
     >>> rec["format"], rec["order"], "table" in rec

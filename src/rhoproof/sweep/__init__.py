@@ -3,6 +3,8 @@ run followed by evaluate, explain and certify (``cell``), in a resumable results
 for many workers (``store``), run here or on a Ray cluster (``backends``), summarized as one
 results table and figures.
 
+Examples
+--------
 >>> from rhoproof.sweep.spec import parse
 >>> s = parse({"sweep": {"groups": ["C5", "S3"], "weight_decay": [1e-4, 2e-4], "seeds": [0, 1],
 ...                      "models": 2, "epochs": 5}})
