@@ -89,7 +89,7 @@ class IrrepError(RuntimeError):
 
 
 def real_irreps(group: Group, seed: int = 0, attempts: int = 5) -> tuple[Irrep, ...]:
-    """All real irreps of ``group``, verified and named (see the module docstring).
+    """All real irreps of ``group``, verified and named (how: docs/groups.md, "Groups and irreps").
 
     Examples
     --------

@@ -95,7 +95,7 @@ def _group_cached(spec: str) -> Group:
 
 
 def group(spec: str) -> Group:
-    """Build the group named by ``spec`` (see the module docstring for the grammar).
+    """Build the group named by ``spec`` (the grammar: docs/groups.md, "Group specs").
 
     Cached: the same spec gives the same object.
 
