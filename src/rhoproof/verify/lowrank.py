@@ -1,0 +1,163 @@
+"""A per-input bound from a low-rank split of the unembedding (docs/soundness.md §7,
+[P1]–[P4]): the first stage of V_fourier (issue 22), a library function not yet a certificate
+method. u = C·B + ρ for any float matrices C [m, k] and B [k, |G|]; a set E of neurons is
+evaluated exactly; the residual ρ enters one-sided, by Cauchy–Schwarz per neuron group.
+Soundness does not depend on the choice of B, C, E or the groups; ``irrep_basis`` and
+``fit`` make choices that leave a small residual on models that use few irreps (for C_p, a few
+frequencies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from rhoproof.groups import Group
+from rhoproof.model import Folded
+from rhoproof.rounding import ETA, TINY, U, norm_up, widen
+from rhoproof.verify.logits import correct_logits
+
+
+@dataclass(frozen=True)
+class LowRankSplit:
+    """The choices of a low-rank split: basis B [k, |G|], coefficients C [m, k], the exactly
+    evaluated neurons (bool [m]) and a group id per neuron (int64 [m]; ignored on E)."""
+
+    basis: torch.Tensor
+    coef: torch.Tensor
+    exact: torch.Tensor
+    groups: torch.Tensor
+
+
+@dataclass(frozen=True)
+class LowRankBound:
+    """Which inputs the split certifies ([|G|, |G|] bool) and its counted operations."""
+
+    certified: torch.Tensor
+    ops: int
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.certified.double().mean())
+
+
+def irrep_basis(group: Group, names: list[str]) -> torch.Tensor:
+    """An orthonormal basis [k, |G|] of the constants and the matrix entries of the named
+    irreps (for C_p: cos and sin of the chosen frequencies)."""
+    rows = [torch.ones(1, group.order, dtype=torch.float64)]
+    for name in names:
+        mats = torch.from_numpy(group.irrep(name).matrices)  # [G, d, d]
+        rows.append(mats.reshape(group.order, -1).T)
+    # the row span's orthonormal basis (a complex-type irrep's d² entries span only d²/2
+    # functions, so the stack is rank-deficient: SVD, not QR without pivoting)
+    _, s, vh = torch.linalg.svd(torch.cat(rows), full_matrices=False)
+    return vh[s > 1e-9 * s[0]].contiguous()
+
+
+def _entries(group: Group, name: str) -> torch.Tensor:
+    """An orthonormal basis of one nontrivial irrep's matrix entries: [n, |G|]."""
+    mats = torch.from_numpy(group.irrep(name).matrices)
+    _, s, vh = torch.linalg.svd(mats.reshape(group.order, -1).T, full_matrices=False)
+    return vh[s > 1e-9 * s[0]]
+
+
+def strongest_irreps(u: torch.Tensor, group: Group, count: int) -> list[str]:
+    """The ``count`` nontrivial irreps holding the most of ‖u‖² [m, |G|], strongest first."""
+    energy = []
+    for rho in group.irreps[1:]:
+        basis = _entries(group, rho.name)
+        energy.append((float(((u @ basis.T) ** 2).sum()), rho.name))
+    return [name for _, name in sorted(energy, reverse=True)[:count]]
+
+
+def fit(u: torch.Tensor, group: Group, irreps: list[str], n_exact: int = 0,
+        grouped: bool = True) -> LowRankSplit:
+    """A split of u [m, |G|] onto the named irreps (and the constants): C by least squares on
+    an orthonormal basis, the ``n_exact`` neurons with the largest residual exact, and with
+    ``grouped`` one group per irrep (each neuron in the irrep holding most of its u), else one
+    group."""
+    u = u.to(torch.float64)
+    basis = irrep_basis(group, irreps)
+    coef = u @ basis.T  # [m, k]
+    resid = (u - coef @ basis).norm(dim=1)
+    exact = torch.zeros(u.shape[0], dtype=torch.bool)
+    exact[torch.argsort(resid, descending=True)[:n_exact]] = True
+    groups = torch.zeros(u.shape[0], dtype=torch.int64)
+    if grouped and irreps:
+        share = torch.stack([((u @ _entries(group, n).T) ** 2).sum(1)
+                             for n in irreps], 1)  # [m, irreps]
+        groups = share.argmax(1)
+    return LowRankSplit(basis, coef, exact, groups)
+
+
+def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
+                  radius: Folded | None = None) -> LowRankBound:
+    """The inputs certified by the split [P1]–[P4] for a one-instance model (the centre of the
+    stored model's enclosure, ``radius`` its entrywise radius [F1]; both in the safe range
+    [R]). Cost: |G|²m (2 + k) + |G|³(k + |E| + n_g) multiply-adds."""
+    left, right = folded.left[0], folded.right[0]
+    u, beta = folded.unembed[0], folded.bias[0]
+    g, m = left.shape
+    zeros = Folded(*(torch.zeros_like(t) for t in folded.tensors().values()))
+    rad = radius if radius is not None else zeros
+    el, er, eu, eb = rad.left[0], rad.right[0], rad.unembed[0], rad.bias[0]
+    B, C = split.basis, split.coef  # [k, G], [m, k]
+    k = B.shape[0]
+    ex, nx = split.exact, ~split.exact
+    n_e = int(ex.sum())
+    ids = split.groups[nx]
+    group_ids = ids.unique()
+
+    # Û = C·B and its rounding [P3]; the residual's upper bound ρ̄ and ‖w(z)‖
+    u_hat = C @ B  # [m, G]
+    u_err = widen(k) * (C.abs() @ B.abs()) + k * ETA  # ≥ |Û − fl(Û)|
+    diff = u - u_hat
+    rho_up = diff + u_err + eu
+    rho_up = rho_up + 4 * U * (diff.abs() + u_err + eu) + TINY  # [m, G], ≥ ρ (rounded up)
+    rho_pos = rho_up.clamp_min(0)
+    rho_norm = torch.stack([norm_up(rho_pos[nx][ids == gid], 0) for gid in group_ids]) \
+        if len(group_ids) else torch.zeros(0, g, dtype=torch.float64)  # [n_g, G]
+    w_abs = torch.where(ex[:, None], u.abs(), u_hat.abs() + u_err)  # [m, G] ≥ |w_i(z)|
+    w_norm = norm_up(w_abs, 0)  # [G]
+    eu_norm = norm_up(eu[ex], 0) if n_e else torch.zeros(g, dtype=torch.float64)
+    b_max = B.abs().max(1).values  # [k]
+    u_max = u[ex].abs().max(1).values if n_e else torch.zeros(0, dtype=torch.float64)
+
+    low = correct_logits(folded, group, radius)  # [G_x, G_y], ≤ f(xy | x, y)
+    table = group.table  # [G, G]: xy
+    certified = torch.zeros(g, g, dtype=torch.bool)
+    wide_a, wide_m = widen(m), widen(k + n_e + 2)
+    rows = max(1, (1 << 21) // max(1, g * max(m, g)))
+    for x0 in range(0, g, rows):
+        xs = torch.arange(x0, min(g, x0 + rows))
+        s = left[xs][:, None, :] + right[None, :, :]  # [c, G, m]
+        h = s.clamp_min(0)
+        e_h = ((el[xs][:, None, :] + er[None]) * (1 + 2 * U) + 2 * U * s.abs()) * (1 + 4 * U) \
+            + TINY  # ≥ |h − ĥ| entrywise, every rounding of this sum included
+        hn, he = h[..., nx], h[..., ex]
+        a = hn @ C[nx]  # [c, G, k]
+        a_err = wide_a * (hn @ C[nx].abs()) + m * ETA
+        main = a @ B + beta  # [c, G, G_z]
+        if n_e:
+            main = main + he @ u[ex]
+        m_err = (wide_m * ((a.abs() + a_err) @ b_max + he @ u_max) + a_err @ b_max)[..., None] \
+            + wide_m * beta.abs() + (k + n_e + 4) * ETA + TINY  # [c, G, G_z]
+        spread = w_norm * norm_up(e_h, 2)[..., None]  # [c, G, G_z]
+        h_up = (h + e_h) * (1 + 2 * U)  # ≥ h entrywise
+        extra = eu_norm * norm_up(h_up[..., ex], 2)[..., None] if n_e else 0.0
+        resid = torch.zeros_like(main)
+        for j, gid in enumerate(group_ids):
+            hg = norm_up(h_up[..., nx][..., ids == gid], 2)  # [c, G]
+            resid = resid + hg[..., None] * rho_norm[j]
+        upper = (main + m_err + spread + extra + resid + eb) * (1 + widen(len(group_ids) + 6))
+        upper = upper + TINY
+        z_ok = table[xs]  # [c, G]: the correct z
+        upper.scatter_(2, z_ok[..., None], float("-inf"))
+        certified[xs] = low[xs] > upper.max(2).values
+    ops = 2 * g * g * m + g * g * m * k + g ** 3 * (k + n_e + len(group_ids))
+    return LowRankBound(certified, ops)
+
+
+__all__ = ["LowRankBound", "LowRankSplit", "fit", "irrep_basis", "lowrank_bound",
+           "strongest_irreps"]
