@@ -45,18 +45,17 @@ class LowRankBound:
 def irrep_basis(group: Group, names: list[str]) -> torch.Tensor:
     """An orthonormal basis [k, |G|] of the constants and the matrix entries of the named
     irreps (for C_p: cos and sin of the chosen frequencies)."""
-    rows = [torch.ones(1, group.order, dtype=torch.float64)]
-    for name in names:
-        mats = torch.from_numpy(group.irrep(name).matrices)  # [G, d, d]
-        rows.append(mats.reshape(group.order, -1).T)
-    # the row span's orthonormal basis (a complex-type irrep's d² entries span only d²/2
-    # functions, so the stack is rank-deficient: SVD, not QR without pivoting)
-    _, s, vh = torch.linalg.svd(torch.cat(rows), full_matrices=False)
-    return vh[s > 1e-9 * s[0]].contiguous()
+    # irrep by irrep (distinct irreps' entries are orthogonal, Schur), so each row belongs to
+    # one irrep: the constant first, then each irrep's rows in the order named
+    rows = [torch.full((1, group.order), group.order ** -0.5, dtype=torch.float64)]
+    rows += [_entries(group, name) for name in names]
+    return torch.cat(rows).contiguous()
 
 
 def _entries(group: Group, name: str) -> torch.Tensor:
-    """An orthonormal basis of one nontrivial irrep's matrix entries: [n, |G|]."""
+    """An orthonormal basis of one nontrivial irrep's matrix entries: [n, |G|] (a
+    complex-type irrep's d² entries span only d²/2 functions: SVD, not QR without
+    pivoting, whose extra columns would be arbitrary)."""
     mats = torch.from_numpy(group.irrep(name).matrices)
     _, s, vh = torch.linalg.svd(mats.reshape(group.order, -1).T, full_matrices=False)
     return vh[s > 1e-9 * s[0]]
