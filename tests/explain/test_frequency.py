@@ -50,3 +50,19 @@ def test_groups_without_complex_type_irreps_have_no_clusters():
         f = Folded(*(torch.randn(shape, dtype=torch.float64) for shape in
                      [(1, grp.order, 6), (1, grp.order, 6), (1, 6, grp.order), (1, grp.order)]))
         assert frequency_clusters(f, grp) == []
+
+
+def test_the_explanation_reports_frequency_circuits_and_round_trips():
+    import json
+
+    from rhoproof import zoo
+    from rhoproof.explain import explain_models
+    from rhoproof.explain.explanation import Explanation
+
+    (e,) = explain_models(zoo.load("C59", n_models=1), group("C59"))
+    assert e.frequency and sum(c.share for c in e.frequency) > 0.8
+    assert all(c.alignment_spread < 0.1 for c in e.frequency if c.neurons >= 5)
+    back = Explanation.from_dict(json.loads(e.to_json()))
+    assert back.frequency == e.frequency
+    (s,) = explain_models(zoo.load("S4", n_models=1), group("S4"))
+    assert s.frequency == []  # S4 has no complex-type irreps

@@ -13,8 +13,14 @@ from tqdm.auto import tqdm
 from rhoproof.config import SPARSITY_THRESHOLD
 from rhoproof.evaluate import evaluate
 from rhoproof.explain.cosets import coset_concentration
+from rhoproof.explain.frequency import frequency_clusters
 from rhoproof.explain.idealize import MIN_WEIGHT, bi_equivariance_score, idealize
-from rhoproof.explain.records import CircuitRecord, Faithfulness, circuit_from_json
+from rhoproof.explain.records import (
+    CircuitRecord,
+    Faithfulness,
+    FrequencyRecord,
+    circuit_from_json,
+)
 from rhoproof.explain.rho_sets import RhoSet
 from rhoproof.explain.sparsity import DEAD, irrep_sparsity
 from rhoproof.groups import Group
@@ -58,6 +64,8 @@ class Explanation:
     circuits: list[CircuitRecord]
     zeroed: dict[str, dict[str, float]]
     faithfulness: Faithfulness | None = None
+    # frequency clusters of 2-d complex-type irreps (issue 22: measured, not in the verdict)
+    frequency: list[FrequencyRecord] = field(default_factory=list)
     _idealized: Folded | None = field(default=None, repr=False)
     _rho_sets: list[tuple[str, RhoSet]] = field(default_factory=list, repr=False)
 
@@ -84,6 +92,7 @@ class Explanation:
                if not f.name.startswith("_")}
         out["circuits"] = [c.to_json() for c in self.circuits]
         out["faithfulness"] = None if self.faithfulness is None else self.faithfulness.to_json()
+        out["frequency"] = [c.to_json() for c in self.frequency]
         return out
 
     @classmethod
@@ -94,7 +103,8 @@ class Explanation:
                    dict(d["coset_subgroups"]), [circuit_from_json(c) for c in d["circuits"]],
                    dict(d["zeroed"]),
                    None if d.get("faithfulness") is None
-                   else Faithfulness.from_json(d["faithfulness"]))
+                   else Faithfulness.from_json(d["faithfulness"]),
+                   [FrequencyRecord.from_json(c) for c in d.get("frequency", [])])
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -176,7 +186,11 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
             verdict=report.verdict(min_weight), reasons=reasons,
             neuron_counts=sp.counts(row), bias_shares=bias,
             coset_subgroups=dict(cosets.most_common()), circuits=report.circuits,
-            zeroed=report.zeroed, faithfulness=faith, _idealized=ideal,
+            zeroed=report.zeroed, faithfulness=faith,
+            frequency=[FrequencyRecord(c.irrep, len(c.neurons), c.share, c.alignment_spread,
+                                       c.phase_concentration)
+                       for c in frequency_clusters(f, group, k)],
+            _idealized=ideal,
             _rho_sets=[(c.irrep, c.b_set) for c in report.found]))
     return out
 

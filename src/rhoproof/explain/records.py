@@ -114,5 +114,27 @@ class Faithfulness:
                    dict(d["loss"]))
 
 
-__all__ = ["CircuitRecord", "Faithfulness", "RhoSetCircuitRecord", "SignCircuitRecord",
-           "circuit_from_json"]
+@dataclass(frozen=True)
+class FrequencyRecord:
+    """A frequency cluster's summary (``explain.frequency.FrequencyCluster``): the irrep, its
+    neurons, their share of ‖u‖², the alignment spread (radians) and phase concentration."""
+
+    irrep: str
+    neurons: int
+    share: float
+    alignment_spread: float
+    phase_concentration: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"irrep": self.irrep, "neurons": self.neurons, "share": self.share,
+                "alignment_spread": self.alignment_spread,
+                "phase_concentration": self.phase_concentration}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FrequencyRecord:
+        return cls(str(d["irrep"]), int(d["neurons"]), float(d["share"]),
+                   float(d["alignment_spread"]), float(d["phase_concentration"]))
+
+
+__all__ = ["CircuitRecord", "Faithfulness", "FrequencyRecord", "RhoSetCircuitRecord",
+           "SignCircuitRecord", "circuit_from_json"]
