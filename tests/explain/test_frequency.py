@@ -66,3 +66,14 @@ def test_the_explanation_reports_frequency_circuits_and_round_trips():
     assert back.frequency == e.frequency
     (s,) = explain_models(zoo.load("S4", n_models=1), group("S4"))
     assert s.frequency == []  # S4 has no complex-type irreps
+
+
+def test_the_frequency_figure_is_drawn_for_clocks_only(tmp_path):
+    from rhoproof.report.explain_plots import frequency_figure
+
+    model, _ = _clock(7, 3, 10)
+    path = frequency_figure(model, group("C7"), 0, tmp_path / "f.png")
+    assert path is not None and path.exists() and path.with_suffix(".pdf").exists()
+    s3 = Folded(*(torch.randn(shape, dtype=torch.float64) for shape in
+                  [(1, 6, 4), (1, 6, 4), (1, 4, 6), (1, 6)]))
+    assert frequency_figure(s3, group("S3"), 0, tmp_path / "s3.png") is None

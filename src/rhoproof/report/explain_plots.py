@@ -155,6 +155,48 @@ def write_explain_plots(explanations: list[Explanation], random_scores: torch.Te
     return paths
 
 
+def frequency_figure(folded: Any, group: Group, k: int, path: Path) -> Path | None:
+    """Model k's frequency circuits (``explain.frequency``): left, each neuron's input phases
+    (φ, ψ) on the torus, one colour per cluster; right, every logit f(z | x, y) against
+    t = x·y·z⁻¹ (x + y − z for C_n), the clock's single variable: the correct logits (t = e)
+    stand apart. None when the group has no 2-d complex-type irrep."""
+    from rhoproof.explain.frequency import frequency_clusters
+
+    clusters = frequency_clusters(folded, group, k)
+    if not clusters:
+        return None
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for c in clusters[:8]:
+        ax.scatter(c.phase[:, 0], c.phase[:, 1], s=14,
+                   label=f"{c.irrep}: {len(c.neurons)} neurons, {c.share:.0%} of u")
+    ax.set_xlim(-torch.pi, torch.pi)
+    ax.set_ylim(-torch.pi, torch.pi)
+    ax.set_xlabel("φ (phase of ℓ)")
+    ax.set_ylabel("ψ (phase of r)")
+    ax.set_title(f"{group.spec} model {k}: neurons' input phases per frequency")
+    ax.legend(fontsize=7, loc="upper right")
+    f = folded.instance(k).to(dtype=torch.float64)
+    g = group.order
+    h = torch.relu(f.left[0][:, None, :] + f.right[0][None])  # [x, y, m]
+    logits = h @ f.unembed[0] + f.bias[0]  # [x, y, z]
+    inv = torch.from_numpy(group.inverses.copy())
+    xy = group.table  # [x, y]
+    t = group.table[xy[:, :, None], inv[None, None, :]]  # [x, y, z]: x·y·z⁻¹
+    lo = torch.full((g,), float("inf"), dtype=torch.float64).scatter_reduce(
+        0, t.reshape(-1), logits.reshape(-1), "amin")
+    hi = torch.full((g,), float("-inf"), dtype=torch.float64).scatter_reduce(
+        0, t.reshape(-1), logits.reshape(-1), "amax")
+    ts = torch.arange(g)
+    bx.vlines(ts, lo, hi, color="tab:blue", lw=1.5, label="range over (x, y)")
+    e = group.identity
+    bx.vlines([e], lo[e], hi[e], color="tab:red", lw=3, label="t = e (the correct logits)")
+    bx.set_xlabel("t = x·y·z⁻¹ (element index)")
+    bx.set_ylabel("logit f(z | x, y)")
+    bx.set_title("logits against t: a clock depends on t alone")
+    bx.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def write_run_plots(explanations: list[Explanation], run: Run, out: str | Path
                     ) -> tuple[list[Path], torch.Tensor]:
     """The explain figures for a run's explanations, with random-init models of the run's
@@ -172,4 +214,11 @@ def write_run_plots(explanations: list[Explanation], run: Run, out: str | Path
             if rs.points.shape[1] in (2, 3) and irrep not in seen:
                 seen.add(irrep)
                 rho_sets.append((irrep, rs))
-    return write_explain_plots(explanations, scores, rho_sets, run.group, out), scores
+    paths = write_explain_plots(explanations, scores, rho_sets, run.group, out)
+    first = next((e for e in explanations if e.frequency), None)
+    if first is not None:
+        made = frequency_figure(run.model.fold(), run.group, first.instance,
+                                Path(out) / f"frequency_{first.instance}.png")
+        if made is not None:
+            paths.append(made)
+    return paths, scores
