@@ -35,7 +35,7 @@ def index() -> dict[str, dict[str, Any]]:
     --------
     >>> from rhoproof import zoo
     >>> sorted(zoo.index())
-    ['A5', 'A6', 'C59', 'Dic30', 'S4', 'S5']
+    ['A5', 'A6', 'C113', 'C59', 'Dic30', 'S4', 'S5']
     >>> zoo.index()["S4"]["models"]
     100
     """
