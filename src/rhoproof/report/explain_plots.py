@@ -177,8 +177,8 @@ def frequency_figure(folded: Any, group: Group, k: int, path: Path) -> Path | No
     ax.legend(fontsize=7, loc="upper right")
     f = folded.instance(k).to(dtype=torch.float64)
     g = group.order
-    h = torch.relu(f.left[0][:, None, :] + f.right[0][None])  # [x, y, m]
-    logits = h @ f.unembed[0] + f.bias[0]  # [x, y, z]
+    xs, ys = torch.meshgrid(torch.arange(g), torch.arange(g), indexing="ij")
+    logits = f.logits(xs.reshape(-1), ys.reshape(-1))[0].reshape(g, g, g)  # [x, y, z]
     inv = torch.from_numpy(group.inverses.copy())
     xy = group.table  # [x, y]
     t = group.table[xy[:, :, None], inv[None, None, :]]  # [x, y, z]: x·y·z⁻¹
