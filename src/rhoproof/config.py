@@ -15,8 +15,9 @@ DTYPES = ("float32", "float64")
 """Parameter dtypes a run may train in."""
 
 PER_OUTPUT_MODES = ("auto", "all", "needed")
-METHODS = ("irrep", "coset", "brute")
-"""The verifiers: V_irrep (the ρ-set proof), V_coset (the coset baseline), V_brute (exact)."""
+METHODS = ("irrep", "coset", "brute", "fourier")
+"""The verifiers: V_irrep (the ρ-set proof), V_coset (the coset baseline), V_brute (exact),
+V_fourier (the low-rank split of the unembedding, for complex-type irreps)."""
 PRODUCTS = ("right-to-left", "left-to-right")
 """How imported weights' source multiplies permutations (``rhoproof import --product``)."""
 BACKENDS = ("local", "ray")

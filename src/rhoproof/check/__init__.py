@@ -15,7 +15,7 @@ nothing else from rhoproof (a test parses its imports). The steps:
 3. recompute the bound, one module per verifier: ``brute`` (exact count, rationals where
    the float enclosures cannot decide), ``irrep`` (the facts of §1 from the integer tables
    in ``ideal``, stage 1 in ``separable``, then the per-input and per-output stages) and
-   ``coset``; all rigorous float arithmetic is ``rounding``, the checker's own copy.
+   ``coset`` and ``fourier``; all rigorous float arithmetic is ``rounding``, the checker's own copy.
 
 A claim is accepted when the recomputed bound is at least as strong: certified count ≥ the
 claimed one (for V_brute: equal, both exact) and recomputed cross-entropy bound ≤ the claimed
@@ -33,6 +33,7 @@ import numpy as np
 
 from rhoproof.check.brute import Exact, brute
 from rhoproof.check.coset import coset
+from rhoproof.check.fourier import fourier
 from rhoproof.check.irrep import irrep
 from rhoproof.check.limbs import decide
 from rhoproof.check.parse import CheckFailed, Claim, check_format, parse, require
@@ -107,6 +108,8 @@ def recompute(claim: Claim, model: StoredModel, table: np.ndarray) -> tuple[int,
             exact = _exact(model, claim.instance, table)
             count = max(count, brute(center, radius, exact, table)[0])
         return count, ce
+    if claim.method == "fourier":
+        return fourier(claim, safe_center, safe_radius, table)
     return coset(claim, safe_center, safe_radius, table)
 
 

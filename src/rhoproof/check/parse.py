@@ -92,6 +92,16 @@ class CosetTables:
 
 
 @dataclass(frozen=True)
+class FourierTables:
+    """V_fourier's split [P1]: any floats B, C; the exact neurons; a group per neuron."""
+
+    basis: np.ndarray  # [k, |G|]
+    coef: np.ndarray  # [m, k]
+    exact: np.ndarray  # [m] bool
+    groups: np.ndarray  # [m] int, ignored on the exact neurons
+
+
+@dataclass(frozen=True)
 class Claim:
     """What a certificate claims and the data it offers in support.
 
@@ -110,7 +120,7 @@ class Claim:
     ('irrep', 576)
     """
 
-    method: str  # "irrep", "coset" or "brute"
+    method: str  # "irrep", "coset", "fourier" or "brute"
     group: str  # the spec, a label only; the group is pinned by group_sha256
     group_sha256: str
     instance: int
@@ -124,6 +134,7 @@ class Claim:
     t0: float = 0.0
     circuits: tuple[RhoSetTables | SignTables, ...] = ()
     coset: CosetTables | None = None
+    fourier: FourierTables | None = None
     exact: bool = False  # V_irrep made with --exact: brute force decides what the stages leave
     top_w: tuple[int, ...] | None = None  # the w with their own per-output terms
     symmetry: np.ndarray | None = None  # [k, 2] generators (g, h) of H [H1]; None: G × G
@@ -219,6 +230,33 @@ def _circuit(c: Any, g: int, m: int) -> RhoSetTables | SignTables:
     raise CheckFailed(f"unknown circuit kind {kind!r}")
 
 
+def _fourier(spec: Any, g: int, m: int) -> FourierTables:
+    """V_fourier's split, validated. Cap: k + |E| + n_g ≤ m rows per output, so that the
+    checker's |G|³(k + |E| + n_g) stays within brute force's |G|³m (the prover never keeps a
+    split costing more than brute force)."""
+    require(isinstance(spec, dict), "a fourier certificate needs its split (fourier)")
+    k = _length(spec.get("basis"), "basis")
+    require(1 <= k <= min(g, m), f"basis has {k} rows; a split has 1 to min(|G|, m) = "
+            f"{min(g, m)}")
+    basis = _floats(spec["basis"], (k, g), "basis")
+    coef = _floats(spec.get("coef"), (m, k), "coef")
+    n_e = _length(spec.get("exact"), "exact")
+    require(n_e <= m, f"exact lists {n_e} neurons; the model has {m}")
+    ids = _ints(spec["exact"], (n_e,), "exact", 0, m - 1)
+    require(len(set(ids.tolist())) == n_e, "exact lists a neuron twice")
+    groups = _ints(spec.get("groups"), (m,), "groups", 0, m - 1)
+    exact = np.zeros(m, dtype=bool)
+    exact[ids] = True
+    n_g = len(np.unique(groups[~exact]))
+    require(k + n_e + n_g <= m, f"the split has {k} basis rows, {n_e} exact neurons and "
+            f"{n_g} groups: more than the model's m = {m} per output")
+    names = spec.get("irreps", [])
+    require(isinstance(names, list) and len(names) <= g
+            and all(isinstance(n, str) and len(n) <= 64 for n in names),
+            "irreps must be a list of names")
+    return FourierTables(basis, coef, exact, groups)
+
+
 def check_format(cert: Any) -> None:
     """A certificate is a JSON object of this format (older ones get their own message)."""
     require(isinstance(cert, dict), "a certificate is a JSON object")
@@ -236,7 +274,7 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     never misleading."""
     check_format(cert)
     method = cert.get("method")
-    require(method in ("irrep", "coset", "brute"), f"unknown method {method!r}")
+    require(method in ("irrep", "coset", "fourier", "brute"), f"unknown method {method!r}")
     group_sha = cert.get("group_sha256")
     require(isinstance(group_sha, str) and len(group_sha) == 64,
             "group_sha256 must be a SHA-256 hex digest")
@@ -282,6 +320,8 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         require(bool(((left < 0) == (right < 0)).all() and ((left < 0) == (target < 0)).all()),
                 "a neuron is dead on one side only")
         return Claim(**base, coset=CosetTables(subs, left, right, target))
+    if method == "fourier":
+        return Claim(**base, fourier=_fourier(cert.get("fourier"), g, m))
     per_output = cert.get("per_output")
     require(per_output in ("all", "needed"), "per_output must be all or needed")
     # the per-output stage costs |G|² top_k: the prover uses 24; more would let a certificate
@@ -347,5 +387,5 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
                  circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry)
 
 
-__all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "RhoSetTables", "SignTables",
+__all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "FourierTables", "RhoSetTables", "SignTables",
            "check_format", "parse", "require"]

@@ -34,7 +34,7 @@ from rhoproof.verify.bounds import Bound, brute_bound
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import ExactIdeal, exact_ideal
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
-from rhoproof.verify.records import Certificate, CosetData, Stage, Symmetry
+from rhoproof.verify.records import Certificate, CosetData, FourierData, Stage, Symmetry
 
 if TYPE_CHECKING:
     from rhoproof.check import CheckResult
@@ -123,6 +123,9 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
     if method == "coset":
         cert, bound = _coset_proof(head, enc.center, enc.radius, grp)
         search_s, proof_s = 0.0, time.perf_counter() - t1  # the search is part of the proof
+    elif method == "fourier":
+        cert, bound, proof_s = _fourier_proof(head, enc.center, enc.radius, grp)
+        search_s = time.perf_counter() - t1 - proof_s
     else:
         cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
                                             per_output, exact, threshold)
@@ -153,6 +156,33 @@ def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
            "proof_margin": 4 * n**2 * m, "search": 2 * len(grp.subgroups) * n * m}
     return replace(head, verdict=f"{ideal_c.explained} of {m} neurons coset-concentrated",
                    reasons=(), coset=coset, ops=ops), bound
+
+
+def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
+                   ) -> tuple[Certificate, Bound, float]:
+    """V_fourier's certificate fields, bound and proof seconds (the kept split's bound, timed
+    again alone; ``lowrank.search`` tries the ladder)."""
+    from rhoproof.verify.lowrank import lowrank_bound, search
+
+    n, m = grp.order, f.d_hidden
+    found = search(f, grp, radius)
+    t0 = time.perf_counter()
+    low = lowrank_bound(f, grp, found.split, radius)  # the proof, timed alone
+    proof_s = time.perf_counter() - t0
+    sp = found.split
+    data = FourierData(found.irreps, tuple(tuple(r) for r in sp.basis.tolist()),
+                       tuple(tuple(r) for r in sp.coef.tolist()),
+                       tuple(int(i) for i in torch.nonzero(sp.exact)[:, 0].tolist()),
+                       tuple(int(i) for i in sp.groups.tolist()))
+    stage = Stage("lowrank", n * n, int(low.certified.sum()), low.ops, proof_s)
+    ops = {"brute": brute_ops(n, m), "proof_lowrank": low.ops, "search": found.search_ops}
+    k = sp.basis.shape[0]
+    verdict = (f"low-rank split: {len(found.irreps)} irreps ({k} rows), "
+               f"{len(data.exact)} exact neurons")
+    bound = Bound("fourier", low.accuracy, low.cross_entropy, certified=low.certified,
+                  stages=(stage,))
+    cert = replace(head, verdict=verdict, reasons=(), fourier=data, stages=(stage,), ops=ops)
+    return cert, bound, proof_s
 
 
 def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,

@@ -1,6 +1,5 @@
-"""A per-input bound from a low-rank split of the unembedding (docs/soundness.md §7,
-[P1]–[P4]): the first stage of V_fourier (issue 22), a library function not yet a certificate
-method. u = C·B + ρ for any float matrices C [m, k] and B [k, |G|]; a set E of neurons is
+"""V_fourier's per-input stage: a bound from a low-rank split of the unembedding
+(docs/soundness.md §7, [P1]–[P5]), the certificate method ``fourier``. u = C·B + ρ for any float matrices C [m, k] and B [k, |G|]; a set E of neurons is
 evaluated exactly; the residual ρ enters one-sided, by Cauchy–Schwarz per neuron group.
 Soundness does not depend on the choice of B, C, E or the groups; ``irrep_basis`` and
 ``fit`` make choices that leave a small residual on models that use few irreps (for C_p, a few
@@ -9,13 +8,24 @@ frequencies).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from rhoproof.groups import Group
 from rhoproof.model import Folded
-from rhoproof.rounding import ETA, TINY, U, norm_up, widen
+from rhoproof.rounding import (
+    ETA,
+    SAFE_HIGH,
+    SAFE_LOW,
+    TINY,
+    U,
+    ce_mean,
+    ce_terms,
+    norm_up,
+    widen,
+)
 from rhoproof.verify.logits import correct_logits
 
 
@@ -32,10 +42,12 @@ class LowRankSplit:
 
 @dataclass(frozen=True)
 class LowRankBound:
-    """Which inputs the split certifies ([|G|, |G|] bool) and its counted operations."""
+    """Which inputs the split certifies ([|G|, |G|] bool), its counted operations and its
+    cross-entropy bound [P5]."""
 
     certified: torch.Tensor
     ops: int
+    cross_entropy: float = math.inf
 
     @property
     def accuracy(self) -> float:
@@ -61,6 +73,13 @@ def _entries(group: Group, name: str) -> torch.Tensor:
     return vh[s > 1e-9 * s[0]]
 
 
+def _safe(t: torch.Tensor) -> torch.Tensor:
+    """The floats a certificate may hold ([R]: 0 or magnitude in [2⁻⁶⁴, 2⁶⁴]): smaller ones
+    flushed to 0, larger ones clamped (any B, C is sound [P1])."""
+    t = torch.where(t.abs() < SAFE_LOW, torch.zeros_like(t), t)
+    return t.clamp(-SAFE_HIGH, SAFE_HIGH)
+
+
 def strongest_irreps(u: torch.Tensor, group: Group, count: int) -> list[str]:
     """The ``count`` nontrivial irreps holding the most of ‖u‖² [m, |G|], strongest first."""
     energy = []
@@ -77,8 +96,8 @@ def fit(u: torch.Tensor, group: Group, irreps: list[str], n_exact: int = 0,
     ``grouped`` one group per irrep (each neuron in the irrep holding most of its u), else one
     group."""
     u = u.to(torch.float64)
-    basis = irrep_basis(group, irreps)
-    coef = u @ basis.T  # [m, k]
+    basis = _safe(irrep_basis(group, irreps))
+    coef = _safe(u @ basis.T)  # [m, k]
     resid = (u - coef @ basis).norm(dim=1)
     exact = torch.zeros(u.shape[0], dtype=torch.bool)
     exact[torch.argsort(resid, descending=True)[:n_exact]] = True
@@ -126,6 +145,7 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
     low = correct_logits(folded, group, radius)  # [G_x, G_y], ≤ f(xy | x, y)
     table = group.table  # [G, G]: xy
     certified = torch.zeros(g, g, dtype=torch.bool)
+    ce = torch.zeros(g, g, dtype=torch.float64)
     wide_a, wide_m = widen(m), widen(k + n_e + 2)
     rows = max(1, (1 << 21) // max(1, g * max(m, g)))
     for x0 in range(0, g, rows):
@@ -149,14 +169,77 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
         for j, gid in enumerate(group_ids):
             hg = norm_up(h_up[..., nx][..., ids == gid], 2)  # [c, G]
             resid = resid + hg[..., None] * rho_norm[j]
-        upper = (main + m_err + spread + extra + resid + eb) * (1 + widen(len(group_ids) + 6))
-        upper = upper + TINY
+        pos = m_err + spread + extra + resid + eb  # nonnegative terms
+        # the last sums: γ relative to the absolute values (main may be negative)
+        upper = main + pos + widen(len(group_ids) + 8) * (main.abs() + pos) + TINY
         z_ok = table[xs]  # [c, G]: the correct z
         upper.scatter_(2, z_ok[..., None], float("-inf"))
-        certified[xs] = low[xs] > upper.max(2).values
-    ops = 2 * g * g * m + g * g * m * k + g ** 3 * (k + n_e + len(group_ids))
-    return LowRankBound(certified, ops)
+        top = upper.max(2).values  # [c, G]: ≥ every wrong logit
+        certified[xs] = low[xs] > top
+        delta = low[xs] - top  # [P5]: ce_terms lowers it for this subtraction's rounding
+        ce[xs] = ce_terms(torch.nan_to_num(delta, nan=-math.inf), g)
+    ops = lowrank_ops(g, m, k, n_e, len(group_ids))
+    return LowRankBound(certified, ops, ce_mean(ce))
 
 
-__all__ = ["LowRankBound", "LowRankSplit", "fit", "irrep_basis", "lowrank_bound",
-           "strongest_irreps"]
+def lowrank_ops(g: int, m: int, k: int, n_exact: int, n_groups: int) -> int:
+    """The stage's counted multiply-adds and comparisons: the hidden layer and the correct
+    logits (2|G|²m), the projection A = ĥC (|G|²mk) and every output of every input
+    (|G|³(k + |E| + n_g))."""
+    return 2 * g * g * m + g * g * m * k + g ** 3 * (k + n_exact + n_groups)
+
+
+LADDER: tuple[tuple[int, int], ...] = ((8, 0), (10, 8), (12, 16), (16, 16))
+"""The splits ``search`` tries, cheapest first: (irreps kept, exact neurons), one residual
+group per kept irrep. Every choice is sound; the ladder trades cost for bound."""
+
+
+@dataclass(frozen=True)
+class Searched:
+    """The split ``search`` keeps, its bound, the irreps it names and the counted operations
+    of the splits it tried and did not keep."""
+
+    split: LowRankSplit
+    bound: LowRankBound
+    irreps: tuple[str, ...]
+    search_ops: int
+
+
+def search(folded: Folded, group: Group, radius: Folded | None = None,
+           ladder: tuple[tuple[int, int], ...] = LADDER) -> Searched:
+    """Try the ladder's splits on a one-instance model (the enclosure's centre and radius), up
+    to the first that certifies every input, skipping any that would cost brute force's
+    operations or more, and keep the one certifying most (then the cheapest)."""
+    u = folded.unembed[0].to(torch.float64)
+    g, m = group.order, folded.d_hidden
+    brute = g * g * m + g ** 3 * m + g ** 3
+    n_irreps = len(group.irreps) - 1
+    order = strongest_irreps(u, group, n_irreps)
+    tried: list[tuple[LowRankSplit, LowRankBound, tuple[str, ...]]] = []
+    seen: set[tuple[int, int]] = set()
+    for count, n_exact in ladder:
+        names = tuple(order[:min(count, n_irreps)])
+        n_exact = min(n_exact, m)
+        if (len(names), n_exact) in seen:
+            continue
+        seen.add((len(names), n_exact))
+        split = fit(u, group, list(names), n_exact, grouped=True)
+        k, n_g = split.basis.shape[0], int(split.groups[~split.exact].unique().numel())
+        if lowrank_ops(g, m, k, n_exact, n_g) >= brute:
+            continue
+        bound = lowrank_bound(folded, group, split, radius)
+        tried.append((split, bound, names))
+        if bool(bound.certified.all()):
+            break
+    if not tried:  # every split costs more than brute force: the constant row alone
+        split = fit(u, group, [], 0, grouped=False)
+        tried.append((split, lowrank_bound(folded, group, split, radius), ()))
+    best = max(tried, key=lambda t: (int(t[1].certified.sum()), -t[1].ops))
+    # the search: every irrep's share of u (|G|·m per irrep entry row) and the splits not kept
+    search_ops = m * g * sum(r.dim ** 2 for r in group.irreps[1:]) \
+        + sum(t[1].ops for t in tried if t is not best)
+    return Searched(best[0], best[1], best[2], search_ops)
+
+
+__all__ = ["LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit", "irrep_basis",
+           "lowrank_bound", "lowrank_ops", "search", "strongest_irreps"]

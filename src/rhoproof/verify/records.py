@@ -156,7 +156,8 @@ class Stage:
     ops: int
     seconds: float
 
-    NAMES: ClassVar[tuple[str, ...]] = ("separable", "per_input", "per_output", "exact")
+    NAMES: ClassVar[tuple[str, ...]] = ("separable", "per_input", "per_output", "exact",
+                                         "lowrank")
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "inputs": self.inputs, "certified": self.certified,
@@ -191,6 +192,32 @@ class CosetData:
         return cls(tuple(tuple(int(x) for x in s) for s in d["subgroups"]),
                    tuple(int(x) for x in d["left"]), tuple(int(x) for x in d["right"]),
                    tuple(int(x) for x in d["target"]))
+
+
+@dataclass(frozen=True)
+class FourierData:
+    """V_fourier's split of the unembedding [P1]: the basis B [k, |G|] and coefficients
+    C [m, k] (any floats: soundness does not depend on them), the exactly evaluated neurons
+    and a residual group per neuron (ignored on the exact ones). ``irreps`` names the irreps
+    B spans, for reading only (the checker does not trust it)."""
+
+    irreps: tuple[str, ...]
+    basis: tuple[tuple[float, ...], ...]
+    coef: tuple[tuple[float, ...], ...]
+    exact: tuple[int, ...]
+    groups: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"irreps": list(self.irreps), "basis": [list(r) for r in self.basis],
+                "coef": [list(r) for r in self.coef], "exact": list(self.exact),
+                "groups": list(self.groups)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FourierData:
+        return cls(tuple(str(n) for n in d["irreps"]),
+                   tuple(tuple(float(v) for v in r) for r in d["basis"]),
+                   tuple(tuple(float(v) for v in r) for r in d["coef"]),
+                   tuple(int(i) for i in d["exact"]), tuple(int(i) for i in d["groups"]))
 
 
 @dataclass(frozen=True)
@@ -305,6 +332,7 @@ class Certificate:
     virtual_neurons: int | None = None
     missing_share_allowed: float | None = None
     coset: CosetData | None = None
+    fourier: FourierData | None = None  # V_fourier's split [P1]
     attribution: Attribution | None = None  # V_irrep: where the bound is lost (diagnostic)
     symmetry: Symmetry | None = None  # V_irrep [H1]: H's generators, orbit count
     run: str | None = None
@@ -348,7 +376,7 @@ class Certificate:
         """The JSON without the bulky proof data (circuits, proof tables, coset data): what
         ``certify --json`` prints."""
         return {k: v for k, v in self.to_json().items()
-                if k not in ("circuits", "proof", "coset")}
+                if k not in ("circuits", "proof", "coset", "fourier")}
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": self.FORMAT}
@@ -360,7 +388,7 @@ class Certificate:
                 continue
             if f.name in ("proof", "stages"):
                 v = [c.to_json() for c in v]
-            elif f.name in ("coset", "attribution", "symmetry"):
+            elif f.name in ("coset", "fourier", "attribution", "symmetry"):
                 v = v.to_json()
             elif isinstance(v, tuple):
                 v = list(v)
@@ -387,6 +415,8 @@ class Certificate:
             kw["stages"] = tuple(Stage.from_json(st) for st in kw["stages"])
         if kw.get("coset") is not None:
             kw["coset"] = CosetData.from_json(kw["coset"])
+        if kw.get("fourier") is not None:
+            kw["fourier"] = FourierData.from_json(kw["fourier"])
         if kw.get("attribution") is not None:
             kw["attribution"] = Attribution.from_json(kw["attribution"])
         if kw.get("symmetry") is not None:
@@ -394,6 +424,6 @@ class Certificate:
         return cls(**kw)
 
 
-__all__ = ["Attribution", "Certificate", "CosetData", "ProofCircuit", "RhoSetProof", "Separable",
+__all__ = ["Attribution", "Certificate", "CosetData", "FourierData", "ProofCircuit", "RhoSetProof", "Separable",
            "SignProof",
            "Stage", "Symmetry", "proof_from_json"]
