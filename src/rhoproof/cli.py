@@ -313,12 +313,12 @@ def cmd_certify(args: argparse.Namespace) -> None:
         print(f"note: {note}")
     # "explained" is the ρ-set explanation's verdict, whichever method is printed
     verdicts = {c.instance: c.verdict for c in certs if c.method == "irrep"}
-    print(f"{'model':>5}  {'method':<6} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
+    print(f"{'model':>5}  {'method':<7} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
         verdict = verdicts.get(c.instance) or "-"
         ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
-        print(f"{c.instance:>5}  {c.method:<6} {verdict:<11} {c.brute['accuracy']:>8.5f} "
+        print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {c.brute['accuracy']:>8.5f} "
               f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "
               f"{c.cross_entropy:>9.4g} {c.seconds['proof']:>8.4f} "
               f"{c.brute['seconds']:>8.4f} {ratio}")

@@ -243,6 +243,64 @@ def planted(group: Group, irrep: str, stabilizer_order: int, *, noise: float = 0
     return Folded(left[None], right[None], unembed[None], bias[None])
 
 
+def clock(group: Group, m: int, *, phases: str = "random", frequencies: int = 2,
+          noise: float = 0.0, seed: int = 0) -> Folded:
+    """A float64 folded clock model (modular addition's mechanism) on ``frequencies``
+    complex-type irreps (the first ones; for C_p, frequencies 1, 2, …).
+
+    Neuron i uses one of those irreps ρ and unit vectors b_i, c_i: ReLU(b_iᵀρ(x)a + aᵀρ(y)c_i)
+    with unembedding b_iᵀρ(z)c_i, so the phases are the angles of b_i and c_i. ``phases``:
+    ``"exact"`` (per irrep, every pair (b, c) of a regular k-gon B and C = −B: a complete
+    ρ-set double sum, the neurons left over dead), ``"random"`` (uniform angles) or
+    ``"misaligned"`` (random, and u's c_i turned by up to 0.5 rad). Plus Gaussian ``noise``
+    on ℓ and u, and a small bias.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import clock
+    >>> tuple(clock(group("C7"), 12).unembed.shape)
+    (1, 12, 7)
+    """
+    gen = torch.Generator().manual_seed(seed)
+    rhos = [r for r in group.irreps if r.type == "complex"][:max(1, frequencies)]
+    if not rhos:
+        raise ValueError(f"{group.spec} has no complex-type irrep")
+    g = group.order
+    a = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    k = max(1, int(math.isqrt(m // len(rhos))))
+    angles: list[tuple[int, float, float, float]] = []  # (irrep, θ_b, θ_c, u's θ_c)
+    for i in range(m):
+        j = i % len(rhos)
+        if phases == "exact":
+            n = i // len(rhos)
+            if n >= k * k:
+                continue  # dead
+            tb, tc = 2 * math.pi * (n // k) / k, 2 * math.pi * (n % k) / k + math.pi
+        else:
+            tb, tc = (2 * math.pi * float(t) for t in torch.rand(2, generator=gen,
+                                                                 dtype=torch.float64))
+        turn = 0.5 * (2 * float(torch.rand(1, generator=gen, dtype=torch.float64)) - 1) \
+            if phases == "misaligned" else 0.0
+        angles.append((j, tb, tc, tc + turn))
+    left = torch.zeros(g, m, dtype=torch.float64)
+    right = torch.zeros(g, m, dtype=torch.float64)
+    unembed = torch.zeros(m, g, dtype=torch.float64)
+    for i, (j, tb, tc, tu) in enumerate(angles):
+        rho = rhos[j].tensor(torch.float64)  # [G, 2, 2]
+        b, c, cu = (torch.tensor([math.cos(t), math.sin(t)], dtype=torch.float64)
+                    for t in (tb, tc, tu))
+        left[:, i] = torch.einsum("d,gde,e->g", b, rho, a)
+        right[:, i] = torch.einsum("d,gde,e->g", a, rho, c)
+        unembed[i] = torch.einsum("d,gde,e->g", b, rho, cu)
+    bias = 0.01 * torch.randn(g, dtype=torch.float64, generator=gen)
+    if noise:
+        left = left + noise * torch.randn(left.shape, dtype=torch.float64, generator=gen)
+        unembed = unembed + noise * torch.randn(unembed.shape, dtype=torch.float64,
+                                                generator=gen)
+    return Folded(left[None], right[None], unembed[None], bias[None])
+
+
 # --- adversarial models and certificates ------------------------------------------------------
 
 SCALES = (-300, -163, -70, -64, -40, 0, 40, 64, 70, 153, 300)
@@ -282,7 +340,23 @@ def adversarial_model(rng: np.random.Generator, group_of: Any) -> tuple[str, Gro
     (float64/float32, folded/unfolded, scaled by 2^±300), dead neurons with huge ℓ and tiny u,
     random models, exact ties, ties nudged by one ulp, subnormals."""
     kind = rng.choice(["planted", "planted_unfolded", "dead_huge", "random", "ties",
-                       "near_tie", "subnormal"])
+                       "near_tie", "subnormal", "clock"])
+    if kind == "clock":  # modular addition's mechanism: exact, random, misaligned phases
+        spec = str(rng.choice(["C5", "C7", "C11", "C3xC3", "C31"]))
+        grp = group_of(spec)
+        phases = str(rng.choice(["exact", "random", "misaligned"]))
+        noise = float(rng.choice([0.0, 1e-3, 0.1, 0.5]))
+        m = int(rng.choice([6, 12, 24, 48]))
+        f = clock(grp, m, phases=phases, frequencies=int(rng.integers(1, 4)), noise=noise,
+                  seed=int(rng.integers(1 << 30)))
+        a, b = int(rng.choice(SCALES)), int(rng.choice(SCALES))
+        dtype = torch.float64 if rng.random() < 0.6 else torch.float32
+        if dtype == torch.float32:
+            a, b = int(np.clip(a, -60, 60)), int(np.clip(b, -60, 60))
+        f = _scaled_model(f, a, b).to(dtype)
+        if rng.random() < 0.3:  # a near-tie: one ulp nudges
+            f = Folded(*(_ulp_nudge(t, rng, 2) for t in f.tensors().values()))
+        return f"clock {spec} {phases} m={m} noise {noise} 2^{a}/2^{b} {dtype}", grp, f
     if kind in ("planted", "planted_unfolded", "dead_huge"):
         spec, irrep, stab = [("S3", "2d-0", 2), ("S4", "3d-0", 6)][int(rng.random() < 0.25)]
         grp = group_of(spec)
@@ -400,6 +474,28 @@ def tampered(cert: dict, rng: np.random.Generator, g: int) -> list[tuple[str, di
         edit("t0+1", lambda c: c.update(t0=c["t0"] + 1.0))
         edit("all scales 1e-163", lambda c: [x.update(scale=[1e-163] * len(x["scale"]))
                                              for x in c["proof"]])
+    if "fourier" in cert:  # any B, C is sound: edits move the recomputed count, never the truth
+        fo = cert["fourier"]
+        m, k = len(fo["coef"]), len(fo["basis"])
+        for value in (float("nan"), float("inf"), 1e308, 5e-324, 2.0**-70):
+            edit(f"coef[0][0]={value}", lambda c, v=value: c["fourier"]["coef"][0]
+                 .__setitem__(0, v))
+            edit(f"basis[0][0]={value}", lambda c, v=value: c["fourier"]["basis"][0]
+                 .__setitem__(0, v))
+        edit("coef*0", lambda c: c["fourier"].update(coef=[[0.0] * k for _ in range(m)]))
+        edit("coef*4", lambda c: c["fourier"].update(
+            coef=[[4 * v for v in row] for row in c["fourier"]["coef"]]))
+        edit("basis rows reversed", lambda c: c["fourier"]["basis"].reverse())
+        edit("no exact neurons", lambda c: c["fourier"].update(exact=[]))
+        edit("every neuron its own group", lambda c: c["fourier"].update(
+            groups=list(range(m))))
+        edit("one group", lambda c: c["fourier"].update(groups=[0] * m))
+        edit("exact twice", lambda c: c["fourier"].update(exact=[0, 0]))
+        edit("group out of range", lambda c: c["fourier"]["groups"].__setitem__(0, m))
+        edit("too many rows", lambda c: c["fourier"].update(
+            basis=c["fourier"]["basis"] * (g + 1)))
+        edit("coef row short", lambda c: c["fourier"]["coef"][0].pop())
+        edit("no split", lambda c: c.pop("fourier"))
     return out
 
 
@@ -432,7 +528,7 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
     g = grp.order
     m = model.d_hidden if isinstance(model, Folded) else int(model.linear_left.shape[2])
     certs: list[tuple[str, dict]] = []
-    for method in ("irrep", "coset", "brute"):
+    for method in ("irrep", "coset", "brute", "fourier"):
         cert = json.loads(json.dumps(certify_model(model, grp, 0, method).to_json()))
         res["bounds"] += 1
         res["nonzero_bounds"] += cert["certified_inputs"] > 0
@@ -478,5 +574,5 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
     return res
 
 
-__all__ += ["SCALES", "adversarial_model", "lookup_forgery", "planted", "rho_set", "run_case",
-            "tampered"]
+__all__ += ["SCALES", "adversarial_model", "clock", "lookup_forgery", "planted", "rho_set",
+            "run_case", "tampered"]

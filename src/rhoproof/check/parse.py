@@ -387,5 +387,5 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
                  circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry)
 
 
-__all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "FourierTables", "RhoSetTables", "SignTables",
-           "check_format", "parse", "require"]
+__all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "FourierTables", "RhoSetTables",
+           "SignTables", "check_format", "parse", "require"]

@@ -84,8 +84,9 @@ def coverage_note(group: Group) -> str | None:
     if not kinds:
         return None
     return (f"{group.spec} has {' and '.join(kinds)}-type irreps: V_irrep does not cover "
-            f"{' or '.join(kinds)}-type irreps yet, so neurons in them get no proof; V_brute "
-            f"gives the exact accuracy (rhoproof certify RUN --method brute)")
+            f"{' or '.join(kinds)}-type irreps yet, so neurons in them get no ρ-set proof; "
+            f"V_fourier certifies such models without an idealization (rhoproof certify RUN "
+            f"--method fourier), V_brute gives the exact accuracy (--method brute)")
 
 
 NOT_REASONS = ("dead", "trivial irrep (constant in z)")

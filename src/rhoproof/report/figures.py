@@ -20,8 +20,8 @@ from rhoproof.verify.records import Certificate
 
 
 def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
-    """Per model: true accuracy (V_brute), V_irrep bound and V_coset bound; explained models
-    first, each side sorted by the V_irrep bound."""
+    """Per model: true accuracy (V_brute), V_irrep, V_coset and (where run) V_fourier bounds;
+    explained models first, each side sorted by the V_irrep bound."""
     expl = sorted((r for r in rows if r["verdict"] == "explained"), key=lambda r: -r["irrep"])
     rest = sorted((r for r in rows if r["verdict"] != "explained"), key=lambda r: -r["irrep"])
     order = expl + rest
@@ -36,6 +36,9 @@ def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
     if all("coset" in r for r in order):
         ax.scatter(xs, [r["coset"] for r in order], s=14, marker="v", color="tab:orange",
                    label="V_coset bound")
+    if all("fourier" in r for r in order):
+        ax.scatter(xs, [r["fourier"] for r in order], s=14, marker="^", color="tab:purple",
+                   label="V_fourier bound")
     ax.axhline(CERTIFIED, color="tab:green", lw=0.8, ls="--", label=f"{CERTIFIED}")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"models, ranked: the {len(expl)} explained first, then the {len(rest)} "
@@ -50,7 +53,7 @@ def bounds_figure(rows: list[dict], group: str, path: Path) -> Path:
 def frontier_figure(certs: list[Certificate], group: str, path: Path) -> Path:
     """The bound-versus-cost frontier: per V_irrep certificate, the certified fraction after
     each stage of the cascade against the cumulative counted operations as a fraction of brute
-    force's (log axis); V_coset and brute force as points."""
+    force's (log axis); V_coset, V_fourier and brute force as points."""
     fig, ax = plt.subplots(figsize=(8.5, 4))
     for c in certs:
         if c.method == "irrep" and c.stages:
@@ -60,9 +63,14 @@ def frontier_figure(certs: list[Certificate], group: str, path: Path) -> Path:
         elif c.method == "coset" and (c.ops or {}).get("brute"):
             ax.scatter([c.proof_ops / (c.ops or {})["brute"]], [c.accuracy], marker="v", s=14,
                        color="tab:orange")
+        elif c.method == "fourier" and c.stages:
+            ax.scatter([c.proof_ops / (c.ops or {})["brute"]], [c.accuracy], marker="^", s=14,
+                       color="tab:purple")
     ax.scatter([1.0], [1.0], marker="s", color="black", s=20, label="V_brute (exact)")
     ax.plot([], [], "-o", color="tab:blue", ms=3, label="V_irrep cascade, one line per model")
     ax.scatter([], [], marker="v", color="tab:orange", s=14, label="V_coset")
+    if any(c.method == "fourier" for c in certs):
+        ax.scatter([], [], marker="^", color="tab:purple", s=14, label="V_fourier")
     ax.set_xscale("log")
     ax.set_xlabel("cumulative counted operations / brute force's")
     ax.set_ylabel("certified fraction of the |G|² inputs")

@@ -174,12 +174,13 @@ class Reproduction:
         return load_run(path)
 
     def _stages(self, run: Run) -> Stages:
-        from rhoproof.report.stages import Stages
+        from rhoproof.report.stages import StageOptions, Stages, report_methods
 
         def log(name: str, reused: bool) -> None:
             self._stage(name, reused)
 
-        return Stages(run, self.out, self._digest(run), progress=self.progress, log=log)
+        return Stages(run, self.out, self._digest(run), StageOptions(report_methods(run.group)),
+                      progress=self.progress, log=log)
 
     def evaluate(self, run: Run) -> dict[str, Any]:
         return self._stages(run).evaluate()

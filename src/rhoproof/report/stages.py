@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
-from rhoproof.config import METHODS, SPARSITY_THRESHOLD
+from rhoproof.config import SPARSITY_THRESHOLD
 
 if TYPE_CHECKING:
     from rhoproof.explain.explanation import Explanation
@@ -32,11 +32,23 @@ STAMP = "certify.json"
 """Beside certificates/: the weights, version and options the certificates were made with."""
 
 
+REPORT_METHODS = ("irrep", "coset", "brute")
+"""The verifiers every report and sweep cell runs; ``report_methods`` adds V_fourier where the
+group has an irrep that is not of real type."""
+
+
+def report_methods(group: Any) -> tuple[str, ...]:
+    """REPORT_METHODS, and ``fourier`` when some irrep of ``group`` is complex or quaternionic
+    (the irreps V_irrep's ρ-sets do not cover)."""
+    extra = ("fourier",) if any(r.type != "real" for r in group.irreps) else ()
+    return REPORT_METHODS + extra
+
+
 @dataclass(frozen=True)
 class StageOptions:
     """What the stages' results depend on besides the weights and the version."""
 
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = REPORT_METHODS
     per_output: str = "auto"
     threshold: float = SPARSITY_THRESHOLD  # the explanation's, and the proof search's
 
@@ -143,4 +155,5 @@ class Stages:
         return certs
 
 
-__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "StageOptions", "Stages"]
+__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "REPORT_METHODS", "StageOptions", "Stages",
+           "report_methods"]

@@ -35,7 +35,12 @@ ROWS = [
     ("bi_equivariance_trained", "bi-equivariance score, trained", None),
     ("bi_equivariance_idealized", "bi-equivariance score, idealized", None),
     ("coset_bound_mean", "mean V_coset bound", "higher"),
+    ("fourier_ge_0.95", "models with V_fourier bound ≥ 0.95", "higher"),
+    ("fourier_bound_mean", "mean V_fourier bound", "higher"),
+    ("fourier_ops_over_brute", "V_fourier / brute-force counted operations (median)", "lower"),
 ]
+FOURIER_ROWS = ("fourier_ge_0.95", "fourier_bound_mean", "fourier_ops_over_brute")
+"""Rows shown only where the report ran V_fourier (a group with complex-type irreps)."""
 
 
 NOT_APPLICABLE = {
@@ -111,9 +116,12 @@ def _behind(ours: Any, paper: Any, better: str | None) -> bool:
 
 
 def certificates(out: Path, n: int) -> list[dict[str, Certificate]]:
-    """Per model, its certificate by method, as written by the certify stage."""
+    """Per model, its certificate by method, as written by the certify stage (V_fourier's
+    only where the group called for it, ``stages.report_methods``)."""
+    folder = out / "certificates"
+    methods = [m for m in METHODS if m != "fourier" or (folder / "fourier_0.json").exists()]
     return [{m: Certificate.from_json(json.loads(
-        (out / "certificates" / f"{m}_{k}.json").read_text())) for m in METHODS}
+        (folder / f"{m}_{k}.json").read_text())) for m in methods}
         for k in range(n)]
 
 
@@ -133,6 +141,10 @@ def model_rows(certs: list[dict[str, Certificate]], explained: dict[str, Any],
             "accuracy": evaluated["accuracy"][k], "ce": evaluated["loss"][k],
             "irrep": irrep.accuracy, "irrep_ce": irrep.cross_entropy,
             "coset": coset.accuracy, "coset_ce": coset.cross_entropy,
+            **({"fourier": cert["fourier"].accuracy,
+                "fourier_ce": cert["fourier"].cross_entropy,
+                "fourier_ops_over_brute": cert["fourier"].ops_over_brute}
+               if "fourier" in cert else {}),
             "margin": irrep.margin, "virtual_neurons": irrep.virtual_neurons or 0,
             "proof_s": sec["proof"], "search_s": sec["search"], "brute_s": sec["brute"],
             "proof_over_brute": sec["proof_over_brute"],
@@ -168,7 +180,11 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
     paper_ok = [r for r, m in zip(rows, explained["models"]) if paper_criterion(m)]
     # the per-verifier numbers are the same summary `rhoproof certify` prints
     per = {s.method: s for s in summarize_certificates(
-        [c[m] for m in ("irrep", "coset") for c in certs])}
+        [c[m] for m in ("irrep", "coset", "fourier") for c in certs if m in c])}
+    fourier = {} if "fourier" not in per else {
+        "fourier_bound_mean": per["fourier"].mean_bound,
+        "fourier_ge_0.95": per["fourier"].certified_95,
+        "fourier_ops_over_brute": per["fourier"].median_ops_over_brute}
     return {
         "fraction_explained_paper_criterion": len(paper_ok) / len(rows),
         "mean_bound_explained_paper_criterion": _mean([r["irrep"] for r in paper_ok]),
@@ -192,6 +208,7 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
         "costliest_where_lost": loss_tally(rows),
         "coset_bound_mean": per["coset"].mean_bound,
         "coset_ge_0.95": per["coset"].certified_95,
+        **fourier,
     }
 
 
@@ -204,11 +221,13 @@ def comparison(spec: str, summary: dict[str, Any], whole_zoo: bool = False
     same = zoo_reference(spec) if whole_zoo else {}
     out = []
     for key, label, better in ROWS:
+        if key in FOURIER_ROWS and key not in summary:
+            continue
         paper = ref.get(key, {})
         ours, theirs = summary.get(key), paper.get("value")
         shown = (_fmt(theirs) + (f" ({paper['note']})" if paper.get("note") else ""),
                  NOT_APPLICABLE.get(key, "–") if ours is None else _fmt(ours))
-        if key == "bound_ge_0.95":  # a count: compare fractions of the models
+        if key in ("bound_ge_0.95", "fourier_ge_0.95"):  # a count: fractions of the models
             n_paper = ref.get("models", {}).get("value", 100)
             shown = (f"{_fmt(theirs)} / {n_paper} ({_percent(theirs, n_paper)})"
                      if theirs is not None else "–",
@@ -253,8 +272,8 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     spec = run.group.spec
     captions = {}
     bounds_figure(rows, spec, fig_dir / "bounds.png")
-    frontier_figure([c[m] for m in ("irrep", "coset") for c in certificates(repro.out,
-                                                                           run.n_instances)],
+    frontier_figure([c[m] for c in certificates(repro.out, run.n_instances)
+                     for m in ("irrep", "coset", "fourier") if m in c],
                     spec, fig_dir / "frontier.png")
     captions["frontier.png"] = (
         "Bound against cost: for each model, the certified fraction after each stage of "
@@ -367,11 +386,13 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
               run: Any) -> str:
     s, spec = results["summary"], results["group"]
     st = results["settings"]
+    four = "fourier_bound_mean" in s  # V_fourier ran (a group with complex-type irreps)
     source = ("the shipped model zoo" if st["source"] == "zoo" else
               f"models trained here ({run.config.epochs} epochs, seed {run.config.seed})")
     lines = [f"# rhoproof reproduction: {spec}", "",
              f"{s['models']} models of {spec} from {source}; exact accuracy by V_brute, "
-             f"ρ-set explanations, and certified bounds by V_irrep and V_coset. Generated "
+             f"ρ-set explanations, and certified bounds by V_irrep, V_coset"
+             f"{' and V_fourier' if four else ''}. Generated "
              f"{results['created']} with rhoproof {results['versions']['rhoproof']}, torch "
              f"{results['versions']['torch']}. All numbers below are computed from the files "
              f"in this folder; the paper's come from `paper_reference.json` (sources in "
@@ -431,12 +452,17 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
               for reason, count in reasons.most_common()] or [
         "- none"]
     lines += ["", *_loss_table(results["models"]), "## Per model", "",
-              "| model | verdict | accuracy | V_irrep bound | V_coset bound | CE | CE bound | "
-              "virtual neurons | proof/brute |", "|---|---|---|---|---|---|---|---|---|"]
+              "| model | verdict | accuracy | V_irrep bound | V_coset bound | "
+              + ("V_fourier bound (ops / brute) | " if four else "")
+              + "CE | CE bound | virtual neurons | proof/brute |",
+              "|---|---|---|---|---|" + ("---|" if four else "") + "---|---|---|---|"]
     for r in results["models"]:
         ratio = f"{r['proof_over_brute']:.2f}" if r["irrep"] > 0 else "– (bound 0)"
+        cost = r.get("fourier_ops_over_brute")
+        fo = (f" {r['fourier']:.4f} ({'–' if cost is None else f'{cost:.2f}'}) |" if four
+              else "")
         lines.append(f"| {r['model']} | {r['verdict']} | {r['accuracy']:.5f} | {r['irrep']:.4f}"
-                     f" | {r['coset']:.4f} | {r['ce']:.4f} | {_fmt(r['irrep_ce'])} | "
+                     f" | {r['coset']:.4f} |{fo} {r['ce']:.4f} | {_fmt(r['irrep_ce'])} | "
                      f"{r['virtual_neurons']} | {ratio} |")
     lines += ["", "Certificates: `certificates/<method>_<model>.json`; re-check one with "
               "`rhoproof check certificates/irrep_0.json run`.", ""]

@@ -1,9 +1,10 @@
 """V_fourier's per-input stage: a bound from a low-rank split of the unembedding
-(docs/soundness.md §7, [P1]–[P5]), the certificate method ``fourier``. u = C·B + ρ for any float matrices C [m, k] and B [k, |G|]; a set E of neurons is
-evaluated exactly; the residual ρ enters one-sided, by Cauchy–Schwarz per neuron group.
-Soundness does not depend on the choice of B, C, E or the groups; ``irrep_basis`` and
-``fit`` make choices that leave a small residual on models that use few irreps (for C_p, a few
-frequencies).
+(docs/soundness.md §7, [P1]–[P5]), the certificate method ``fourier``. u = C·B + ρ for any
+float matrices C [m, k] and B [k, |G|]; a set E of neurons is evaluated exactly; the residual
+ρ enters one-sided, by Cauchy–Schwarz per neuron group. Soundness does not depend on the
+choice of B, C, E or the groups; ``irrep_basis`` and ``fit`` make choices that leave a small
+residual on models that use few irreps (for C_p, a few frequencies); ``search`` tries a ladder
+of them.
 """
 
 from __future__ import annotations

@@ -424,6 +424,5 @@ class Certificate:
         return cls(**kw)
 
 
-__all__ = ["Attribution", "Certificate", "CosetData", "FourierData", "ProofCircuit", "RhoSetProof", "Separable",
-           "SignProof",
-           "Stage", "Symmetry", "proof_from_json"]
+__all__ = ["Attribution", "Certificate", "CosetData", "FourierData", "ProofCircuit",
+           "RhoSetProof", "Separable", "SignProof", "Stage", "Symmetry", "proof_from_json"]
