@@ -8,7 +8,7 @@ import numpy as np
 
 from rhoproof.check.brute import correct_low
 from rhoproof.check.parse import Claim
-from rhoproof.check.rounding import ETA, TINY, U, ce_terms, mean_up, norm_up, widen
+from rhoproof.check.rounding import ETA, TINY, U, ce_terms, ce_up, mean_up, norm_up, widen
 from rhoproof.check.table import group_facts
 
 
@@ -81,7 +81,13 @@ def fourier(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[i
             delta = low - top
         delta = np.where(np.isnan(delta), -np.inf, delta)
         count += int((low > top).sum())
-        ce[xs] = ce_terms(delta, g)
+        # [P5]: the smaller of the max-based bound and log(1 + Σ_z e^{upper(z) − L})
+        lo = low[..., None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            t = np.where(np.isfinite(upper), upper - lo + 4 * U * (np.abs(upper) + np.abs(lo))
+                         + TINY, upper - lo)
+        t = np.where(np.isnan(t), np.inf, t)
+        ce[xs] = np.minimum(ce_terms(delta, g), ce_up(t))
     return count, mean_up(ce)
 
 

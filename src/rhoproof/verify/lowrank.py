@@ -24,7 +24,9 @@ from rhoproof.rounding import (
     U,
     ce_mean,
     ce_terms,
+    lse_up,
     norm_up,
+    up,
     widen,
 )
 from rhoproof.verify.logits import correct_logits
@@ -178,7 +180,15 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
         top = upper.max(2).values  # [c, G]: ≥ every wrong logit
         certified[xs] = low[xs] > top
         delta = low[xs] - top  # [P5]: ce_terms lowers it for this subtraction's rounding
-        ce[xs] = ce_terms(torch.nan_to_num(delta, nan=-math.inf), g)
+        ce_max = ce_terms(torch.nan_to_num(delta, nan=-math.inf), g)
+        # [P5] per output: log(1 + Σ_z e^{upper(z) − L}), each difference rounded up
+        lo = low[xs][..., None]
+        diff = upper - lo
+        t = torch.where(torch.isfinite(upper), up(diff, upper.abs() + lo.abs()), diff)
+        t = torch.nan_to_num(t, nan=math.inf)
+        rows_t = torch.cat([torch.zeros(*t.shape[:2], 1, dtype=t.dtype), t], 2)
+        ce_sum = lse_up(rows_t.reshape(-1, g + 1), g + 1).reshape(t.shape[:2])
+        ce[xs] = torch.minimum(ce_max, torch.nan_to_num(ce_sum, nan=math.inf))
     ops = lowrank_ops(g, m, k, n_e, len(group_ids))
     return LowRankBound(certified, ops, ce_mean(ce))
 
@@ -226,7 +236,8 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
         seen.add((len(names), n_exact))
         split = fit(u, group, list(names), n_exact, grouped=True)
         k, n_g = split.basis.shape[0], int(split.groups[~split.exact].unique().numel())
-        if lowrank_ops(g, m, k, n_exact, n_g) >= brute:
+        if lowrank_ops(g, m, k, n_exact, n_g) >= brute or k > min(g, m) \
+                or k + n_exact + n_g > m:  # the checker's caps (docs/soundness.md §7)
             continue
         bound = lowrank_bound(folded, group, split, radius)
         tried.append((split, bound, names))
