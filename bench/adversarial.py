@@ -3,10 +3,12 @@ checker, each judged against the exact truth (rational arithmetic, ``rhoproof.te
 
 Per case: one adversarial model (planted circuits in float32/float64, folded or unfolded with a
 rounding fold, scaled by 2^±300; dead neurons with huge ℓ and tiny u; random models; exact
-ties; ties nudged by one ulp; subnormals), its exact truth, V_irrep / V_coset / V_brute,
+ties; ties nudged by one ulp; subnormals; clock models of modular addition with exact, random
+and misaligned phases), its exact truth, V_irrep / V_coset / V_brute / V_fourier,
 ``evaluate``, and about twenty certificates through the checker: the honest ones, edited ones
 (raised claims kept self-consistent, lowered CE claims, NaN/inf/1e308/subnormal/2⁻⁷⁰/negative
-floats, scaled support data) and lookup-table forgeries on the regular action with scales from
+floats, scaled support data, V_fourier splits edited or out of the caps) and lookup-table
+forgeries on the regular action with scales from
 5e-324 to 1e10. Counts: unsound bounds, wrong evaluations, accepted unjustified claims.
 
 Writes bench/results/adversarial.json and .md.
@@ -48,7 +50,7 @@ def main() -> None:
         r = run_case(rng, group_of)
         kinds[r["case"].split()[0]] += 1
         for key in ("bounds", "certificates", "unjustified", "nonzero_bounds", "nonzero_irrep",
-                    "nonzero_coset", "nonzero_brute"):
+                    "nonzero_coset", "nonzero_brute", "nonzero_fourier"):
             totals[key] += r.get(key, 0)
         for key in failures:
             failures[key] += r[key]
@@ -71,9 +73,10 @@ def main() -> None:
         "",
         "| quantity | count |", "|---|---|",
         f"| cases (adversarial models) | {args.cases} |",
-        f"| bounds computed (V_irrep, V_coset, V_brute) | {totals['bounds']} |",
-        f"| of them nonzero (V_irrep / V_coset / V_brute) | {totals['nonzero_bounds']} "
-        f"({totals['nonzero_irrep']} / {totals['nonzero_coset']} / {totals['nonzero_brute']}) |",
+        f"| bounds computed (V_irrep, V_coset, V_brute, V_fourier) | {totals['bounds']} |",
+        f"| of them nonzero (V_irrep / V_coset / V_brute / V_fourier) | "
+        f"{totals['nonzero_bounds']} ({totals['nonzero_irrep']} / {totals['nonzero_coset']} / "
+        f"{totals['nonzero_brute']} / {totals['nonzero_fourier']}) |",
         f"| **unsound bounds** | **{len(failures['unsound'])}** |",
         f"| `evaluate` results not equal to the exact truth | {len(failures['evaluate_wrong'])} |",
         f"| certificates through the checker | {totals['certificates']} |",

@@ -43,6 +43,32 @@ def frontier(model, grp) -> list[dict]:
     return out
 
 
+def frontier_figure(results: list[dict], path: Path) -> None:
+    """Model 0 of each group: certified fraction against counted operations / brute force's,
+    one point per split (irreps kept, exact neurons)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in results:
+        pts = sorted(r["frontier_model_0"], key=lambda p: p["ops_over_brute"])
+        ax.plot([p["ops_over_brute"] for p in pts], [p["bound"] for p in pts], "-o", ms=3,
+                label=r["group"])
+    ax.axvline(0.25, color="0.6", ls=":", lw=0.8, label="issue 22's cost target")
+    ax.axhline(0.95, color="tab:green", ls="--", lw=0.8)
+    ax.set_xlabel("counted operations / brute force's")
+    ax.set_ylabel("certified fraction of the |G|² inputs")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title("V_fourier, model 0 of each group: bound against cost, split by split")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def one_group(spec: str, model, grp, n: int) -> dict:
     rows = []
     for k in range(n):
@@ -118,6 +144,7 @@ def main() -> None:
         lines.append(f"- {r['group']}: {pts}")
     lines += ["", f"One thread; load average at the end {load[0]:.2f} / {load[1]:.2f} / "
               f"{load[2]:.2f} (2 cores)."]
+    frontier_figure(results, out / "fourier_zoo" / "frontier.png")
     (out / "fourier_zoo.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -240,6 +240,9 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("soundness_stress.py", "python bench/soundness_stress.py runs/zoo-s5 runs/zoo-a5 "
      "runs/zoo-s4", ["soundness_stress"], []),
     ("adversarial.py", "python bench/adversarial.py", ["adversarial"], []),
+    ("fourier_zoo.py", "rhoproof train --group table:bench/groups/F20.json --models 20 "
+     "--epochs 6000 --train-frac 0.9 --weight-decay 1e-3 --seed 0 --out runs/f20-20 && "
+     "python bench/fourier_zoo.py --run F20=runs/f20-20", ["fourier_zoo"], ["fourier_zoo"]),
     ("checker_worst_case.py", "python bench/checker_worst_case.py", ["checker_worst_case"], []),
     ("sweep_study.py", "python bench/sweep_study.py", ["sweep_study"],
      ["sweep_study/figures"]),
