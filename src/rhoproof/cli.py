@@ -227,7 +227,7 @@ def _print_explanation(e: Any) -> None:
         parts = ", ".join(f"{c.irrep} ×{c.neurons} ({c.share:.0%})" for c in e.frequency)
         spread = max(c.alignment_spread for c in e.frequency if c.neurons >= 2) \
             if any(c.neurons >= 2 for c in e.frequency) else 0.0
-        print(f"  frequency circuits (complex-type irreps, not yet in the verdict or proof): "
+        print(f"  frequency circuits (complex-type irreps; certify with --method fourier): "
               f"{parts}; {total:.0%} of u; alignment spread ≤ {spread:.3f} rad")
     fa = e.faithfulness
     if fa is None:

@@ -39,7 +39,10 @@ class Explanation:
 
     verdict: "explained" when every circuit carrying at least ``min_weight`` of the weight is
     a complete ρ-set circuit with a shared a (and mixed or uncovered neurons carry less);
-    otherwise "unexplained", with ``reasons``.
+    "explained by frequency circuits" when it is not, but the frequency clusters of
+    complex-type irreps (``frequency``) hold at least FREQUENCY_SHARE of ‖u‖² with aligned
+    phases (``frequency_verdict``); otherwise "unexplained", with ``reasons`` (the ρ-set
+    explanation's, in both of the last two cases).
 
     Examples
     --------
@@ -64,7 +67,7 @@ class Explanation:
     circuits: list[CircuitRecord]
     zeroed: dict[str, dict[str, float]]
     faithfulness: Faithfulness | None = None
-    # frequency clusters of 2-d complex-type irreps (issue 22: measured, not in the verdict)
+    # frequency clusters of 2-d complex-type irreps (issue 22)
     frequency: list[FrequencyRecord] = field(default_factory=list)
     _idealized: Folded | None = field(default=None, repr=False)
     _rho_sets: list[tuple[str, RhoSet]] = field(default_factory=list, repr=False)
@@ -181,18 +184,50 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
             accuracy=dict(zip(names, ev.accuracy.tolist())),
             loss=dict(zip(names, ev.loss.tolist())))
         bias = {name: float(sp.bias[row, j]) for j, name in enumerate(sp.irrep_names)}
+        frequency = [FrequencyRecord(c.irrep, len(c.neurons), c.share, c.alignment_spread,
+                                     c.phase_concentration)
+                     for c in frequency_clusters(f, group, k)]
+        verdict = report.verdict(min_weight)
+        if verdict != "explained" and frequency_verdict(frequency):
+            verdict = FREQUENCY_VERDICT
         out.append(Explanation(
             group=group.spec, instance=k,
-            verdict=report.verdict(min_weight), reasons=reasons,
+            verdict=verdict, reasons=reasons,
             neuron_counts=sp.counts(row), bias_shares=bias,
             coset_subgroups=dict(cosets.most_common()), circuits=report.circuits,
             zeroed=report.zeroed, faithfulness=faith,
-            frequency=[FrequencyRecord(c.irrep, len(c.neurons), c.share, c.alignment_spread,
-                                       c.phase_concentration)
-                       for c in frequency_clusters(f, group, k)],
+            frequency=frequency,
             _idealized=ideal,
             _rho_sets=[(c.irrep, c.b_set) for c in report.found]))
     return out
+
+
+FREQUENCY_VERDICT = "explained by frequency circuits"
+FREQUENCY_SHARE = 0.8
+"""The share of ‖u‖² (beyond each neuron's mean) frequency clusters must hold together."""
+FREQUENCY_ALIGNMENT = 0.1
+"""The largest share-weighted mean alignment spread (radians) of χ − φ − ψ over clusters."""
+
+
+def frequency_verdict(clusters: list[FrequencyRecord]) -> bool:
+    """Whether frequency circuits explain a model: the clusters hold ≥ FREQUENCY_SHARE of
+    ‖u‖² and their phases align (share-weighted mean spread ≤ FREQUENCY_ALIGNMENT rad).
+
+    Examples
+    --------
+    >>> from rhoproof.explain.explanation import frequency_verdict
+    >>> from rhoproof.explain.records import FrequencyRecord
+    >>> frequency_verdict([FrequencyRecord("2d-4", 30, 0.5, 0.01, 0.1),
+    ...                    FrequencyRecord("2d-2", 25, 0.38, 0.02, 0.1)])
+    True
+    >>> frequency_verdict([FrequencyRecord("2d-4", 30, 0.5, 0.01, 0.1)])  # half of u
+    False
+    """
+    total = sum(c.share for c in clusters)
+    if total < FREQUENCY_SHARE:
+        return False
+    spread = sum(c.share * c.alignment_spread for c in clusters) / total
+    return spread <= FREQUENCY_ALIGNMENT
 
 
 def explain(run: Run, instance: int = 0, **options: Any) -> Explanation:

@@ -30,6 +30,12 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def _side(e: Explanation) -> str:
+    """The ρ-set verdict's side: "explained", or "unexplained" (which includes "explained by
+    frequency circuits": no ρ-set idealization)."""
+    return "explained" if e.verdict == "explained" else "unexplained"
+
+
 def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
     """Neurons per irrep (and mixed/dead), summed over models, split by verdict."""
     labels = sorted({n for e in explanations for n in e.neuron_counts},
@@ -39,7 +45,7 @@ def irrep_histogram(explanations: list[Explanation], path: Path) -> Path:
     for verdict, color in (("explained", "tab:blue"), ("unexplained", "tab:orange")):
         total: Counter[str] = Counter()
         for e in explanations:
-            if e.verdict == verdict:
+            if _side(e) == verdict:
                 total.update(e.neuron_counts)
         vals = torch.tensor([float(total[n]) for n in labels])
         ax.bar(labels, vals, bottom=bottom, color=color, label=f"{verdict} models")
@@ -85,7 +91,7 @@ def r2_boxplot(explanations: list[Explanation], path: Path) -> Path:
     for offset, verdict, color in ((-0.18, "explained", "tab:blue"),
                                    (0.18, "unexplained", "tab:orange")):
         data = [[max(e.faithfulness.one_minus_r2[b], 1e-18) for e in explanations
-                 if e.verdict == verdict and e.faithfulness is not None] for b in blocks]
+                 if _side(e) == verdict and e.faithfulness is not None] for b in blocks]
         if not any(data):
             continue
         pos = [i + offset for i in range(len(blocks))]

@@ -114,9 +114,23 @@ def fit(u: torch.Tensor, group: Group, irreps: list[str], n_exact: int = 0,
 
 def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
                   radius: Folded | None = None) -> LowRankBound:
-    """The inputs certified by the split [P1]–[P4] for a one-instance model (the centre of the
+    """The inputs certified by the split [P1]–[P5] for a one-instance model (the centre of the
     stored model's enclosure, ``radius`` its entrywise radius [F1]; both in the safe range
-    [R]). Cost: |G|²m (2 + k) + |G|³(k + |E| + n_g) multiply-adds."""
+    [R]), and its cross-entropy bound. Cost: |G|²m (2 + k) + |G|³(k + |E| + n_g).
+
+    Examples
+    --------
+    >>> from rhoproof import group, zoo
+    >>> from rhoproof.enclosure import enclose, for_proof
+    >>> from rhoproof.verify.lowrank import fit, lowrank_bound, strongest_irreps
+    >>> G = group("C59")
+    >>> f = for_proof(enclose(zoo.load("C59", n_models=1))).center  # exact: radius 0
+    >>> u = f.unembed[0]
+    >>> split = fit(u, G, strongest_irreps(u, G, 10), n_exact=8)  # 10 frequencies, 8 exact
+    >>> bound = lowrank_bound(f, G, split)
+    >>> round(bound.accuracy, 3), bound.cross_entropy < 1.0
+    (0.916, True)
+    """
     left, right = folded.left[0], folded.right[0]
     u, beta = folded.unembed[0], folded.bias[0]
     g, m = left.shape
@@ -218,9 +232,20 @@ class Searched:
 
 def search(folded: Folded, group: Group, radius: Folded | None = None,
            ladder: tuple[tuple[int, int], ...] = LADDER) -> Searched:
-    """Try the ladder's splits on a one-instance model (the enclosure's centre and radius), up
-    to the first that certifies every input, skipping any that would cost brute force's
-    operations or more, and keep the one certifying most (then the cheapest)."""
+    """The best split of the ladder for a one-instance model (the enclosure's centre and
+    radius): tried up to the first that certifies every input, skipping any that would cost
+    brute force's operations or more or exceed the checker's caps; kept: the one certifying
+    most (then the cheapest).
+
+    Examples
+    --------
+    >>> from rhoproof import group, zoo
+    >>> from rhoproof.enclosure import enclose, for_proof
+    >>> from rhoproof.verify.lowrank import search
+    >>> found = search(for_proof(enclose(zoo.load("C113", n_models=1))).center, group("C113"))
+    >>> found.bound.accuracy, len(found.irreps), int(found.split.exact.sum())
+    (1.0, 16, 16)
+    """
     u = folded.unembed[0].to(torch.float64)
     g, m = group.order, folded.d_hidden
     brute = g * g * m + g ** 3 * m + g ** 3
