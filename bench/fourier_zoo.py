@@ -28,7 +28,7 @@ from rhoproof.verify.lowrank import LADDER, fit, lowrank_bound, strongest_irreps
 
 def frontier(model, grp) -> list[dict]:
     """Model 0: every rung of the ladder, (irreps, exact) → certified fraction, ops/brute."""
-    enc = for_proof(enclose(model))
+    enc = for_proof(enclose(model))  # folded or not: the enclosure of the real model
     f = enc.center.instance(0)
     radius = None if enc.radius is None else enc.radius.instance(0)
     u = f.unembed[0].double()
@@ -101,29 +101,14 @@ def one_group(spec: str, model, grp, n: int) -> dict:
         "median_proof_over_brute_seconds": med(r["proof_s"] / r["brute_s"] for r in rows),
         "median_ce_bound": med(r["fourier_ce"] for r in rows),
         "median_true_ce": med(r["true_ce"] for r in rows),
-        "frontier_model_0": frontier(model.instance(0), grp),
+        "frontier_model_0": frontier(model, grp),
         "rows": rows}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--groups", nargs="*", default=["C59", "C113", "Dic30"])
-    ap.add_argument("--run", nargs="*", default=[], help="SPEC=RUN_DIR: a run's models")
-    ap.add_argument("--models", type=int, default=100)
-    ap.add_argument("--out", default="bench/results")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    results = []
-    for spec in args.groups:
-        model = zoo.load(spec, n_models=args.models)
-        results.append(one_group(spec, model, group(spec), model.n_instances))
-    for item in args.run:
-        label, path = item.split("=", 1)
-        run = load_run(path)
-        n = min(args.models, run.n_instances)
-        results.append(one_group(label, run.model, run.group, n))
+def write(results: list[dict], out: Path) -> None:
+    """bench/results/fourier_zoo.json, .md and the frontier figure, from the groups done."""
+    out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
-    out = Path(args.out)
     summary = {"versions": versions(), "threads": 1, "load_average": load,
                "ladder": LADDER, "groups": results}
     (out / "fourier_zoo.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -147,6 +132,28 @@ def main() -> None:
     frontier_figure(results, out / "fourier_zoo" / "frontier.png")
     (out / "fourier_zoo.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--groups", nargs="*", default=["C59", "C113", "Dic30"])
+    ap.add_argument("--run", nargs="*", default=[], help="SPEC=RUN_DIR: a run's models")
+    ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--out", default="bench/results")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    results = []
+    for spec in args.groups:
+        model = zoo.load(spec, n_models=args.models)
+        results.append(one_group(spec, model, group(spec), model.n_instances))
+        write(results, Path(args.out))  # after each group: an interrupted run keeps its rows
+    for item in args.run:
+        label, path = item.split("=", 1)
+        run = load_run(path)
+        n = min(args.models, run.n_instances)
+        results.append(one_group(label, run.model, run.group, n))
+        write(results, Path(args.out))
+    write(results, Path(args.out))
 
 
 if __name__ == "__main__":

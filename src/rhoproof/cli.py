@@ -295,14 +295,14 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> None:
-    from rhoproof.config import METHODS
     from rhoproof.explain.idealize import coverage_note
     from rhoproof.report.pipeline import certify_run, summarize_certificates
+    from rhoproof.report.stages import report_methods
 
     run = _load_run(args.run_dir, args.table)
     instances = _select_instances(args, run.n_instances)
     out = Path(args.out) if args.out else run.path / "certificates"
-    methods = list(METHODS) if args.method == "all" else [args.method]
+    methods = list(report_methods(run.group)) if args.method == "all" else [args.method]
     # the same certificates as rhoproof.certify(run, i, method)
     certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact)
     note = coverage_note(run.group) if "irrep" in methods else None
@@ -665,7 +665,9 @@ def build_parser() -> argparse.ArgumentParser:
     which_c.add_argument("--all", action="store_true", help="certify every model of the run")
     c.add_argument("--method", choices=[*METHODS, "all"], default="irrep",
                    help="irrep (the ρ-set proof), coset (the coset-concentration baseline), "
-                        "brute (exact), or all of them")
+                        "brute (exact), fourier (the low-rank split, for complex-type irreps "
+                        "such as modular addition's), or all: the first three, and fourier "
+                        "where the group has complex or quaternionic irreps")
     c.add_argument("--exact", action="store_true",
                    help="V_irrep: decide whatever the cascade leaves by brute force (stage 4), "
                         "so the bound is the true accuracy at a cost proportional to what the "
