@@ -242,7 +242,10 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("adversarial.py", "python bench/adversarial.py", ["adversarial"], []),
     ("fourier_zoo.py", "rhoproof train --group table:bench/groups/F20.json --models 20 "
      "--epochs 6000 --train-frac 0.9 --weight-decay 1e-3 --seed 0 --out runs/f20-20 && "
-     "python bench/fourier_zoo.py --run F20=runs/f20-20", ["fourier_zoo"], ["fourier_zoo"]),
+     "rhoproof train --group table:bench/groups/C13sdC3.json --models 20 --epochs 6000 "
+     "--train-frac 0.9 --weight-decay 1e-3 --seed 0 --out runs/c13sdc3-20 && "
+     "python bench/fourier_zoo.py --run F20=runs/f20-20 C13sdC3=runs/c13sdc3-20",
+     ["fourier_zoo"], ["fourier_zoo"]),
     ("checker_worst_case.py", "python bench/checker_worst_case.py", ["checker_worst_case"], []),
     ("sweep_study.py", "python bench/sweep_study.py", ["sweep_study"],
      ["sweep_study/figures"]),

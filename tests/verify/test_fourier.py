@@ -83,3 +83,55 @@ def test_certify_fourier_and_check_through_the_cli(tmp_path, capsys):
     (out / "fourier_0.json").write_text(json.dumps(cert))
     assert main(["check", str(out / "fourier_0.json"), str(run)]) == 2
     assert "certified" in capsys.readouterr().err
+
+
+def test_prover_and_checker_agree_on_every_grouping_and_honest_claims_pass():
+    """Red-team findings (session 10): a neuron adding 2³⁰ to every logit made the checker's
+    correct logit (its own rounding allowance) fall below the prover's, so honest claims were
+    refused; the prover now widens by GUARD = 3 times the checker's allowances. And one group
+    per neuron (the checker's cap allows m − 1) is summed without a loop over groups: the
+    checker agrees with the prover's own evaluation of that split."""
+    import torch
+
+    from rhoproof.enclosure import enclose, for_proof
+    from rhoproof.model import Folded
+    from rhoproof.verify.lowrank import LowRankSplit, lowrank_bound
+
+    grp = group("C59")
+    base = zoo.load("C59", n_models=1).to(torch.float64)
+    g = grp.order
+    model = Folded(torch.cat([base.left, torch.full((1, g, 1), 2.0**30, dtype=torch.float64)], 2),
+                   torch.cat([base.right, torch.zeros(1, g, 1, dtype=torch.float64)], 2),
+                   torch.cat([base.unembed, torch.ones(1, 1, g, dtype=torch.float64)], 1),
+                   base.bias)
+    cert = _json(certify_model(model, grp, 0, "fourier"))
+    assert cert["certified_inputs"] > 0.95 * g * g
+    result = check_stored(cert, model, grp)
+    assert result.certified_inputs >= cert["certified_inputs"]
+    assert result.cross_entropy <= cert["cross_entropy"]
+    m = model.d_hidden
+    fo = cert["fourier"]
+    k = len(fo["basis"])
+    own = dict(cert, fourier=dict(fo, exact=[], groups=list(range(m))))
+    f = for_proof(enclose(model)).center
+    split = LowRankSplit(torch.tensor(fo["basis"], dtype=torch.float64),
+                         torch.tensor(fo["coef"], dtype=torch.float64),
+                         torch.zeros(m, dtype=torch.bool), torch.arange(m))
+    assert k + m > m  # over the cap: the checker refuses it ...
+    with pytest.raises(CertificateError, match="more than"):
+        check_stored(own, model, grp)
+    exact = fo["exact"]  # the honest exact neurons; the others in as many groups as allowed
+    free = [i for i in reversed(range(m)) if i not in exact]  # the 2³⁰ neuron alone
+    n_g = m - k - len(exact)
+    groups = [0] * m
+    for j, i in enumerate(free):
+        groups[i] = min(j, n_g - 1)
+    mask = torch.zeros(m, dtype=torch.bool)
+    mask[exact] = True
+    split = LowRankSplit(split.basis, split.coef, mask, torch.tensor(groups))
+    bound = lowrank_bound(f, grp, split)
+    claim = int(bound.certified.sum())
+    own = dict(cert, certified_inputs=claim, accuracy=claim / g**2,
+               cross_entropy=bound.cross_entropy * (1 + 1e-9),
+               fourier=dict(fo, groups=groups))
+    assert check_stored(own, model, grp).certified_inputs >= claim > 0.9 * g * g

@@ -12,6 +12,18 @@ from rhoproof.check.rounding import ETA, TINY, U, ce_terms, ce_up, mean_up, norm
 from rhoproof.check.table import group_facts
 
 
+def _group_norms(squares: np.ndarray, starts: np.ndarray, n_max: int, axis: int
+                 ) -> np.ndarray:
+    """≥ the Euclidean norm of each group (runs beginning at ``starts`` along ``axis``) from
+    the squares: [R2] with the largest group's size n_max for every group."""
+    if len(starts) == 0:
+        shape = list(squares.shape)
+        shape[axis] = 0
+        return np.zeros(shape)
+    sums = np.add.reduceat(squares, starts, axis=axis)
+    return np.sqrt(sums * (1 + widen(n_max + 2)) + (n_max + 1) * ETA) * (1 + 4 * U)
+
+
 def fourier(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int, float]:
     """(certified inputs, cross-entropy bound) of the claim's split on the enclosure c ± r."""
     spec = claim.fourier
@@ -23,9 +35,13 @@ def fourier(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[i
     zero = {n: np.zeros_like(v) for n, v in c.items()}
     rad = zero if r is None else r
     nx = ~ex
-    ids = spec.groups[nx]
-    labels = np.unique(ids)
     n_e = int(ex.sum())
+    # the non-exact neurons sorted by group: each group is one run, summed by reduceat (no
+    # loop over groups, whose number a certificate chooses)
+    free = np.nonzero(nx)[0]
+    order = free[np.argsort(spec.groups[free], kind="stable")]
+    labels, starts = np.unique(spec.groups[order], return_index=True)
+    n_max = int(np.diff(np.append(starts, len(order))).max()) if len(order) else 0
 
     # [P3] fl(CB) is within γ_k |C||B| of CB; ρ = u − CB ≤ ρ̄, rounded up
     u_hat = big_c @ big_b  # [m, G]
@@ -33,9 +49,8 @@ def fourier(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[i
     d = u - u_hat
     slack = np.abs(d) + u_err + rad["unembed"]
     rho_bar = d + u_err + rad["unembed"] + 4 * U * slack + TINY
-    pos = np.maximum(rho_bar, 0.0)[nx]  # [n, G]
-    rho_g = np.stack([norm_up(pos[ids == j], 0) for j in labels]) if len(labels) \
-        else np.zeros((0, g))  # [n_g, G]
+    pos = np.maximum(rho_bar, 0.0)[order]  # [n, G], by group
+    rho_g = _group_norms(pos * pos, starts, n_max, 0)  # [n_g, G]
     w_abs = np.where(ex[:, None], np.abs(u), np.abs(u_hat) + u_err)  # ≥ |w_i(z)|
     w_norm = norm_up(w_abs, 0)  # [G]
     eu_e = norm_up(rad["unembed"][ex], 0) if n_e else np.zeros(g)
@@ -66,10 +81,10 @@ def fourier(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[i
         extra = w_norm * norm_up(e_h, 2)[..., None]  # Σ w_i (h_i − ĥ_i)
         if n_e:
             extra = extra + eu_e * norm_up(h_up[..., ex], 2)[..., None]
-        h_groups = h_up[..., nx]
-        resid = np.zeros_like(main)
-        for j, lab in enumerate(labels):  # [P2]
-            resid += norm_up(h_groups[..., ids == lab], 2)[..., None] * rho_g[j]
+        h_groups = h_up[..., order]
+        h_g = _group_norms(h_groups * h_groups, starts, n_max, 2)  # [c, G, n_g]
+        resid = h_g @ rho_g if len(labels) else np.zeros_like(main)  # [P2]
+        resid = resid * (1 + widen(len(labels))) + len(labels) * ETA
         pos_terms = m_err + extra + resid + rad["bias"]
         total = main + pos_terms
         upper = total + widen(len(labels) + 8) * (np.abs(main) + pos_terms) + TINY

@@ -77,18 +77,20 @@ def _circuit_norm_sq(c: ProofCircuit, group: Group, inv: torch.Tensor, scale: to
     return a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
 
 
-def correct_logits(folded: Folded, group: Group, radius: Folded | None = None
-                   ) -> torch.Tensor:
+def correct_logits(folded: Folded, group: Group, radius: Folded | None = None,
+                   guard: float = 1.0) -> torch.Tensor:
     """Lower bounds on the exact correct logits f(xy | x, y) of every input: [G_x, G_y].
 
     Output-major: for each x and z, h(x, x⁻¹z) · [u(z), |u(z)|] is one batched product, so the
     value and its rounding bound (γ_m times Σ h_i |u_i(z)|, h ≥ 0) come together. With a
     ``radius`` (the model is centre ± radius, [F1]), f ≥ f̂ − Σ_i (|û_i| + e_u,i)(e_ℓ,i(x) +
     e_r,i(y)) − Σ_i e_u,i ĥ_i − e_β: two more columns and one more product of the same size.
+    ``guard`` multiplies the rounding allowances: V_fourier uses 3, so that its bound is never
+    above the checker's own, whose last bits differ (docs/soundness.md §7).
     """
     left, right, u, b = folded.left[0], folded.right[0], folded.unembed[0], folded.bias[0]
     g, m = left.shape
-    wide = widen(m + 2)
+    wide = guard * widen(m + 4)
     inv = torch.from_numpy(group.inverses.copy())
     y_of = group.table[inv]  # [x, z]: y = x⁻¹z
     cols = [u.T, u.T.abs()]

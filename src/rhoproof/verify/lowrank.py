@@ -31,6 +31,12 @@ from rhoproof.rounding import (
 )
 from rhoproof.verify.logits import correct_logits
 
+GUARD = 3.0
+"""The prover's rounding allowances are GUARD times the checker's: two rigorous evaluations of
+the same bound differ by at most the sum of their own allowances, so with GUARD ≥ 3 the
+prover's upper bounds are never below (nor its correct logits above) the checker's, and an
+honest certificate's claim is always confirmed (a red-team finding, docs/soundness.md §7)."""
+
 
 @dataclass(frozen=True)
 class LowRankSplit:
@@ -146,7 +152,8 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
 
     # Û = C·B and its rounding [P3]; the residual's upper bound ρ̄ and ‖w(z)‖
     u_hat = C @ B  # [m, G]
-    u_err = widen(k) * (C.abs() @ B.abs()) + k * ETA  # ≥ |Û − fl(Û)|
+    # ≥ |Û − fl(Û)|, times GUARD: the checker's fl(Û) differs in its last bits (see GUARD)
+    u_err = GUARD * (widen(k) * (C.abs() @ B.abs()) + k * ETA)
     diff = u - u_hat
     rho_up = diff + u_err + eu
     rho_up = rho_up + 4 * U * (diff.abs() + u_err + eu) + TINY  # [m, G], ≥ ρ (rounded up)
@@ -159,7 +166,7 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
     b_max = B.abs().max(1).values  # [k]
     u_max = u[ex].abs().max(1).values if n_e else torch.zeros(0, dtype=torch.float64)
 
-    low = correct_logits(folded, group, radius)  # [G_x, G_y], ≤ f(xy | x, y)
+    low = correct_logits(folded, group, radius, GUARD)  # [G_x, G_y], ≤ f(xy | x, y)
     table = group.table  # [G, G]: xy
     certified = torch.zeros(g, g, dtype=torch.bool)
     ce = torch.zeros(g, g, dtype=torch.float64)
@@ -179,6 +186,7 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
             main = main + he @ u[ex]
         m_err = (wide_m * ((a.abs() + a_err) @ b_max + he @ u_max) + a_err @ b_max)[..., None] \
             + wide_m * beta.abs() + (k + n_e + 4) * ETA + TINY  # [c, G, G_z]
+        m_err = GUARD * m_err
         spread = w_norm * norm_up(e_h, 2)[..., None]  # [c, G, G_z]
         h_up = (h + e_h) * (1 + 2 * U)  # ≥ h entrywise
         extra = eu_norm * norm_up(h_up[..., ex], 2)[..., None] if n_e else 0.0
@@ -187,8 +195,11 @@ def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
             hg = norm_up(h_up[..., nx][..., ids == gid], 2)  # [c, G]
             resid = resid + hg[..., None] * rho_norm[j]
         pos = m_err + spread + extra + resid + eb  # nonnegative terms
-        # the last sums: γ relative to the absolute values (main may be negative)
-        upper = main + pos + widen(len(group_ids) + 8) * (main.abs() + pos) + TINY
+        # the last sums: γ relative to the absolute values (main may be negative); with
+        # GUARD and the longest sum (m terms, a norm), so that no term's last bits in the
+        # checker's code can exceed the prover's
+        upper = main + pos + GUARD * widen(m + k + len(group_ids) + 8) * (main.abs() + pos) \
+            + TINY
         z_ok = table[xs]  # [c, G]: the correct z
         upper.scatter_(2, z_ok[..., None], float("-inf"))
         top = upper.max(2).values  # [c, G]: ≥ every wrong logit
