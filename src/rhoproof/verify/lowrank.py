@@ -120,9 +120,11 @@ def fit(u: torch.Tensor, group: Group, irreps: list[str], n_exact: int = 0,
 
 def lowrank_bound(folded: Folded, group: Group, split: LowRankSplit,
                   radius: Folded | None = None) -> LowRankBound:
-    """The inputs certified by the split [P1]–[P5] for a one-instance model (the centre of the
-    stored model's enclosure, ``radius`` its entrywise radius [F1]; both in the safe range
-    [R]), and its cross-entropy bound. Cost: |G|²m (2 + k) + |G|³(k + |E| + n_g).
+    """The inputs a split certifies, and its cross-entropy bound ([P1]–[P5]).
+
+    ``folded`` is one instance, the centre of the stored model's enclosure, ``radius`` its
+    entrywise radius [F1]; both in the safe range [R]. Cost: |G|²m(2 + k) +
+    |G|³(k + |E| + n_g).
 
     Examples
     --------
@@ -243,8 +245,9 @@ class Searched:
 
 def search(folded: Folded, group: Group, radius: Folded | None = None,
            ladder: tuple[tuple[int, int], ...] = LADDER) -> Searched:
-    """The best split of the ladder for a one-instance model (the enclosure's centre and
-    radius): tried up to the first that certifies every input, skipping any that would cost
+    """The best split of the ladder for a one-instance model (enclosure centre and radius).
+
+    Splits are tried up to the first that certifies every input, skipping any that would cost
     brute force's operations or more or exceed the checker's caps; kept: the one certifying
     most (then the cheapest).
 
