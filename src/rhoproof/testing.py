@@ -245,8 +245,9 @@ def planted(group: Group, irrep: str, stabilizer_order: int, *, noise: float = 0
 
 def clock(group: Group, m: int, *, phases: str = "random", frequencies: int = 2,
           noise: float = 0.0, seed: int = 0) -> Folded:
-    """A float64 folded clock model (modular addition's mechanism) on ``frequencies``
-    complex-type irreps (the first ones; for C_p, frequencies 1, 2, …).
+    """A float64 folded clock model: modular addition's mechanism, on complex-type irreps.
+
+    It uses the first ``frequencies`` complex-type irreps (for C_p, frequencies 1, 2, …).
 
     Neuron i uses one of those irreps ρ and unit vectors b_i, c_i: ReLU(b_iᵀρ(x)a + aᵀρ(y)c_i)
     with unembedding b_iᵀρ(z)c_i, so the phases are the angles of b_i and c_i. ``phases``:

@@ -210,8 +210,10 @@ FREQUENCY_ALIGNMENT = 0.1
 
 
 def frequency_verdict(clusters: list[FrequencyRecord]) -> bool:
-    """Whether frequency circuits explain a model: the clusters hold ≥ FREQUENCY_SHARE of
-    ‖u‖² and their phases align (share-weighted mean spread ≤ FREQUENCY_ALIGNMENT rad).
+    """Whether frequency circuits explain a model (the clusters of ``Explanation.frequency``).
+
+    They must hold ≥ FREQUENCY_SHARE of ‖u‖² together and their phases align (share-weighted
+    mean alignment spread ≤ FREQUENCY_ALIGNMENT rad).
 
     Examples
     --------
