@@ -1,11 +1,19 @@
 """Probe: per-neuron sparse coefficients (each neuron only on its s strongest kept
-frequencies + the constant); the split stays sound for any C. Counted ops with nnz(C)."""
-import torch, numpy as np
+frequencies + the constant); the split stays sound for any C. Counted ops with nnz(C).
+Usage: python sparse_coefficients.py [GROUP N_MODELS "K,s,E;K,s,E;..."] (default: C59, 100,
+the configurations of notes/issue22.md §3a)."""
+import sys, torch, numpy as np
 from rhoproof import zoo, group
 from rhoproof.enclosure import enclose, for_proof
 from rhoproof.verify.lowrank import LowRankSplit, _entries, irrep_basis, lowrank_bound, strongest_irreps
 torch.set_num_threads(1)
-G = group("C59"); p = 59; model = zoo.load("C59"); enc = for_proof(enclose(model)); m = 128
+spec = sys.argv[1] if len(sys.argv) > 1 else "C59"
+n_models = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+configs = [tuple(int(v) for v in c.split(",")) + (True,) for c in sys.argv[3].split(";")] \
+    if len(sys.argv) > 3 else [(8, 1, 0, True), (10, 1, 0, True), (10, 2, 0, True), (10, 2, 8, True),
+                               (12, 2, 16, True), (12, 3, 16, True), (16, 2, 24, True)]
+G = group(spec); p = G.order; model = zoo.load(spec, n_models=n_models)
+enc = for_proof(enclose(model)); m = model.d_hidden
 brute = p * p * m + p**3 * m + p**3
 def split(u, names, s, n_exact, grouped):
     basis = irrep_basis(G, names)  # [k, G] (constant + 2 per freq, in some order)
@@ -27,9 +35,9 @@ def split(u, names, s, n_exact, grouped):
     groups = e.argmax(1) if grouped else torch.zeros(m, dtype=torch.int64)
     nnz = int(mask[~exact].sum())
     return LowRankSplit(basis, coef, exact, groups), nnz
-for K, s, E, grp in [(8, 1, 0, True), (10, 1, 0, True), (10, 2, 0, True), (10, 2, 8, True), (12, 2, 16, True), (12, 3, 16, True), (16, 2, 24, True)]:
+for K, s, E, grp in configs:
     acc, cost = [], []
-    for k in range(100):
+    for k in range(n_models):
         f = enc.center.instance(k); u = f.unembed[0]
         names = strongest_irreps(u, G, K)
         sp, nnz = split(u, names, s, E, grp)
