@@ -225,10 +225,10 @@ def _print_explanation(e: Any) -> None:
     if e.frequency:
         total = sum(c.share for c in e.frequency)
         parts = ", ".join(f"{c.irrep} ×{c.neurons} ({c.share:.0%})" for c in e.frequency)
-        spread = max(c.alignment_spread for c in e.frequency if c.neurons >= 2) \
-            if any(c.neurons >= 2 for c in e.frequency) else 0.0
+        spread = sum(c.share * c.alignment_spread for c in e.frequency) / max(total, 1e-300)
         print(f"  frequency circuits (complex-type irreps; certify with --method fourier): "
-              f"{parts}; {total:.0%} of u; alignment spread ≤ {spread:.3f} rad")
+              f"{parts}; {total:.0%} of u; alignment spread {spread:.3f} rad (share-weighted "
+              f"mean; the verdict needs ≥ 80% and ≤ 0.1)")
     fa = e.faithfulness
     if fa is None:
         return
@@ -258,7 +258,7 @@ def _select_instances(args: argparse.Namespace, k: int) -> list[int]:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    from rhoproof.explain.explanation import explain_models
+    from rhoproof.explain.explanation import FREQUENCY_VERDICT, explain_models
     from rhoproof.explain.idealize import coverage_note
 
     run = _load_run(args.run_dir, args.table)
@@ -272,17 +272,20 @@ def cmd_explain(args: argparse.Namespace) -> None:
                           progress=not args.json and len(instances) > 1)
     seconds = time.perf_counter() - t0
     n_expl = sum(e.verdict == "explained" for e in exps)
+    n_freq = sum(e.verdict == FREQUENCY_VERDICT for e in exps)
     note = coverage_note(run.group)
     if args.json:
         _print_json({"run": str(run.path), "group": run.group.spec, "seconds": round(seconds, 3),
-                     "explained": n_expl, "models": [e.to_dict() for e in exps]})
+                     "explained": n_expl, "explained_by_frequency_circuits": n_freq,
+                     "models": [e.to_dict() for e in exps]})
     else:
         if note:
             print(f"note: {note}")
         for e in exps:
             _print_explanation(e)
-        print(f"{run.group.spec}: {n_expl} of {len(exps)} models explained by ρ-set circuits "
-              f"({seconds:.1f} s)")
+        freq = f", {n_freq} by frequency circuits" if n_freq else ""
+        print(f"{run.group.spec}: {n_expl} of {len(exps)} models explained by ρ-set circuits"
+              f"{freq} ({seconds:.1f} s)")
     if args.plots:
         from rhoproof.report.explain_plots import write_run_plots
 
@@ -311,12 +314,14 @@ def cmd_certify(args: argparse.Namespace) -> None:
         return
     if note:
         print(f"note: {note}")
-    # "explained" is the ρ-set explanation's verdict, whichever method is printed
-    verdicts = {c.instance: c.verdict for c in certs if c.method == "irrep"}
+    # the explanation's verdict (as `explain` prints it), whichever method is printed: the
+    # irrep and fourier certificates carry it ("frequency": explained by frequency circuits)
+    verdicts = {c.instance: c.verdict for c in certs if c.method in ("irrep", "fourier")}
     print(f"{'model':>5}  {'method':<7} {'verdict':<11} {'accuracy':>8} {'bound':>8} {'CE':>8} "
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
         verdict = verdicts.get(c.instance) or "-"
+        verdict = "frequency" if verdict.startswith("explained by frequency") else verdict
         ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
         print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {c.brute['accuracy']:>8.5f} "
               f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "

@@ -184,12 +184,8 @@ def explain_models(folded: Folded, group: Group, instances: list[int] | None = N
             accuracy=dict(zip(names, ev.accuracy.tolist())),
             loss=dict(zip(names, ev.loss.tolist())))
         bias = {name: float(sp.bias[row, j]) for j, name in enumerate(sp.irrep_names)}
-        frequency = [FrequencyRecord(c.irrep, len(c.neurons), c.share, c.alignment_spread,
-                                     c.phase_concentration)
-                     for c in frequency_clusters(f, group, k)]
-        verdict = report.verdict(min_weight)
-        if verdict != "explained" and frequency_verdict(frequency):
-            verdict = FREQUENCY_VERDICT
+        frequency = frequency_records(f, group, k)
+        verdict = model_verdict(report.verdict(min_weight), frequency)
         out.append(Explanation(
             group=group.spec, instance=k,
             verdict=verdict, reasons=reasons,
@@ -230,6 +226,21 @@ def frequency_verdict(clusters: list[FrequencyRecord]) -> bool:
         return False
     spread = sum(c.share * c.alignment_spread for c in clusters) / total
     return spread <= FREQUENCY_ALIGNMENT
+
+
+def model_verdict(rho_set_verdict: str, clusters: list[FrequencyRecord]) -> str:
+    """The model's verdict: the ρ-set explanation's, or FREQUENCY_VERDICT where that is not
+    "explained" and ``frequency_verdict`` holds. ``explain`` and every certificate use it."""
+    if rho_set_verdict != "explained" and frequency_verdict(clusters):
+        return FREQUENCY_VERDICT
+    return rho_set_verdict
+
+
+def frequency_records(folded: Folded, group: Group, k: int = 0) -> list[FrequencyRecord]:
+    """The frequency clusters of instance k as records (``explain.frequency``)."""
+    return [FrequencyRecord(c.irrep, len(c.neurons), c.share, c.alignment_spread,
+                            c.phase_concentration)
+            for c in frequency_clusters(folded, group, k)]
 
 
 def explain(run: Run, instance: int = 0, **options: Any) -> Explanation:

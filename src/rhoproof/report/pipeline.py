@@ -88,14 +88,18 @@ class VerifierSummary:
 def summarize_certificates(certs: list[Certificate]) -> list[VerifierSummary]:
     """Per verifier: models ≥ 95%, mean bound (all / explained), median proof/brute time and
     counted operations over the models with a bound above 0 (a proof that certifies nothing
-    is not fast at anything). "Explained" is the ρ-set explanation's verdict from the irrep
-    certificates."""
+    is not fast at anything). "Explained" is the verdict the verifier works from: the ρ-set
+    explanation's "explained", and for V_fourier also "explained by frequency circuits" (the
+    irrep certificates' verdict where there are some, else each certificate's own)."""
+    from rhoproof.explain.explanation import FREQUENCY_VERDICT
+
     verdicts = {c.instance: c.verdict for c in certs if c.method == "irrep"}
     out = []
     for method in dict.fromkeys(c.method for c in certs):
         mine = [c for c in certs if c.method == method]
         bounds = [c.accuracy for c in mine]
-        expl = [c.accuracy for c in mine if verdicts.get(c.instance) == "explained"]
+        ok = ("explained", FREQUENCY_VERDICT) if method == "fourier" else ("explained",)
+        expl = [c.accuracy for c in mine if verdicts.get(c.instance, c.verdict) in ok]
         # a proof that certifies nothing has no speed worth a ratio: leave it out
         certified = [c for c in mine if c.accuracy > 0]
         ops, stages = _cascade_summary(certified)[0], _cascade_summary(mine)[1]

@@ -26,6 +26,7 @@ from rhoproof._io import load_certificate
 from rhoproof.config import METHODS, SPARSITY_THRESHOLD
 from rhoproof.enclosure import OutOfRange, enclose, for_proof
 from rhoproof.errors import CertificateError, UserError
+from rhoproof.explain.explanation import frequency_records, model_verdict
 from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
@@ -124,7 +125,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         cert, bound = _coset_proof(head, enc.center, enc.radius, grp)
         search_s, proof_s = 0.0, time.perf_counter() - t1  # the search is part of the proof
     elif method == "fourier":
-        cert, bound, proof_s = _fourier_proof(head, enc.center, enc.radius, grp)
+        cert, bound, proof_s = _fourier_proof(head, enc.center, enc.radius, grp, threshold)
         search_s = time.perf_counter() - t1 - proof_s
     else:
         cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
@@ -158,13 +159,14 @@ def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
                    reasons=(), coset=coset, ops=ops), bound
 
 
-def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
-                   ) -> tuple[Certificate, Bound, float]:
+def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group,
+                   threshold: float = SPARSITY_THRESHOLD) -> tuple[Certificate, Bound, float]:
     """V_fourier's certificate fields, bound and proof seconds (the kept split's bound, timed
     again alone; ``lowrank.search`` tries the ladder)."""
     from rhoproof.verify.lowrank import lowrank_bound, search
 
     n, m = grp.order, f.d_hidden
+    _, report = idealize(f, grp, 0, threshold=threshold)  # the verdict, as explain's
     found = search(f, grp, radius)
     t0 = time.perf_counter()
     low = lowrank_bound(f, grp, found.split, radius)  # the proof, timed alone
@@ -176,12 +178,15 @@ def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Gro
                        tuple(int(i) for i in sp.groups.tolist()))
     stage = Stage("lowrank", n * n, int(low.certified.sum()), low.ops, proof_s)
     ops = {"brute": brute_ops(n, m), "proof_lowrank": low.ops, "search": found.search_ops}
-    k = sp.basis.shape[0]
-    verdict = (f"low-rank split: {len(found.irreps)} irreps ({k} rows), "
-               f"{len(data.exact)} exact neurons")
+    reasons = tuple(report.reasons(MIN_WEIGHT))
+    if not found.irreps:  # the search kept no split (the constant row alone)
+        reasons += (f"V_fourier kept no split: on {grp.spec} (|G| = {n}, m = {m}) every split "
+                    f"of its ladder costs at least brute force's operations or exceeds the "
+                    f"checker's caps",)
     bound = Bound("fourier", low.accuracy, low.cross_entropy, certified=low.certified,
                   stages=(stage,))
-    cert = replace(head, verdict=verdict, reasons=(), fourier=data, stages=(stage,), ops=ops)
+    cert = replace(head, verdict=model_verdict(report.verdict(), frequency_records(f, grp)),
+                   reasons=reasons, fourier=data, stages=(stage,), ops=ops)
     return cert, bound, proof_s
 
 
@@ -238,7 +243,8 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
     }
     symmetry = None if ideal.symmetry is None else Symmetry(
         tuple((int(g_), int(h_)) for g_, h_ in ideal.symmetry.tolist()), bound.orbits)
-    cert = replace(head, verdict=report.verdict(), reasons=tuple(report.reasons(MIN_WEIGHT)),
+    cert = replace(head, verdict=model_verdict(report.verdict(), frequency_records(f, grp)),
+                   reasons=tuple(report.reasons(MIN_WEIGHT)),
                    circuits=tuple(_circuit_to_json(c) for c in circuits),
                    excluded=tuple(ideal.excluded), proof=tuple(ideal.proof), t0=ideal.t0,
                    top_k=TOP_K, per_output=mode, virtual_neurons=v,

@@ -230,6 +230,10 @@ def lowrank_ops(g: int, m: int, k: int, n_exact: int, n_groups: int) -> int:
 LADDER: tuple[tuple[int, int], ...] = ((8, 0), (10, 8), (12, 16), (16, 16))
 """The splits ``search`` tries, cheapest first: (irreps kept, exact neurons), one residual
 group per kept irrep. Every choice is sound; the ladder trades cost for bound."""
+SMALL_LADDER: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (3, 0), (4, 0))
+"""Tried first on groups with at most 8 nontrivial irreps, where LADDER's first rung is
+already every irrep (the whole space, costlier than brute force): S4's models, for one, need
+two irreps (3d-0 and 1d-1)."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,8 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
     brute = g * g * m + g ** 3 * m + g ** 3
     n_irreps = len(group.irreps) - 1
     order = strongest_irreps(u, group, n_irreps)
+    if n_irreps <= 8 and ladder == LADDER:
+        ladder = SMALL_LADDER + ladder
     tried: list[tuple[LowRankSplit, LowRankBound, tuple[str, ...]]] = []
     seen: set[tuple[int, int]] = set()
     for count, n_exact in ladder:
@@ -292,5 +298,5 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
     return Searched(best[0], best[1], best[2], search_ops)
 
 
-__all__ = ["LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit", "irrep_basis",
+__all__ = ["LADDER", "SMALL_LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit", "irrep_basis",
            "lowrank_bound", "lowrank_ops", "search", "strongest_irreps"]
