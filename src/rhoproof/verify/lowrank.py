@@ -298,5 +298,5 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
     return Searched(best[0], best[1], best[2], search_ops)
 
 
-__all__ = ["LADDER", "SMALL_LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit", "irrep_basis",
-           "lowrank_bound", "lowrank_ops", "search", "strongest_irreps"]
+__all__ = ["LADDER", "SMALL_LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit",
+           "irrep_basis", "lowrank_bound", "lowrank_ops", "search", "strongest_irreps"]
