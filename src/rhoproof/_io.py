@@ -77,6 +77,9 @@ memory when parsed."""
 def load_certificate(path: str | Path) -> dict[str, Any]:
     """A certificate file as parsed JSON (an object), or CertificateError in one line; no
     validation (that is the checker's), and no torch: `check` fails fast on a bad file."""
+    if Path(path).is_dir():
+        raise CertificateError(f"{path} is a directory, not a certificate (the order is "
+                               f"rhoproof check CERTIFICATE RUN_DIR)")
     try:
         if Path(path).is_file() and Path(path).stat().st_size > MAX_CERTIFICATE:
             raise CertificateError(f"{path}: larger than any certificate "

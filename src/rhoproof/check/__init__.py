@@ -177,6 +177,8 @@ def check_file(cert: Any, weights: str | Path, table: Any, group: str) -> CheckR
     1.0
     """
     check_format(cert)  # a file that is no certificate says so, not "other weights"
+    require(cert.get("group") == group, f"the certificate is for {str(cert.get('group'))[:200]!r}"
+            f", the run is {group}")  # said before the weights' hash, which would differ too
     digest, model = read_file(weights)
     require(cert.get("weights_sha256") == digest,
             "the certificate is for other weights (SHA-256 differs)")

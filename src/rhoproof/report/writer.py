@@ -11,6 +11,7 @@ from typing import Any
 
 from rhoproof._io import atomic_write_json, atomic_write_text
 from rhoproof.config import CERTIFIED, METHODS
+from rhoproof.explain.explanation import FREQUENCY_VERDICT
 from rhoproof.verify.records import Certificate
 
 REFERENCE = Path(__file__).parent / "paper_reference.json"
@@ -38,15 +39,19 @@ ROWS = [
     ("fourier_ge_0.95", "models with V_fourier bound ≥ 0.95", "higher"),
     ("fourier_bound_mean", "mean V_fourier bound", "higher"),
     ("fourier_ops_over_brute", "V_fourier / brute-force counted operations (median)", "lower"),
+    ("fourier_proof_over_brute", "V_fourier / brute-force time (median)", "lower"),
 ]
-FOURIER_ROWS = ("fourier_ge_0.95", "fourier_bound_mean", "fourier_ops_over_brute")
+FOURIER_ROWS = ("fourier_ge_0.95", "fourier_bound_mean", "fourier_ops_over_brute",
+                "fourier_proof_over_brute")
 """Rows shown only where the report ran V_fourier (a group with complex-type irreps)."""
 
 
 NOT_APPLICABLE = {
     "bi_equivariance_idealized": "n/a (nothing idealized)",
-    "proof_over_brute": "n/a (no model certified)",
-    "proof_ops_over_brute": "n/a (no model certified)",
+    "proof_over_brute": "n/a (V_irrep certified no model)",
+    "proof_ops_over_brute": "n/a (V_irrep certified no model)",
+    "fourier_ops_over_brute": "n/a (V_fourier certified no model)",
+    "fourier_proof_over_brute": "n/a (V_fourier certified no model)",
 }
 """What the table shows for a quantity that is undefined on this run, and why."""
 
@@ -184,7 +189,8 @@ def summarize(rows: list[dict[str, Any]], explained: dict[str, Any],
     fourier = {} if "fourier" not in per else {
         "fourier_bound_mean": per["fourier"].mean_bound,
         "fourier_ge_0.95": per["fourier"].certified_95,
-        "fourier_ops_over_brute": per["fourier"].median_ops_over_brute}
+        "fourier_ops_over_brute": per["fourier"].median_ops_over_brute,
+        "fourier_proof_over_brute": per["fourier"].median_proof_over_brute}
     return {
         "fraction_explained_paper_criterion": len(paper_ok) / len(rows),
         "mean_bound_explained_paper_criterion": _mean([r["irrep"] for r in paper_ok]),
@@ -271,6 +277,7 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     fig_dir = repro.out / "figures"
     spec = run.group.spec
     captions = {}
+    four = any("fourier" in r for r in rows)
     bounds_figure(rows, spec, fig_dir / "bounds.png")
     frontier_figure([c[m] for c in certificates(repro.out, run.n_instances)
                      for m in ("irrep", "coset", "fourier") if m in c],
@@ -278,10 +285,12 @@ def _figures(repro: Any, run: Any, rows: list[dict[str, Any]]) -> dict[str, str]
     captions["frontier.png"] = (
         "Bound against cost: for each model, the certified fraction after each stage of "
         "V_irrep's cascade (separable, per input, per output) against the cumulative counted "
-        "operations as a fraction of brute force's; V_coset and V_brute as points.")
+        "operations as a fraction of brute force's; V_coset"
+        + (", V_fourier" if four else "") + " and V_brute as points.")
     captions["bounds.png"] = (
-        "Certified accuracy per model: V_irrep (blue) and V_coset (orange) lower bounds beside "
-        "the true accuracy from V_brute (black), explained models first.")
+        "Certified accuracy per model: V_irrep (blue) and V_coset (orange) lower bounds"
+        + (", V_fourier's (purple)," if four else "") + " beside the true accuracy from V_brute "
+        "(black), models explained by ρ-sets first.")
     expl = [r for r in rows if r["verdict"] == "explained"]
     best = max(expl or rows, key=lambda r: (r["irrep"], -r["model"]))
     k = best["model"]
@@ -344,7 +353,7 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
                "versions": versions(),
                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     atomic_write_json(out / "results.json", results)
-    atomic_write_text(out / "report.md", _markdown(results, explained, captions, run))
+    atomic_write_text(out / "report.md", _markdown(results, explained, captions, run, out))
     return results
 
 
@@ -363,10 +372,11 @@ def _loss_table(rows: list[dict[str, Any]]) -> list[str]:
     from rhoproof.verify.attribution import Attribution
 
     failing = [r for r in rows if r["irrep"] < CERTIFIED and r.get("attribution")]
-    lines = ["## Where the bound is lost", ""]
+    lines = ["## Where V_irrep's bound is lost", ""]
     if not failing:
         return lines + ["Every model is certified at 0.95 or more.", ""]
-    lines += [f"{len(failing)} models are certified below 0.95. For each, over its uncertified "
+    lines += [f"{len(failing)} models are certified below 0.95 by V_irrep. For each, over its "
+              "uncertified "
               "inputs: how far the global bound falls short (median, in logits), the ideal's "
               "own margin, and the costliest term of the bound with its neuron group, its mean "
               "cost and the share of those inputs that removing it alone would certify "
@@ -383,7 +393,7 @@ def _loss_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict[str, str],
-              run: Any) -> str:
+              run: Any, out: Path) -> str:
     s, spec = results["summary"], results["group"]
     st = results["settings"]
     four = "fourier_bound_mean" in s  # V_fourier ran (a group with complex-type irreps)
@@ -429,6 +439,11 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
                            "idealization, per parameter block, explained vs unexplained."),
                           ("irreps.png", "Irrep sparsity: neurons per irrep over all models.")]:
         lines += [f"![{name}]({fig_dir / name})", "", f"*{caption}*", ""]
+    for png in sorted((out / "figures").glob("frequency_*.png")):
+        lines += [f"![{png.name}]({fig_dir / png.name})", "",
+                  f"*Frequency circuits of model {png.stem.split('_')[-1]}: each cluster's input "
+                  f"phases on the torus, and every logit against t = x·y·z⁻¹ (the clock of "
+                  f"modular addition).*", ""]
     rho = [n for n in explained.get("rho_set_figures", []) if n.endswith(".png")]
     built = explained.get("constructed_rho_set_figures", [])
     for name in rho:
@@ -445,22 +460,26 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
         lines += ["*No ρ-set of a 2-d or 3-d irrep occurs in these models' circuits, and "
                   f"{spec} has no real 3-d irrep to draw one for.*", ""]
     reasons = Counter(reason.split(" (")[0] for r in results["models"] for reason in r["reasons"])
-    lines += ["## Why models are unexplained", "",
+    n_freq = sum(r["verdict"] == FREQUENCY_VERDICT for r in results["models"])
+    freq = (f" {n_freq} of them are explained by frequency circuits instead (complex-type "
+            f"irreps; V_fourier certifies without an idealization)." if n_freq else "")
+    lines += ["## Why models are unexplained by ρ-sets", "",
               f"{sum(r['verdict'] != 'explained' for r in results['models'])} of {s['models']} "
-              f"models are unexplained. Reasons (a model can have several):", ""]
+              f"models are not explained by ρ-set circuits.{freq} The ρ-set explanation's "
+              f"reasons (a model can have several):", ""]
     lines += [f"- {reason}: {count} model{'s' if count != 1 else ''}"
               for reason, count in reasons.most_common()] or [
         "- none"]
     lines += ["", *_loss_table(results["models"]), "## Per model", "",
               "| model | verdict | accuracy | V_irrep bound | V_coset bound | "
-              + ("V_fourier bound (ops / brute) | " if four else "")
-              + "CE | CE bound | virtual neurons | proof/brute |",
+              + ("V_fourier bound (ops / brute; CE bound) | " if four else "")
+              + "CE | V_irrep CE bound | virtual neurons | V_irrep proof/brute |",
               "|---|---|---|---|---|" + ("---|" if four else "") + "---|---|---|---|"]
     for r in results["models"]:
         ratio = f"{r['proof_over_brute']:.2f}" if r["irrep"] > 0 else "– (bound 0)"
         cost = r.get("fourier_ops_over_brute")
-        fo = (f" {r['fourier']:.4f} ({'–' if cost is None else f'{cost:.2f}'}) |" if four
-              else "")
+        fo = (f" {r['fourier']:.4f} ({'–' if cost is None else f'{cost:.2f}'}; "
+              f"{_fmt(r['fourier_ce'])}) |" if four else "")
         lines.append(f"| {r['model']} | {r['verdict']} | {r['accuracy']:.5f} | {r['irrep']:.4f}"
                      f" | {r['coset']:.4f} |{fo} {r['ce']:.4f} | {_fmt(r['irrep_ce'])} | "
                      f"{r['virtual_neurons']} | {ratio} |")
