@@ -77,7 +77,7 @@ def test_speed_ratios_leave_out_proofs_that_certify_nothing():
     rows = {r["key"]: r for r in comparison("C59", {"models": 1, "bound_ge_0.95": 0,
                                                     "proof_over_brute": None,
                                                     "bi_equivariance_idealized": None})}
-    assert rows["proof_over_brute"]["rhoproof_shown"] == "n/a (no model certified)"
+    assert rows["proof_over_brute"]["rhoproof_shown"] == "n/a (V_irrep certified no model)"
     assert rows["bi_equivariance_idealized"]["rhoproof_shown"] == "n/a (nothing idealized)"
 
 

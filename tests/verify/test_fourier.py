@@ -65,8 +65,6 @@ def test_clock_models_never_certify_a_wrong_input(spec, phases, noise):
     assert check_stored(cert, model, grp).certified_inputs >= cert["certified_inputs"]
     if spec == "C31" and noise == 0.0:  # u lies in the kept irreps: no residual
         assert cert["certified_inputs"] == truth.correct > 0
-    if grp.order < 12:  # the projection alone costs more than brute force: nothing kept
-        assert cert["certified_inputs"] == 0
 
 
 def test_certify_fourier_and_check_through_the_cli(tmp_path, capsys):
