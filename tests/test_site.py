@@ -180,3 +180,24 @@ def test_table_rows_have_their_headers_cells():
                 header = _unescaped_pipes(line)
             else:
                 assert _unescaped_pipes(line) == header, f"{page.name}:{i + 1}: cells differ"
+
+
+def test_v_fourier_figures_in_the_readme_and_proof_page_are_the_benchmarks():
+    """The V_fourier rows of the README's results table and of docs/proof.md are the numbers
+    in bench/results/fourier_zoo.json (models ≥ 95%, mean bound, median counted operations)."""
+    import json
+
+    bench = {g["group"]: g for g in json.loads(
+        (ROOT / "bench" / "results" / "fourier_zoo.json").read_text())["groups"]}
+    readme = (ROOT / "README.md").read_text()
+    proof = (DOCS / "proof.md").read_text()
+    for spec in ("C59", "C113", "Dic30"):
+        g = bench[spec]
+        count = f"{g['fourier_ge_0.95']} / {g['models']}"
+        mean, ops = f"{g['fourier_mean']:.3f}", f"{g['median_ops_over_brute']:.2f}"
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {spec} "))
+        assert f"{count} by V_fourier" in row and f"| {mean} | {ops} |" in row, row
+        row = next(line for line in proof.splitlines()
+                   if line.startswith(f"| {spec} |") and "V_fourier" not in line
+                   and count in line)
+        assert f"| {count} | {mean} | {ops} |" in row, row

@@ -298,6 +298,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_certify(args: argparse.Namespace) -> None:
+    from rhoproof.explain.explanation import FREQUENCY_VERDICT
     from rhoproof.explain.idealize import coverage_note
     from rhoproof.report.pipeline import certify_run, summarize_certificates
     from rhoproof.report.stages import report_methods
@@ -321,7 +322,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
           f"{'CE bound':>9} {'proof s':>8} {'brute s':>8} {'ratio':>6}")
     for c in certs:
         verdict = verdicts.get(c.instance) or "-"
-        verdict = "frequency" if verdict.startswith("explained by frequency") else verdict
+        verdict = "frequency" if verdict == FREQUENCY_VERDICT else verdict
         ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
         print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {c.brute['accuracy']:>8.5f} "
               f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "

@@ -16,6 +16,9 @@ DTYPES = ("float32", "float64")
 
 PER_OUTPUT_MODES = ("auto", "all", "needed")
 METHODS = ("irrep", "coset", "brute", "fourier")
+REPORT_METHODS = ("irrep", "coset", "brute")
+"""The verifiers every report and sweep cell runs (``report.stages.report_methods`` adds
+V_fourier for groups with an irrep that is not of real type)."""
 """The verifiers: V_irrep (the ρ-set proof), V_coset (the coset baseline), V_brute (exact),
 V_fourier (the low-rank split of the unembedding, for complex-type irreps)."""
 PRODUCTS = ("right-to-left", "left-to-right")
@@ -134,4 +137,4 @@ class TrainConfig:
 
 
 __all__ = ["BACKENDS", "DEMO_CONFIG", "DTYPES", "GENERALISED", "METHODS", "PER_OUTPUT_MODES",
-           "PRODUCTS", "TrainConfig"]
+           "PRODUCTS", "REPORT_METHODS", "TrainConfig"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rhoproof._io import atomic_write_json, ensure_dir
-from rhoproof.config import SPARSITY_THRESHOLD
+from rhoproof.config import REPORT_METHODS, SPARSITY_THRESHOLD
 
 if TYPE_CHECKING:
     from rhoproof.explain.explanation import Explanation
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
 EVALUATE, EXPLAIN, CERTIFICATES = "evaluate.json", "explain.json", "certificates"
 STAMP = "certify.json"
 """Beside certificates/: the weights, version and options the certificates were made with."""
-
-
-REPORT_METHODS = ("irrep", "coset", "brute")
-"""The verifiers every report and sweep cell runs; ``report_methods`` adds V_fourier where the
-group has an irrep that is not of real type."""
 
 
 def report_methods(group: Any) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rhoproof.config import DTYPES, PER_OUTPUT_MODES, TrainConfig
+from rhoproof.config import DTYPES, PER_OUTPUT_MODES, REPORT_METHODS, TrainConfig
 from rhoproof.errors import ConfigError, UserError
 
 try:
@@ -47,7 +47,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-METHODS = ("irrep", "coset", "brute")  # verify.certificate.METHODS (no torch import here)
+METHODS = REPORT_METHODS  # the verifiers a cell runs (config: no torch import here)
 CELL_FORMAT = "rhoproof-sweep-cell-1"
 
 AXES = ("groups", "seeds", "epochs", "d_hidden", "d_embed", "weight_decay", "lr", "train_frac")

@@ -46,6 +46,12 @@ class Bound:
     orbits: int = 1  # V_irrep: orbits of the ideal's symmetry on the inputs [H1]
 
 
+def brute_ops(n: int, m: int) -> int:
+    """The brute force's multiply-adds and comparisons: the hidden layer of all |G|² inputs
+    (|G|² m), their |G| logits each (|G|³ m) and the comparisons (|G|³)."""
+    return n**2 * m + n**3 * m + n**3
+
+
 def brute_bound(model: GroupMLP | Folded, group: Group) -> Bound:
     """V_brute for a one-instance stored model: exact accuracy and a rigorous CE upper bound.
 

@@ -31,7 +31,7 @@ from rhoproof.explain.idealize import MIN_WEIGHT, IdealCircuit, idealize
 from rhoproof.groups import Group
 from rhoproof.model import Folded, GroupMLP, select_instance
 from rhoproof.verify.attribution import attribute, neuron_labels
-from rhoproof.verify.bounds import Bound, brute_bound
+from rhoproof.verify.bounds import Bound, brute_bound, brute_ops
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import ExactIdeal, exact_ideal
 from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
@@ -49,12 +49,6 @@ cap: its stage 1 costs |G| n_b² n_c per circuit)."""
 MISSING_SHARES = (0.0, 0.5, 0.75, 1.0)
 """The proof search completes circuits missing at most this share of their double sum with
 virtual neurons, tries each, and keeps the best bound (any choice is sound)."""
-
-
-def brute_ops(n: int, m: int) -> int:
-    """The brute force's multiply-adds and comparisons: the hidden layer of all |G|² inputs
-    (|G|² m), their |G| logits each (|G|³ m) and the comparisons (|G|³)."""
-    return n**2 * m + n**3 * m + n**3
 
 
 def weights_digest(path: str | Path) -> str:
@@ -159,19 +153,21 @@ def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
                    reasons=(), coset=coset, ops=ops), bound
 
 
+def _verdict(report: Any, f: Folded, grp: Group) -> str:
+    """The explanation's verdict, as ``explain`` gives it (ρ-sets, else frequency circuits)."""
+    return model_verdict(report.verdict(), frequency_records(f, grp))
+
+
 def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group,
                    threshold: float = SPARSITY_THRESHOLD) -> tuple[Certificate, Bound, float]:
-    """V_fourier's certificate fields, bound and proof seconds (the kept split's bound, timed
-    again alone; ``lowrank.search`` tries the ladder)."""
-    from rhoproof.verify.lowrank import lowrank_bound, search
+    """V_fourier's certificate fields, bound and proof seconds (``lowrank.search`` tries the
+    ladder; the proof is the kept split's bound, timed there on its own)."""
+    from rhoproof.verify.lowrank import search
 
     n, m = grp.order, f.d_hidden
     _, report = idealize(f, grp, 0, threshold=threshold)  # the verdict, as explain's
     found = search(f, grp, radius)
-    t0 = time.perf_counter()
-    low = lowrank_bound(f, grp, found.split, radius)  # the proof, timed alone
-    proof_s = time.perf_counter() - t0
-    sp = found.split
+    low, proof_s, sp = found.bound, found.seconds, found.split
     data = FourierData(found.irreps, tuple(tuple(r) for r in sp.basis.tolist()),
                        tuple(tuple(r) for r in sp.coef.tolist()),
                        tuple(int(i) for i in torch.nonzero(sp.exact)[:, 0].tolist()),
@@ -185,8 +181,8 @@ def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Gro
                     f"checker's caps",)
     bound = Bound("fourier", low.accuracy, low.cross_entropy, certified=low.certified,
                   stages=(stage,))
-    cert = replace(head, verdict=model_verdict(report.verdict(), frequency_records(f, grp)),
-                   reasons=reasons, fourier=data, stages=(stage,), ops=ops)
+    cert = replace(head, verdict=_verdict(report, f, grp), reasons=reasons, fourier=data,
+                   stages=(stage,), ops=ops)
     return cert, bound, proof_s
 
 
@@ -243,7 +239,7 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
     }
     symmetry = None if ideal.symmetry is None else Symmetry(
         tuple((int(g_), int(h_)) for g_, h_ in ideal.symmetry.tolist()), bound.orbits)
-    cert = replace(head, verdict=model_verdict(report.verdict(), frequency_records(f, grp)),
+    cert = replace(head, verdict=_verdict(report, f, grp),
                    reasons=tuple(report.reasons(MIN_WEIGHT)),
                    circuits=tuple(_circuit_to_json(c) for c in circuits),
                    excluded=tuple(ideal.excluded), proof=tuple(ideal.proof), t0=ideal.t0,

@@ -10,6 +10,7 @@ of them.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +30,7 @@ from rhoproof.rounding import (
     up,
     widen,
 )
+from rhoproof.verify.bounds import brute_ops
 from rhoproof.verify.logits import correct_logits
 
 GUARD = 3.0
@@ -238,11 +240,12 @@ two irreps (3d-0 and 1d-1)."""
 
 @dataclass(frozen=True)
 class Searched:
-    """The split ``search`` keeps, its bound, the irreps it names and the counted operations
-    of the splits it tried and did not keep."""
+    """The split ``search`` keeps, its bound and the seconds that bound took (the proof), the
+    irreps it names and the counted operations of the splits it tried and did not keep."""
 
     split: LowRankSplit
     bound: LowRankBound
+    seconds: float
     irreps: tuple[str, ...]
     search_ops: int
 
@@ -266,12 +269,12 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
     """
     u = folded.unembed[0].to(torch.float64)
     g, m = group.order, folded.d_hidden
-    brute = g * g * m + g ** 3 * m + g ** 3
+    brute = brute_ops(g, m)
     n_irreps = len(group.irreps) - 1
     order = strongest_irreps(u, group, n_irreps)
     if n_irreps <= 8 and ladder == LADDER:
         ladder = SMALL_LADDER + ladder
-    tried: list[tuple[LowRankSplit, LowRankBound, tuple[str, ...]]] = []
+    tried: list[tuple[LowRankSplit, LowRankBound, float, tuple[str, ...]]] = []
     seen: set[tuple[int, int]] = set()
     for count, n_exact in ladder:
         names = tuple(order[:min(count, n_irreps)])
@@ -284,18 +287,25 @@ def search(folded: Folded, group: Group, radius: Folded | None = None,
         if lowrank_ops(g, m, k, n_exact, n_g) >= brute or k > min(g, m) \
                 or k + n_exact + n_g > m:  # the checker's caps (docs/soundness.md §7)
             continue
-        bound = lowrank_bound(folded, group, split, radius)
-        tried.append((split, bound, names))
-        if bool(bound.certified.all()):
+        tried.append(_timed(folded, group, split, radius, names))
+        if bool(tried[-1][1].certified.all()):
             break
     if not tried:  # every split costs more than brute force: the constant row alone
-        split = fit(u, group, [], 0, grouped=False)
-        tried.append((split, lowrank_bound(folded, group, split, radius), ()))
+        tried.append(_timed(folded, group, fit(u, group, [], 0, grouped=False), radius, ()))
     best = max(tried, key=lambda t: (int(t[1].certified.sum()), -t[1].ops))
     # the search: every irrep's share of u (|G|·m per irrep entry row) and the splits not kept
     search_ops = m * g * sum(r.dim ** 2 for r in group.irreps[1:]) \
         + sum(t[1].ops for t in tried if t is not best)
-    return Searched(best[0], best[1], best[2], search_ops)
+    return Searched(best[0], best[1], best[2], best[3], search_ops)
+
+
+def _timed(folded: Folded, group: Group, split: LowRankSplit, radius: Folded | None,
+           names: tuple[str, ...]
+           ) -> tuple[LowRankSplit, LowRankBound, float, tuple[str, ...]]:
+    """A split, its bound and the seconds the bound took."""
+    t0 = time.perf_counter()
+    bound = lowrank_bound(folded, group, split, radius)
+    return split, bound, time.perf_counter() - t0, names
 
 
 __all__ = ["LADDER", "SMALL_LADDER", "LowRankBound", "LowRankSplit", "Searched", "fit",
