@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -303,12 +304,25 @@ def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.report.pipeline import certify_run, summarize_certificates
     from rhoproof.report.stages import report_methods
 
+    budget = args.budget
+    if budget is not None and not (budget > 0 and math.isfinite(budget)):
+        raise UserError(f"--budget must be a positive share of brute force's counted "
+                        f"operations (e.g. 0.1), not {budget}")
+    if (budget is not None or args.frontier) and args.method != "irrep":
+        raise UserError("--budget and --frontier apply to --method irrep")
+    if budget is not None and args.frontier:
+        raise UserError("--budget picks one point of the frontier; --frontier writes them all: "
+                        "use one")
     run = _load_run(args.run_dir, args.table)
     instances = _select_instances(args, run.n_instances)
     out = Path(args.out) if args.out else run.path / "certificates"
+    if args.frontier:
+        _print_frontier(run, instances, out, args)
+        return
     methods = list(report_methods(run.group)) if args.method == "all" else [args.method]
     # the same certificates as rhoproof.certify(run, i, method)
-    certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact)
+    certs = certify_run(run, instances, methods, out, args.per_output, exact=args.exact,
+                        budget=budget)
     note = coverage_note(run.group) if "irrep" in methods else None
     if args.json:
         _print_json([c.summary_json() for c in certs])
@@ -338,6 +352,38 @@ def cmd_certify(args: argparse.Namespace) -> None:
         if summary.frontier:
             print(summary.frontier_line())
     print(f"certificates in {out}")
+
+
+def _print_frontier(run: Any, instances: list[int], out: Path, args: argparse.Namespace
+                    ) -> None:
+    """``certify --frontier``: every model's points, cheapest first."""
+    from rhoproof.report.pipeline import frontier_row, frontier_run
+    from rhoproof.verify.frontier import frontier_area
+
+    fronts = frontier_run(run, instances, out, args.per_output, progress=not args.json)
+    if args.json:
+        _print_json([{"instance": k, "points": [frontier_row(c, f"frontier_{k}/point_{j}.json")
+                                                 for j, c in enumerate(points)]}
+                     for k, points in zip(instances, fronts)])
+        return
+    for k, points in zip(instances, fronts):
+        if not points:
+            print(f"model {k}: no frontier (outside the proofs' safe range)")
+            continue
+        truth = points[0].brute["accuracy"]
+        area = frontier_area([(c.ops_over_brute or 0.0, c.accuracy) for c in points])
+        print(f"model {k} (true accuracy {truth:.5f}; frontier area {area:.3f}):")
+        print(f"  {'ops/brute':>9} {'bound':>8} {'CE bound':>9}  proof")
+        for c in points:
+            names = [s.name for s in c.stages or ()]
+            what = "V_irrep cascade"
+            if c.exact_neurons:
+                what += f" + {len(c.exact_neurons)} neurons exact"
+            if "exact" in names:
+                what += " + brute force on the rest"
+            print(f"  {c.ops_over_brute or 0.0:>9.3f} {c.accuracy:>8.5f} "
+                  f"{c.cross_entropy:>9.4g}  {what}")
+    print(f"frontier certificates in {out}/frontier_K/")
 
 
 def cmd_check(args: argparse.Namespace) -> None:
@@ -678,6 +724,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="V_irrep: decide whatever the cascade leaves by brute force (stage 4), "
                         "so the bound is the true accuracy at a cost proportional to what the "
                         "explanation does not cover")
+    c.add_argument("--budget", type=float, metavar="F",
+                   help="V_irrep: the best proof on the bound-versus-cost frontier whose "
+                        "counted operations are at most F x brute force's (e.g. 0.1): the "
+                        "cascade, then neurons computed exactly, then brute force on the rest")
+    c.add_argument("--frontier", action="store_true",
+                   help="V_irrep: write every point of the bound-versus-cost frontier, one "
+                        "certificate each (OUT/frontier_K/point_J.json, a table in "
+                        "OUT/frontier_K.json), and print them")
     c.add_argument("--per-output", choices=PER_OUTPUT_MODES, default="auto",
                    help="V_irrep's per-output terms: for every input (all: tightest CE bound), "
                         "only where needed (same accuracy bound, faster), or auto (all while "

@@ -73,7 +73,69 @@ def irrep(claim: Claim, c: dict, r: dict | None, table: np.ndarray) -> tuple[int
     certified[xs, ys] |= delta > 0
     ce_all = ce1.copy()  # each is an upper bound per input
     ce_all[xs, ys] = np.minimum(ce1[xs, ys], ce)
+    if claim.exact_neurons is not None:  # [X1] on every input still undecided
+        ex, ey = np.nonzero(~certified)
+        ok, ce_r = _exact_group(claim, c, r, ih, eps, om, table, ex, ey)
+        certified[ex, ey] |= ok
+        ce_all[ex, ey] = np.minimum(ce_all[ex, ey], ce_r)
     return int(certified.sum()), mean_up(ce_all)
+
+
+def _exact_group(claim: Claim, c: dict, r: dict | None, ih: dict,
+                 eps: tuple[float, float, float], om: _OrbitMargins, table: np.ndarray,
+                 xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[X1] (docs/soundness.md §2.2): at the inputs (xs, ys), every output z is bounded by
+    U_z = F*_O(g⁻¹zh⁻¹) + s^R_z + Ē_R(z), with the neurons of R computed exactly (centre ±
+    radius of the real model, the ideal's tables with their ε) and the spread over the rest.
+    Returns (certified [t], CE bound [t])."""
+    assert claim.exact_neurons is not None
+    g = table.shape[0]
+    _, inv = group_facts(table)
+    m = c["left"].shape[1]
+    rr = claim.exact_neurons
+    drop = np.zeros(m, dtype=bool)
+    drop[rr] = True
+    parts, col_c = _parts(claim, c, r, ih, eps, table, xs, ys, drop)
+    l_low = correct_low_at(c, r, table, xs, ys)
+    eps_lr, eps_u, _ = eps
+    tab_eps = U + eps_lr + 1.01 * eps_u
+    wide = widen(2 * len(rr) + 4)
+    u, uh = c["unembed"][rr], ih["unembed"][rr]
+    ok = np.zeros(len(xs), dtype=bool)
+    ce = np.full(len(xs), np.inf)
+    step = max(1, (1 << 20) // max(1, g + len(rr)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(0, len(xs), step):
+            x, y = xs[j:j + step], ys[j:j + step]
+            rows = np.arange(len(x))
+            hid = np.maximum(c["left"][x][:, rr] + c["right"][y][:, rr], 0.0)
+            hid_i = np.maximum(ih["left"][x][:, rr] + ih["right"][y][:, rr], 0.0)
+            val = hid @ u - hid_i @ uh
+            err = wide * (hid @ np.abs(u) + hid_i @ np.abs(uh)) \
+                + (np.abs(ih["left"][x][:, rr]) + np.abs(ih["right"][y][:, rr])) \
+                @ np.abs(uh) * tab_eps
+            if r is not None:
+                eu = r["unembed"][rr]
+                err = err + (r["left"][x][:, rr] + r["right"][y][:, rr]) @ (np.abs(u) + eu) \
+                    + hid @ eu
+            err = err * (1 + wide) + (4 * len(rr) + 8) * ETA + TINY
+            e_up = up(val + err, np.abs(val) + err)
+            spread = np.broadcast_to(col_c[None, :], (len(x), g))
+            for col, factor in parts:
+                spread = spread + col[None, :] * factor[j:j + step, None]
+            spread = spread * (1 + 8 * U) + TINY
+            orb = om.orbit[x, y]
+            w_of_z = table[table[inv[om.tg[x, y]]], inv[om.th[x, y]][:, None]]  # g⁻¹ z h⁻¹
+            fw = om.f_up[orb[:, None], w_of_z]
+            u_z = up(fw + spread + e_up, np.abs(fw) + spread + np.abs(e_up))
+            z0 = table[x, y]
+            u_z[rows, z0] = -np.inf
+            low = l_low[j:j + step]
+            ok[j:j + step] = low > u_z.max(1)
+            expo = up(u_z - low[:, None], np.abs(u_z) + np.abs(low)[:, None])
+            expo[rows, z0] = -np.inf
+            ce[j:j + step] = np.log1p(np.exp(expo).sum(1))
+    return ok, np.where(np.isnan(ce), np.inf, ce)
 
 
 def _with_virtual(c: dict, r: dict | None, g: int, v: int) -> tuple[dict, dict | None]:
@@ -117,10 +179,11 @@ class _OrbitMargins:
 
 
 def _parts(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
-           table: np.ndarray, xs: np.ndarray, ys: np.ndarray
+           table: np.ndarray, xs: np.ndarray, ys: np.ndarray, drop: np.ndarray | None = None
            ) -> tuple[list[tuple[np.ndarray, Any]], np.ndarray]:
     """The spread's terms per neuron group (Cauchy–Schwarz per group: circuits, other real
-    neurons, virtual), (column over z, factor at the inputs), and the bias column."""
+    neurons, virtual), (column over z, factor at the inputs), and the bias column; the
+    neurons ``drop`` marks (an exact group [X1]) are left out of every group."""
     eps_lr, eps_u, eps_b = eps
     _, inv = group_facts(table)
     m = c["left"].shape[1]
@@ -131,7 +194,10 @@ def _parts(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, fl
     in_circuit = np.zeros(m, dtype=bool)
     for circ in claim.circuits:
         in_circuit[circ.neurons] = True
-    live, others = np.nonzero(in_circuit[:real])[0], np.nonzero(~in_circuit[:real])[0]
+    keep = np.ones(m, dtype=bool) if drop is None else ~drop
+    live = np.nonzero(in_circuit[:real] & keep[:real])[0]
+    others = np.nonzero(~in_circuit[:real] & keep[:real])[0]
+    virt = np.arange(real, m)[keep[real:]]
 
     def rnorm(key: str, idx: np.ndarray, axis: int) -> Any:
         if r is None:
@@ -144,7 +210,7 @@ def _parts(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, fl
 
     col_c = (np.maximum(b - bh, 0) + (0.0 if r is None else r["bias"]) + eps_b) * (1 + wide) \
         + TINY
-    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys)
+    n, n_v = _hidden_norm_at(claim, inv, m, real, xs, ys, keep)
     parts: list[tuple[np.ndarray, Any]] = []
     if len(live):
         eu = rnorm("unembed", live, 0)
@@ -161,8 +227,8 @@ def _parts(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, fl
                       * (1 + wide) + TINY,
                       (_distance_at(c["left"][:, others], c["right"][:, others], xs, ys)
                        + rad(others)) * (1 + wide) + TINY))
-    if claim.virtual_neurons:  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
-        parts.append(((norm_up(np.maximum(-uh[real:], 0), 0) + eps_u * norm_up(uh[real:], 0))
+    if len(virt):  # ‖(−u*_V(z))⁺‖ ‖h*_V(x, y)‖
+        parts.append(((norm_up(np.maximum(-uh[virt], 0), 0) + eps_u * norm_up(uh[virt], 0))
                       * (1 + wide) + TINY, n_v))
     return parts, col_c
 
@@ -225,12 +291,13 @@ def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
     return out * (1 + 2 * U) + TINY
 
 def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.ndarray,
-                    ys: np.ndarray) -> np.ndarray:
-    """≥ ‖h*(x, y)‖ at the inputs (xs, ys), over the neurons below ``split`` and from it on:
-    [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
+                    ys: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """≥ ‖h*(x, y)‖ at the inputs (xs, ys), over the kept neurons below ``split`` and from it
+    on: [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
     total = np.zeros((2, len(xs)))
     for c in claim.circuits:
-        low = c.neurons < split
+        low = (c.neurons < split) & keep[c.neurons]
+        high = (c.neurons >= split) & keep[c.neurons]
         lam2 = c.scale**2
         if isinstance(c, SignTables):
             on = (((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1) \
@@ -240,7 +307,7 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
             r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
             sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
         total[0] += sq[:, low].sum(1)
-        total[1] += sq[:, ~low].sum(1)
+        total[1] += sq[:, high].sum(1)
     return np.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
 
 

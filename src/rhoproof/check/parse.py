@@ -138,6 +138,7 @@ class Claim:
     exact: bool = False  # V_irrep made with --exact: brute force decides what the stages leave
     top_w: tuple[int, ...] | None = None  # the w with their own per-output terms
     symmetry: np.ndarray | None = None  # [k, 2] generators (g, h) of H [H1]; None: G × G
+    exact_neurons: np.ndarray | None = None  # [|R|] the exact group R [X1]; None: no stage
 
 
 def _number(v: Any, name: str) -> float:
@@ -344,17 +345,27 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
     require(virtual <= pairs, f"virtual_neurons = {virtual} exceeds the {pairs} pairs of the "
             f"circuits' double sums")
     stages = cert.get("stages", [])
-    require(isinstance(stages, list) and len(stages) <= 4
+    require(isinstance(stages, list) and len(stages) <= 5
             and all(isinstance(st, dict) for st in stages),
-            "stages must be a list of at most 4 objects")
+            "stages must be a list of at most 5 objects")
     for st in stages:  # bookkeeping, not trusted, but well formed
         require(set(st) == {"name", "inputs", "certified", "ops", "seconds"}
-                and st["name"] in ("separable", "per_input", "per_output", "exact"),
+                and st["name"] in ("separable", "per_input", "per_output", "exact_group",
+                                   "exact"),
                 "a stage must have name, inputs, certified, ops and seconds")
         for key in ("inputs", "certified", "ops"):
             _integer(st[key], f"stage {key}", 0, 10**18)
         require(_number(st["seconds"], "stage seconds") >= 0, "stage seconds is negative")
     exact = any(st.get("name") == "exact" for st in stages)
+    exact_neurons = None
+    if "exact_neurons" in cert:  # [X1]: any set R is sound; its stage costs the checker
+        # |G|² · |G| · 2|R| at most, 2(m + virtual)/m times brute force's
+        n_r = _length(cert["exact_neurons"], "exact_neurons")
+        require(n_r <= m + virtual, f"exact_neurons lists {n_r} neurons; the proof has "
+                f"{m + virtual}")
+        exact_neurons = _ints(cert["exact_neurons"], (n_r,), "exact_neurons", 0,
+                              m + virtual - 1)
+        require(len(set(exact_neurons.tolist())) == n_r, "exact_neurons lists a neuron twice")
     symmetry = None
     if "symmetry" in cert:  # [H1]: generators of H; the checker derives H and its orbits
         spec = cert["symmetry"]
@@ -384,7 +395,8 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         require(k == 0 or all(len(set(top_w[j:j + k])) == k for j in range(0, n_top, k)),
                 "top_w repeats an element")
     return Claim(**base, per_output=per_output, top_k=top_k, virtual_neurons=virtual, t0=t0,
-                 circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry)
+                 circuits=circuits, exact=exact, top_w=top_w, symmetry=symmetry,
+                 exact_neurons=exact_neurons)
 
 
 __all__ = ["CheckFailed", "Claim", "CosetTables", "FORMAT", "FourierTables", "RhoSetTables",

@@ -24,10 +24,12 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
                 out: str | Path, per_output: str = "auto",
                 reuse: Callable[[Path], bool] | None = None,
                 progress: bool = False, exact: bool = False,
-                threshold: float = SPARSITY_THRESHOLD) -> list[Certificate]:
+                threshold: float = SPARSITY_THRESHOLD, budget: float | None = None
+                ) -> list[Certificate]:
     """Certify every instance with every method and write each certificate atomically to
     ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
-    whether an existing file can stay (``reproduce`` resumes with it). Returns the
+    whether an existing file can stay (``reproduce`` resumes with it). ``budget``: V_irrep's
+    best frontier point within that share of brute force's counted operations. Returns the
     certificates in order, methods outer, instances inner."""
     from tqdm.auto import tqdm
 
@@ -45,10 +47,53 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
             certs.append(Certificate.from_json(json.loads(path.read_text())))
             continue
         cert = bind_to_run(certify_model(run.model, run.group, k, method, per_output, exact,
-                                         threshold), run, digest)
+                                         threshold, budget), run, digest)
         atomic_write_json(path, cert.to_json())
         certs.append(cert)
     return certs
+
+
+def frontier_run(run: Any, instances: Iterable[int], out: str | Path,
+                 per_output: str = "auto", progress: bool = False,
+                 threshold: float = SPARSITY_THRESHOLD) -> list[list[Certificate]]:
+    """Every instance's V_irrep bound-versus-cost frontier (``certify_frontier``): each point's
+    certificate written atomically to ``out/frontier_<k>/point_<j>.json`` (cheapest first),
+    bound to the run's weights, and a table of the points to ``out/frontier_<k>.json``.
+    Returns the points per instance."""
+    from tqdm.auto import tqdm
+
+    from rhoproof.run import WEIGHTS
+    from rhoproof.verify.certificate import bind_to_run, certify_frontier, weights_digest
+
+    folder = ensure_dir(Path(out))
+    digest = weights_digest(run.path / WEIGHTS)
+    result = []
+    for k in tqdm(list(instances), disable=not progress, desc="frontier", unit="model"):
+        points = [bind_to_run(c, run, digest) for c in certify_frontier(
+            run.model, run.group, k, per_output, threshold)]
+        sub = ensure_dir(folder / f"frontier_{k}")
+        for old in sub.glob("point_*.json"):  # a previous frontier's points
+            old.unlink()
+        rows = []
+        for j, c in enumerate(points):
+            atomic_write_json(sub / f"point_{j}.json", c.to_json())
+            rows.append(frontier_row(c, f"frontier_{k}/point_{j}.json"))
+        atomic_write_json(folder / f"frontier_{k}.json",
+                          {"instance": k, "group": run.group.spec,
+                           "brute": points[0].brute if points else None, "points": rows})
+        result.append(points)
+    return result
+
+
+def frontier_row(c: Certificate, path: str) -> dict[str, Any]:
+    """One frontier point for a table: cost (counted operations over brute force's), bound,
+    what the proof computes exactly, and its certificate file."""
+    names = [s.name for s in c.stages or ()]
+    return {"ops_over_brute": c.ops_over_brute, "accuracy": c.accuracy,
+            "certified_inputs": c.certified_inputs, "cross_entropy": c.cross_entropy,
+            "exact_neurons": len(c.exact_neurons or ()), "brute_rest": "exact" in names,
+            "virtual_neurons": c.virtual_neurons, "symmetry": c.symmetry is not None,
+            "certificate": path}
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                   per_output: str = "auto", exact: bool = False,
-                  threshold: float = SPARSITY_THRESHOLD) -> Certificate:
+                  threshold: float = SPARSITY_THRESHOLD, budget: float | None = None
+                  ) -> Certificate:
     """The certificate of instance ``k`` of a stored model in memory, not yet bound to a file.
 
     The model is folded or unfolded, of any float dtype: the bound is about its tensors read
@@ -72,6 +73,9 @@ def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "i
     (V_irrep): see ``irrep.per_output_mode``; ``exact`` (V_irrep): decide whatever the
     cascade leaves by brute force (stage 4), so the bound is the true accuracy.
     ``threshold``: the irrep-sparsity threshold of the proof's explanation (as ``explain``'s).
+    ``budget`` (V_irrep): the best point of the bound-versus-cost frontier
+    (``certify_frontier``) whose counted operations are at most ``budget`` × brute force's
+    (``exact`` is then ignored: the frontier has the stage-4 points that fit).
 
     Examples
     --------
@@ -83,17 +87,59 @@ def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "i
     >>> cert.method, cert.accuracy, cert.verdict
     ('irrep', 1.0, 'explained')
     """
-    return certify_with_bound(model, grp, k, method, per_output, exact, threshold)[0]
+    return certify_with_bound(model, grp, k, method, per_output, exact, threshold, budget)[0]
 
 
-def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
-                       per_output: str = "auto", exact: bool = False,
-                       threshold: float = SPARSITY_THRESHOLD
-                       ) -> tuple[Certificate, Bound | None]:
-    """``certify_model`` and the verifier's Bound (per-input data for plots; None for
-    brute or when the model is outside the proofs' safe range)."""
+def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: str = "auto",
+                     threshold: float = SPARSITY_THRESHOLD, max_ratio: float = 1.0
+                     ) -> list[Certificate]:
+    """The V_irrep bound-versus-cost frontier of instance ``k``: one certificate per point,
+    cheapest first, each sound on its own (docs/soundness.md §2.2).
+
+    The points: for each ideal the search tries, its cascade, then exact neuron groups R
+    (``verify.frontier``), each with and without brute force on what is left; kept are those
+    no cheaper point beats (in certified inputs or CE bound), within ``max_ratio`` of brute
+    force's counted operations (beyond 1, V_brute itself is better). ``per_output`` "auto"
+    tries both modes ("needed" is cheaper, "all" has the tighter CE bound). Empty for a model
+    outside the proofs' safe range.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import planted
+    >>> from rhoproof.verify.certificate import certify_frontier
+    >>> G = group("S4")
+    >>> model = planted(G, "3d-0", 6, noise=0.05)
+    >>> points = certify_frontier(model, G, 0, max_ratio=math.inf)  # the end: all exact
+    >>> points[0].accuracy, points[-1].accuracy == points[-1].brute["accuracy"]
+    (0.0104..., True)
+    """
+    return [c for c, _ in _frontier_with_bounds(model, grp, k, per_output, threshold,
+                                                 max_ratio)]
+
+
+def _frontier_with_bounds(model: GroupMLP | Folded, grp: Group, k: int, per_output: str,
+                          threshold: float, max_ratio: float
+                          ) -> list[tuple[Certificate, Bound]]:
+    """``certify_frontier`` with each point's Bound."""
     stored = select_instance(model, k)
-    g2 = grp.order**2
+    head, truth, brute_s = _head(stored, grp, k, "irrep")
+    try:
+        enc = for_proof(enclose(stored))
+    except OutOfRange:
+        return []
+    t1 = time.perf_counter()
+    points = _irrep_points(head, stored, enc.center, enc.radius, grp, per_output, threshold,
+                           max_ratio)
+    total_s = time.perf_counter() - t1
+    return [(_finish(c, b, total_s - proof_s, proof_s, brute_s), b)
+            for c, b, proof_s in points]
+
+
+def _head(stored: GroupMLP | Folded, grp: Group, k: int, method: str
+          ) -> tuple[Certificate, Bound, float]:
+    """The certificate's common fields (claiming nothing yet), brute force's truth and its
+    time."""
     t0 = time.perf_counter()
     truth = brute_bound(stored, grp)
     brute_s = time.perf_counter() - t0
@@ -103,6 +149,30 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                        brute={"accuracy": truth.accuracy, "cross_entropy": truth.cross_entropy,
                               "cross_entropy_lower": truth.cross_entropy_lower,
                               "seconds": brute_s}, seconds={})
+    return head, truth, brute_s
+
+
+def _finish(cert: Certificate, bound: Bound, search_s: float, proof_s: float, brute_s: float
+            ) -> Certificate:
+    """The certificate with the bound's claim and the timings."""
+    assert bound.certified is not None
+    return replace(cert, certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy,
+                   cross_entropy=_claimed_ce(bound.cross_entropy), margin=bound.margin,
+                   seconds={"search": search_s, "proof": proof_s, "brute": brute_s,
+                            "proof_over_brute": proof_s / max(brute_s, 1e-12)})
+
+
+def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
+                       per_output: str = "auto", exact: bool = False,
+                       threshold: float = SPARSITY_THRESHOLD, budget: float | None = None
+                       ) -> tuple[Certificate, Bound | None]:
+    """``certify_model`` and the verifier's Bound (per-input data for plots; None for
+    brute or when the model is outside the proofs' safe range)."""
+    if budget is not None and method == "irrep":
+        return _within_budget(model, grp, k, per_output, threshold, budget)
+    stored = select_instance(model, k)
+    g2 = grp.order**2
+    head, truth, brute_s = _head(stored, grp, k, method)
     if method == "brute":
         return replace(head, certified_inputs=round(truth.accuracy * g2),
                        accuracy=truth.accuracy, cross_entropy=_claimed_ce(truth.cross_entropy),
@@ -125,11 +195,28 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
                                             per_output, exact, threshold)
         search_s = time.perf_counter() - t1 - proof_s  # search = everything but the proof
-    assert bound.certified is not None
-    return replace(cert, certified_inputs=int(bound.certified.sum()), accuracy=bound.accuracy,
-                   cross_entropy=_claimed_ce(bound.cross_entropy), margin=bound.margin,
-                   seconds={"search": search_s, "proof": proof_s, "brute": brute_s,
-                            "proof_over_brute": proof_s / max(brute_s, 1e-12)}), bound
+    return _finish(cert, bound, search_s, proof_s, brute_s), bound
+
+
+def _within_budget(model: GroupMLP | Folded, grp: Group, k: int, per_output: str,
+                   threshold: float, budget: float) -> tuple[Certificate, Bound | None]:
+    """The frontier's best point (most certified inputs, then the smallest CE bound) whose
+    counted operations are at most ``budget`` × brute force's; when none is, a certificate
+    that claims nothing and says why."""
+    if not budget > 0:
+        raise ValueError(f"the budget must be a positive share of brute force's operations, "
+                         f"not {budget}")
+    points = _frontier_with_bounds(model, grp, k, per_output, threshold, budget)
+    if points:
+        return max(points, key=lambda p: (p[0].certified_inputs, -p[0].cross_entropy))
+    stored = select_instance(model, k)
+    head, _, brute_s = _head(stored, grp, k, "irrep")
+    reason = (f"no V_irrep proof costs at most {budget:g} × brute force's counted operations "
+              f"(or the model is outside the proofs' safe range)")
+    return replace(head, reasons=(reason,), ops={"brute": brute_ops(grp.order,
+                                                                     stored.d_hidden)},
+                   seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
+                            "proof_over_brute": 0.0}), None
 
 
 def _coset_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Group
@@ -186,15 +273,19 @@ def _fourier_proof(head: Certificate, f: Folded, radius: Folded | None, grp: Gro
     return cert, bound, proof_s
 
 
-def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
-                 radius: Folded | None, grp: Group, per_output: str, exact: bool,
-                 threshold: float) -> tuple[Certificate, Bound, float]:
-    """V_irrep's certificate fields, bound and proof seconds: the search tries circuits
-    completed up to each missing share, and the [H1] candidates, and keeps the best bound."""
-    n, m = grp.order, f.d_hidden
-    _, report = idealize(f, grp, 0, threshold=threshold, virtual=True)
-    mode = per_output_mode(grp, per_output)
-    tried: list[tuple[float, list[IdealCircuit], ExactIdeal, Bound, int, float]] = []
+Tried = tuple[float, list[IdealCircuit], ExactIdeal, Bound, int, float]
+"""A V_irrep candidate of the search: (proof seconds, circuits, f*, bound, virtual neurons,
+missing share allowed)."""
+
+
+def _irrep_search(f: Folded, radius: Folded | None, grp: Group, mode: str, threshold: float,
+                  report: Any = None) -> tuple[Any, list[Tried], Tried]:
+    """The explanation's report (``report``, if already made), every V_irrep candidate tried,
+    and the best: circuits completed up to each missing share, and the [H1] candidates."""
+    m = f.d_hidden
+    if report is None:
+        _, report = idealize(f, grp, 0, threshold=threshold, virtual=True)
+    tried: list[Tried] = []
     for share in MISSING_SHARES:
         circuits = _renumber([c for c in report.ideal if c.missing_share <= share], m)
         if tried and len(circuits) == len(tried[-1][1]):
@@ -219,15 +310,95 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
         tried.append((time.perf_counter() - ts, circuits, ideal, bound, 0, 0.0))
     best = max(tried, key=lambda c: (int(c[3].certified.sum())  # type: ignore[union-attr]
                                      , -c[3].orbits, -c[3].cross_entropy))
+    return report, tried, best
+
+
+def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
+                 radius: Folded | None, grp: Group, per_output: str, exact: bool,
+                 threshold: float) -> tuple[Certificate, Bound, float]:
+    """V_irrep's certificate fields, bound and proof seconds: the search tries circuits
+    completed up to each missing share, and the [H1] candidates, and keeps the best bound."""
+    mode = per_output_mode(grp, per_output)
+    report, tried, best = _irrep_search(f, radius, grp, mode, threshold)
     proof_s, circuits, ideal, bound, v, share = best
-    assert bound.certified is not None
-    attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
-        with_virtual_neurons(f, v), ideal, grp, bound.certified,
-        neuron_labels(m, v, circuits, report.zeroed_neurons), v)
     if exact:  # stage 4: brute force on what the cascade left
         t_ex = time.perf_counter()
         bound = _exact_stage(stored, grp, bound)
         proof_s += time.perf_counter() - t_ex
+    cert = _irrep_fields(head, f, grp, report, tried, best, bound, mode)
+    return cert, bound, proof_s
+
+
+def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
+                  radius: Folded | None, grp: Group, per_output: str, threshold: float,
+                  max_ratio: float = math.inf) -> list[tuple[Certificate, Bound, float]]:
+    """The V_irrep frontier [X1] (``verify.frontier``): for every ideal the search tried, its
+    cascade, then each candidate exact group R, each point with and without brute force on
+    the rest (stage 4), those within ``max_ratio`` of brute force's counted operations.
+    Returns (certificate, bound, proof seconds) per point on the Pareto frontier, cheapest
+    first; each certificate's ``search`` operations include every point tried."""
+    from rhoproof.verify.frontier import exact_sets, frontier, neuron_scores, pareto
+
+    n, m = grp.order, f.d_hidden
+    # "auto" tries both per-output modes: "needed" is cheaper, "all" has the tighter CE bound
+    modes = ("needed", "all") if per_output == "auto" else (per_output_mode(grp, per_output),)
+    _, report = idealize(f, grp, 0, threshold=threshold, virtual=True)
+    searched = [(mode, *_irrep_search(f, radius, grp, mode, threshold, report))
+                for mode in modes]
+    brute = brute_ops(n, m)
+    per_input = m + n * m + n  # stage 4's counted operations per input
+    found: list[tuple[str, Any, list[Tried], Tried, Bound, float, tuple[int, ...]]] = []
+    for mode, report, tried, _ in searched:
+        for cand in tried:
+            proof_s, circuits, ideal, bound, v, _ = cand
+            assert bound.certified is not None
+            padded = with_virtual_neurons(f, v)
+            score, price = neuron_scores(padded, ideal, bound.certified, v)
+            labels = neuron_labels(m, v, circuits, report.zeroed_neurons)
+            points = frontier(padded, ideal, grp, bound, exact_sets(score, price, labels),
+                              mode, v, radius, m, TOP_K, max_ratio)
+            for p in pareto(points):
+                assert p.bound.certified is not None
+                secs = proof_s + sum(st.seconds for st in p.bound.stages
+                                     if st.name == "exact_group")
+                found.append((mode, report, tried, cand, p.bound, secs, p.exact_neurons))
+                left = int((~p.bound.certified).sum())
+                if left and p.ops + left * per_input <= max_ratio * brute:
+                    t_ex = time.perf_counter()
+                    b4 = _exact_stage(stored, grp, p.bound)
+                    found.append((mode, report, tried, cand, b4,
+                                  secs + time.perf_counter() - t_ex, p.exact_neurons))
+    tried_ops = sum(st.ops for *_, b, _, _ in found for st in b.stages
+                    if st.name in ("exact_group", "exact"))
+    certs = []
+    for mode, report, tried, cand, b, secs, r_set in found:
+        c = _irrep_fields(head, f, grp, report, tried, cand, b, mode, r_set or None)
+        own = sum(st.ops for st in b.stages if st.name in ("exact_group", "exact"))
+        assert c.ops is not None
+        certs.append((replace(c, ops={**c.ops, "search": c.ops["search"] + tried_ops - own}),
+                      b, secs))
+    keep: list[tuple[Certificate, Bound, float]] = []
+    for c, b, secs in sorted(certs, key=lambda t: (t[0].proof_ops, -t[1].accuracy,
+                                                   t[1].cross_entropy)):
+        if max_ratio < math.inf and c.proof_ops > max_ratio * brute:
+            continue
+        if not keep or b.accuracy > keep[-1][1].accuracy or \
+                b.cross_entropy < min(k[1].cross_entropy for k in keep) * (1 - 1e-9):
+            keep.append((c, b, secs))
+    return keep
+
+
+def _irrep_fields(head: Certificate, f: Folded, grp: Group, report: Any, tried: list[Tried],
+                  best: Tried, bound: Bound, mode: str,
+                  exact_neurons: tuple[int, ...] | None = None) -> Certificate:
+    """V_irrep's certificate fields for the search's ``best`` candidate with the proof
+    ``bound`` (its cascade, possibly with an exact group and stage 4)."""
+    n, m = grp.order, f.d_hidden
+    _, circuits, ideal, best_bound, v, share = best
+    assert best_bound.certified is not None
+    attribution = attribute(  # where the cascade's bound is lost (a diagnostic, not timed)
+        with_virtual_neurons(f, v), ideal, grp, best_bound.certified,
+        neuron_labels(m, v, circuits, report.zeroed_neurons), v)
     ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
         "brute": brute_ops(n, m),
         **{f"proof_{s.name}": s.ops for s in bound.stages},
@@ -239,15 +410,14 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
     }
     symmetry = None if ideal.symmetry is None else Symmetry(
         tuple((int(g_), int(h_)) for g_, h_ in ideal.symmetry.tolist()), bound.orbits)
-    cert = replace(head, verdict=_verdict(report, f, grp),
+    return replace(head, verdict=_verdict(report, f, grp),
                    reasons=tuple(report.reasons(MIN_WEIGHT)),
                    circuits=tuple(_circuit_to_json(c) for c in circuits),
                    excluded=tuple(ideal.excluded), proof=tuple(ideal.proof), t0=ideal.t0,
                    top_k=TOP_K, per_output=mode, virtual_neurons=v,
                    missing_share_allowed=share, stages=tuple(bound.stages),
                    top_w=tuple(bound.top_w), attribution=attribution, symmetry=symmetry,
-                   ops=ops)
-    return cert, bound, proof_s
+                   exact_neurons=exact_neurons, ops=ops)
 
 
 MAX_ORBIT_SHARE = 1 / 32
@@ -437,7 +607,7 @@ def check_stored(cert: Certificate | dict[str, Any], model: GroupMLP | Folded, g
 
 
 def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str = "auto",
-            exact: bool = False) -> Certificate:
+            exact: bool = False, budget: float | None = None) -> Certificate:
     """The certificate for one instance of a loaded run, bound to its weights file.
 
     ``method``: ``"irrep"`` (the ρ-set proof), ``"coset"`` or ``"brute"``; ``per_output`` and
@@ -463,8 +633,13 @@ def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str 
         per_output_mode(run.group, per_output)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    return bind_to_run(certify_model(run.model, run.group, instance, method, per_output, exact),
-                       run)
+    if budget is not None and not (budget > 0 and math.isfinite(budget)):
+        raise UserError(f"--budget must be a positive number (a share of brute force's "
+                        f"operations, e.g. 0.1), not {budget}")
+    if budget is not None and method != "irrep":
+        raise UserError("--budget applies to --method irrep only")
+    return bind_to_run(certify_model(run.model, run.group, instance, method, per_output, exact,
+                                     budget=budget), run)
 
 
 def bind_to_run(cert: Certificate, run: Run, digest: str | None = None) -> Certificate:
@@ -490,5 +665,5 @@ def bind_to_run(cert: Certificate, run: Run, digest: str | None = None) -> Certi
 
 
 __all__ = ["Certificate", "CertificateError", "CheckResult", "bind_to_run", "certify",
-           "certify_model", "check_certificate", "check_stored", "load_certificate",
+           "certify_frontier", "certify_model", "check_certificate", "check_stored", "load_certificate",
            "weights_digest"]

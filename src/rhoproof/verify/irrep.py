@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
@@ -46,7 +47,7 @@ from rhoproof.verify.bounds import Bound
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.logits import correct_logits, distance_bound, hidden_norm_bound
 from rhoproof.verify.records import Stage
-from rhoproof.verify.stages import per_input, per_output, separable
+from rhoproof.verify.stages import exact_group, per_input, per_output, separable
 from rhoproof.verify.stages.context import ProofContext, ProofStage, Work, proof_context
 
 TOP_K = 24
@@ -71,13 +72,16 @@ def per_output_mode(group: Group, per_output: str = "auto") -> str:
 
 
 def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TOP_K,
-                per_output: str = "auto", virtual: int = 0, radius: Folded | None = None
-                ) -> Bound:
+                per_output: str = "auto", virtual: int = 0, radius: Folded | None = None,
+                exact_neurons: Sequence[int] = ()) -> Bound:
     """V_irrep for one model (one-instance Folded) given its exact idealization f*.
 
     ``per_output`` as in ``per_output_mode``. The last ``virtual`` neurons of ``folded`` are
     virtual (all weights zero, ``certificate.with_virtual_neurons``): their terms of f* are
     charged apart, ‖u*_V(z)‖ ‖h*_V(x, y)‖, rather than through the whole layer's norms.
+    ``exact_neurons`` (R, indices into the m neurons, virtual ones included): after stages
+    1–3, the inputs they leave are tried again with R computed exactly [X1]
+    (``stages.exact_group``; nothing is run when R is empty).
 
     Preconditions: ``folded`` (and ``radius``, the entrywise distance of the real model from
     it, over the real neurons) and the ideal's tables are in the safe range [R]
@@ -99,6 +103,32 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
     >>> b.accuracy, int(b.certified.sum())
     (1.0, 576)
     """
+    sets = [exact_neurons] if len(exact_neurons) else []
+    return irrep_frontier(folded, ideal, group, sets, top_k, per_output, virtual, radius)[-1]
+
+
+def irrep_frontier(folded: Folded, ideal: ExactIdeal, group: Group,
+                   sets: Sequence[Sequence[int]], top_k: int = TOP_K, per_output: str = "auto",
+                   virtual: int = 0, radius: Folded | None = None) -> list[Bound]:
+    """V_irrep's bound without an exact group, then with each exact group R of ``sets``
+    (docs/soundness.md §2.2 [X1]): stages 1–3 run once, the exact-group stage once per R on
+    what they leave. Returns len(sets) + 1 bounds, each sound on its own; arguments as
+    ``irrep_bound``'s.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.explain import idealize
+    >>> from rhoproof.testing import planted
+    >>> from rhoproof.verify import exact_ideal
+    >>> from rhoproof.verify.irrep import irrep_frontier
+    >>> G = group("S4")
+    >>> f = planted(G, "3d-0", 6, noise=0.05)
+    >>> _, report = idealize(f, G)
+    >>> ideal = exact_ideal(G, f.d_hidden, report.ideal, f.bias[0].double())
+    >>> [round(b.accuracy, 3) for b in irrep_frontier(f, ideal, G, [range(f.d_hidden)])]
+    [0.01, 0.826]
+    """
     full = per_output_mode(group, per_output) == "all"
     ctx = proof_context(folded, ideal, group, top_k, full, virtual, radius)
     work = Work()
@@ -107,7 +137,18 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
         t0 = time.perf_counter()
         record = stage.run(ctx, work)
         records.append(replace(record, seconds=time.perf_counter() - t0))
-    return _bound(ctx, work, tuple(records))
+    base = _bound(ctx, work, tuple(records))
+    out = [base]
+    for r_set in sets:
+        neurons = torch.as_tensor(sorted({int(i) for i in r_set}), dtype=torch.int64)
+        if len(neurons) and not (0 <= int(neurons[0]) and int(neurons[-1]) < ctx.m):
+            raise ValueError(f"exact neurons must be in [0, {ctx.m})")
+        assert base.certified is not None
+        t0 = time.perf_counter()
+        found = exact_group.run(ctx, work, base.certified, neurons)
+        stage = replace(found.stage, seconds=time.perf_counter() - t0)
+        out.append(_bound(ctx, work, (*records, stage), replace(found, stage=stage)))
+    return out
 
 
 def _cross_entropy(ctx: ProofContext, work: Work) -> torch.Tensor:
@@ -138,14 +179,29 @@ def _cross_entropy(ctx: ProofContext, work: Work) -> torch.Tensor:
     return ce
 
 
-def _bound(ctx: ProofContext, work: Work, stages: tuple[Stage, ...]) -> Bound:
-    """The certified set and the bounds from the cascade's work. Inputs stage 1 settles and
-    the later stages never see carry stage 1's own CE bound [S1]."""
+def _bound(ctx: ProofContext, work: Work, stages: tuple[Stage, ...],
+           extra: exact_group.ExactGroup | None = None) -> Bound:
+    """The certified set and the bounds from the cascade's work (and the exact-group stage's
+    ``extra``, at inputs the cascade left). Inputs stage 1 settles and the later stages never
+    see carry stage 1's own CE bound [S1]."""
     assert work.delta is not None and work.s_max is not None and work.l_low is not None
     assert work.sep is not None and work.top1 is not None and work.stage1 is not None
     g, sep, mg = ctx.g, work.sep, ctx.margins
     ok = work.delta > 0
     ce = _cross_entropy(ctx, work)
+    if extra is not None:  # each is an upper bound per input: keep the smaller
+        if work.full:
+            ce = ce.clone()
+            ce[extra.xs, extra.ys] = torch.minimum(ce[extra.xs, extra.ys], extra.ce)
+            ok = ok.clone()
+            ok[extra.xs, extra.ys] |= extra.ok
+        else:
+            pos = torch.full((g, g), -1, dtype=torch.int64)
+            pos[work.xs, work.ys] = torch.arange(len(work.xs))
+            idx = pos[extra.xs, extra.ys]
+            ce, ok = ce.clone(), ok.clone()
+            ce[idx] = torch.minimum(ce[idx], extra.ce)
+            ok[idx] |= extra.ok
     if work.full:
         certified = ok | work.stage1
         ce_bound = ce_mean(ce)
@@ -166,4 +222,4 @@ def _bound(ctx: ProofContext, work: Work, stages: tuple[Stage, ...]) -> Bound:
 
 
 __all__ = ["PER_OUTPUT_ALL", "STAGES", "TOP_K", "correct_logits", "distance_bound",
-           "hidden_norm_bound", "irrep_bound", "per_output_mode"]
+           "hidden_norm_bound", "irrep_bound", "irrep_frontier", "per_output_mode"]

@@ -146,15 +146,18 @@ def _rowdot(p: torch.Tensor, q: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor
 
 
 def hidden_norm_at(proof: list[ProofCircuit], group: Group, m: int, split: int,
-                   xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+                   xs: torch.Tensor, ys: torch.Tensor, drop: torch.Tensor | None = None
+                   ) -> torch.Tensor:
     """``hidden_norm_bound`` with ``split`` at the inputs (xs, ys) only: [2, t]; each term
     λ_i² R²[act_B[x⁻¹, p_i], act_C[y, q_i]] (sign: 4λ_i² when b_iχ(x) = c_iχ(y) = 1) is
-    gathered directly."""
+    gathered directly. ``drop`` [m] (bool): neurons left out of both norms (an exact group
+    [X1])."""
     inv = torch.from_numpy(group.inverses.copy())
     total = torch.zeros(2, len(xs), dtype=torch.float64)
     for c in proof:
         lam2 = c.scale.to(torch.float64) ** 2
         low = c.neurons < split
+        keep = torch.ones_like(low) if drop is None else ~drop[c.neurons]
         if isinstance(c, SignProof):
             on_x = ((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1  # [t, n]
             on_y = ((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1
@@ -163,8 +166,8 @@ def hidden_norm_at(proof: list[ProofCircuit], group: Group, m: int, split: int,
             r2 = torch.relu(c.alpha.to(torch.float64)[:, None]
                             + c.gamma.to(torch.float64)[None]) ** 2
             sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
-        total[0] += sq[:, low].sum(1)
-        total[1] += sq[:, ~low].sum(1)
+        total[0] += sq[:, low & keep].sum(1)
+        total[1] += sq[:, ~low & keep].sum(1)
     return torch.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
 
 

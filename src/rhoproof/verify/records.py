@@ -156,8 +156,8 @@ class Stage:
     ops: int
     seconds: float
 
-    NAMES: ClassVar[tuple[str, ...]] = ("separable", "per_input", "per_output", "exact",
-                                         "lowrank")
+    NAMES: ClassVar[tuple[str, ...]] = ("separable", "per_input", "per_output",
+                                         "exact_group", "exact", "lowrank")
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "inputs": self.inputs, "certified": self.certified,
@@ -335,6 +335,7 @@ class Certificate:
     fourier: FourierData | None = None  # V_fourier's split [P1]
     attribution: Attribution | None = None  # V_irrep: where the bound is lost (diagnostic)
     symmetry: Symmetry | None = None  # V_irrep [H1]: H's generators, orbit count
+    exact_neurons: tuple[int, ...] | None = None  # V_irrep [X1]: the exact group R
     run: str | None = None
     weights_sha256: str | None = None
     versions: dict[str, str] | None = None
@@ -406,7 +407,7 @@ class Certificate:
         if unknown:
             raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
         kw = {k: v for k, v in d.items() if k != "format"}
-        for name in ("circuits", "reasons", "excluded", "top_w"):
+        for name in ("circuits", "reasons", "excluded", "top_w", "exact_neurons"):
             if kw.get(name) is not None:
                 kw[name] = tuple(kw[name])
         if kw.get("proof") is not None:

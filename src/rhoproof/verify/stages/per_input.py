@@ -37,7 +37,7 @@ class PerInput:
     name = "per_input"
 
     def run(self, ctx: ProofContext, work: Work) -> Stage:
-        work.parts = _parts(ctx, work)
+        work.parts = spread_parts(ctx, work)
         mg = ctx.margins
         s_max = work.spread(ctx, lambda col: float(col.max()))  # [G, G] or [t]
         top1_in = work.per_orbit(mg.top1, mg.orbit)  # per input
@@ -60,12 +60,18 @@ class PerInput:
         return Stage(self.name, t_cnt, int((ok & ~stage1).sum()), ops, 0.0)
 
 
-def _parts(ctx: ProofContext, work: Work) -> list[Part]:
-    """The spread's terms by neuron group: (column over z [G], factor per input)."""
+def spread_parts(ctx: ProofContext, work: Work, drop: torch.Tensor | None = None) -> list[Part]:
+    """The spread's terms by neuron group: (column over z [G], factor per input). ``drop``
+    [m] (bool): neurons left out of every group (an exact group [X1], docs/soundness.md §2.2;
+    the factors are then gathered at ``work.xs, work.ys``)."""
     f, fh, ideal, wide = ctx.f, ctx.ideal.folded, ctx.ideal, ctx.wide
     u = f.unembed[0]
     lh, rh, uh = fh.left[0], fh.right[0], fh.unembed[0]
     live, others, r, eps_u = ctx.live, ctx.others, ctx.real, ideal.eps_u
+    virt = torch.arange(r, ctx.m)
+    if drop is not None:
+        assert not work.grid
+        live, others, virt = live[~drop[live]], others[~drop[others]], virt[~drop[virt]]
 
     def lr_radius(cols: torch.Tensor) -> torch.Tensor:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
         if ctx.radius is None:
@@ -78,7 +84,7 @@ def _parts(ctx: ProofContext, work: Work) -> list[Part]:
         n, n_v = (work.take(t) for t in hidden_norm_bound(ideal.proof, ctx.group, ctx.m,
                                                           split=r))
     else:
-        n, n_v = hidden_norm_at(ideal.proof, ctx.group, ctx.m, r, work.xs, work.ys)
+        n, n_v = hidden_norm_at(ideal.proof, ctx.group, ctx.m, r, work.xs, work.ys, drop)
     if len(live):
         eu_c = ctx.rad_norm(lambda t: t.unembed[0][live], 0)
         col_a = (norm_up(u[live], 0) + eu_c) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
@@ -96,8 +102,8 @@ def _parts(ctx: ProofContext, work: Work) -> list[Part]:
                        + ctx.rad_norm(lambda t: t.unembed[0][others], 0)) * (1 + wide) + TINY,
                       (work.dist(f.left[0][:, others], f.right[0][:, others])
                        + lr_radius(others)) * (1 + wide) + TINY))
-    if ctx.virtual:  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
-        col_v = (norm_up(torch.relu(-uh[r:]), 0) + eps_u * norm_up(uh[r:], 0)) \
+    if len(virt):  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
+        col_v = (norm_up(torch.relu(-uh[virt]), 0) + eps_u * norm_up(uh[virt], 0)) \
             * (1 + wide) + TINY
         parts.append((col_v, n_v))
     return parts
@@ -105,4 +111,4 @@ def _parts(ctx: ProofContext, work: Work) -> list[Part]:
 
 STAGE = PerInput()
 
-__all__ = ["STAGE", "PerInput"]
+__all__ = ["STAGE", "PerInput", "spread_parts"]
