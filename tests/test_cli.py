@@ -249,3 +249,36 @@ def test_oversized_certificate_and_config_are_one_line(tmp_path, capsys):
     assert main(["evaluate", str(run)]) == 2
     err = capsys.readouterr().err
     assert "larger than any run config" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra, message", [  # issue 23: --budget and --frontier
+    (["--budget", "-0.1"], "--budget must be a positive share"),
+    (["--budget", "nan"], "--budget must be a positive share"),
+    (["--budget", "0.1", "--method", "coset"], "--budget and --frontier apply to --method irrep"),
+    (["--frontier", "--method", "all"], "--budget and --frontier apply to --method irrep"),
+    (["--budget", "0.1", "--frontier"], "use one"),
+])
+def test_budget_errors_are_one_line(capsys, s4_run_dir, extra, message):
+    code, out, err = _run(capsys, "certify", str(s4_run_dir), *extra)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_certify_budget_and_frontier(capsys, s4_run_dir, tmp_path):
+    out = tmp_path / "certs"
+    code, text, _ = _run(capsys, "certify", str(s4_run_dir), "--frontier", "--out", str(out))
+    assert code == 0 and "frontier area" in text and "V_irrep cascade" in text
+    table = json.loads((out / "frontier_0.json").read_text())
+    points = table["points"]
+    assert points and [p["ops_over_brute"] for p in points] == \
+        sorted(p["ops_over_brute"] for p in points)
+    first = out / points[0]["certificate"]
+    code, text, _ = _run(capsys, "check", str(first), str(s4_run_dir))
+    assert code == 0 and text.startswith("OK:")
+    budget = points[0]["ops_over_brute"]
+    code, text, _ = _run(capsys, "certify", str(s4_run_dir), "--budget", str(budget * 1.001),
+                         "--out", str(out), "--json")
+    cert = json.loads(text)[0]
+    assert code == 0 and cert["ops"]["brute"] * budget * 1.001 >= sum(
+        v for k, v in cert["ops"].items() if k.startswith("proof_"))
+    assert cert["certified_inputs"] == max(p["certified_inputs"] for p in points
+                                           if p["ops_over_brute"] <= budget * 1.001)

@@ -448,7 +448,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     spec = check_spec(args.group)  # a bad spec fails before any group is built
     settings = Settings(group=spec, models=args.models,
                         source="train" if args.train else "zoo", epochs=args.epochs,
-                        seed=args.seed, device=args.device)
+                        seed=args.seed, device=args.device, frontier=args.frontier)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec)  # table:path/g.json -> table_path_g.json
     out = Path(args.out or f"reproduce-{name}" + ("-train" if args.train else ""))
     results = Reproduction(settings, out, progress=not args.quiet).run()
@@ -762,6 +762,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="reproduction folder (default reproduce-GROUP[-train]); "
                                  "an existing one is resumed")
     r.add_argument("--device", default="cpu", help="training device (cpu or cuda)")
+    r.add_argument("--frontier", action="store_true",
+                   help="also every model's V_irrep bound-versus-cost frontier (certificates "
+                        "per point, the report's budget table and figures; S5: about 10 s a "
+                        "model)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.set_defaults(func=cmd_reproduce)
 

@@ -497,7 +497,53 @@ def tampered(cert: dict, rng: np.random.Generator, g: int) -> list[tuple[str, di
             basis=c["fourier"]["basis"] * (g + 1)))
         edit("coef row short", lambda c: c["fourier"]["coef"][0].pop())
         edit("no split", lambda c: c.pop("fourier"))
+    if "exact_neurons" in cert:  # [X1]: any R is sound; edits move the recomputed count
+        r_set = list(cert["exact_neurons"])
+        edit("no exact group", lambda c: c.pop("exact_neurons"))
+        edit("exact group emptied", lambda c: c.update(exact_neurons=[]))
+        edit("exact group halved", lambda c: c.update(exact_neurons=r_set[::2]))
+        if r_set:
+            edit("exact neuron twice", lambda c: c["exact_neurons"].append(r_set[0]))
+            edit("exact neuron -1", lambda c: c["exact_neurons"].__setitem__(0, -1))
+            edit("exact neuron 1.5", lambda c: c["exact_neurons"].__setitem__(0, 1.5))
+            edit("exact neuron True", lambda c: c["exact_neurons"].__setitem__(0, True))
+        edit("exact neuron out of range", lambda c: c["exact_neurons"].append(10**9))
+        edit("exact group, claim all", lambda c: (c.update(certified_inputs=g * g,
+                                                           accuracy=1.0)))
+        edit("exact group as a string", lambda c: c.update(exact_neurons="0,1"))
     return out
+
+
+def _exact_group_cases(rng: np.random.Generator, model: Any, grp: Group, truth: Truth,
+                       desc: str, m: int, res: dict) -> list[tuple[str, dict]]:
+    """[X1] exact groups in V_irrep, both per-output modes: a random R and every neuron (the
+    virtual ones included; indices past the proof's layer are dropped by the prover). Each
+    bound is judged against the truth per input (into ``res``); returns the honest and
+    tampered certificates for the checker."""
+    import json
+
+    from rhoproof.verify.certificate import certify_with_bound
+
+    certs: list[tuple[str, dict]] = []
+    r_rand = sorted(int(i) for i in rng.choice(m, size=max(1, m // 3), replace=False))
+    for label, r_set in (("random R", r_rand), ("all neurons R", list(range(65 * m)))):
+        for mode in ("all", "needed"):
+            cert_r, bound_r = certify_with_bound(model, grp, 0, "irrep", mode,
+                                                 exact_neurons=r_set)
+            cert = json.loads(json.dumps(cert_r.to_json()))
+            res["bounds"] += 1
+            res["nonzero_bounds"] += cert["certified_inputs"] > 0
+            res["nonzero_exact_group"] = res.get("nonzero_exact_group", 0) \
+                + int(cert["certified_inputs"] > 0)
+            if not claim_is_justified(cert, truth) or (
+                    bound_r is not None and bound_r.certified is not None
+                    and not truth.covers(bound_r.certified)):
+                res["unsound"].append(f"{desc}: irrep {label} ({mode}) claims "
+                                      f"{cert['certified_inputs']} (truth {truth.correct})")
+            certs.append((f"irrep {label} {mode} honest", cert))
+            certs += [(f"irrep {label} {mode} {name}", c)
+                      for name, c in tampered(cert, rng, grp.order)]
+    return certs
 
 
 def run_case(rng: np.random.Generator, group_of: Any) -> dict:
@@ -541,6 +587,7 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
         certs += [(f"{method} {name}", c) for name, c in tampered(cert, rng, g)]
     # per input, in both per-output modes: every certified input, and every input stage 1
     # certifies on its own [S1], is truly correct; stages 2-3 see exactly what stage 1 left
+    certs += _exact_group_cases(rng, model, grp, truth, desc, m, res)
     for mode in ("all", "needed"):
         _, bound = certify_with_bound(model, grp, 0, "irrep", mode)
         if bound is None or bound.certified is None:

@@ -45,6 +45,7 @@ class Settings:
     epochs: int | None = None  # training only: None is the recipe's
     seed: int = 0
     device: str = "cpu"
+    frontier: bool = False  # also every model's bound-versus-cost frontier (issue 23)
 
     def __post_init__(self) -> None:
         if self.source not in ("zoo", "train"):
@@ -106,6 +107,7 @@ class Reproduction:
     def _check_settings(self) -> None:
         path = self.out / SETTINGS
         mine = asdict(self.settings) | {"group": self.grp.spec}
+        del mine["frontier"]  # additive: a folder can gain its frontier later
         if is_table_spec(self.grp.spec):  # a path means another table elsewhere: the
             mine["group_sha256"] = self.grp.sha256  # folder is pinned to the table's content
         if path.exists():
@@ -144,6 +146,8 @@ class Reproduction:
         self.evaluate(run)
         explanations = self.explain(run)
         self.certify(run)
+        if self.settings.frontier:
+            self._stages(run).frontier()
         results = self.report(run, explanations)
         self.log(f"reproduction of {self.grp.spec} finished in "
                  f"{time.perf_counter() - t0:.0f} s: {self.out / 'report.md'}")

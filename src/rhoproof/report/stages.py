@@ -7,6 +7,8 @@ this rhoproof version, with these options; anything else is redone.
     explain.json           the ρ-set explanation of every model (plus what the caller adds)
     certificates/*.json    one certificate per method and model (resumed per file), with
     certify.json           the weights, version and options they were made with
+    frontier.json          (reproduce --frontier) every model's bound-versus-cost frontier,
+                           its points' certificates in certificates/frontier_<k>/
 
 ``reproduce`` adds its figures to explain.json through ``extras``; the sweep adds nothing.
 """
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from rhoproof.verify.records import Certificate
 
 EVALUATE, EXPLAIN, CERTIFICATES = "evaluate.json", "explain.json", "certificates"
+FRONTIER = "frontier.json"
 STAMP = "certify.json"
 """Beside certificates/: the weights, version and options the certificates were made with."""
 
@@ -149,6 +152,26 @@ class Stages:
             atomic_write_json(stamp, self._stamp())
         return certs
 
+    def frontier(self, instances: Iterable[int] | None = None) -> dict[str, Any]:
+        """frontier.json: every model's V_irrep bound-versus-cost frontier (issue 23), one
+        certificate per point in certificates/frontier_<k>/ (``pipeline.frontier_run``) and
+        its record (``report.frontier.frontier_record``); redone unless made from these
+        weights by this version with these options."""
+        from rhoproof.report.frontier import frontier_record
+        from rhoproof.report.pipeline import frontier_run
 
-__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "REPORT_METHODS", "StageOptions", "Stages",
+        path = self.folder / FRONTIER
+        fresh = self.is_fresh(path, ("per_output", "threshold"))
+        self._announce("frontier", fresh)
+        if not fresh:
+            todo = list(range(self.run.n_instances) if instances is None else instances)
+            fronts = frontier_run(self.run, todo, self.folder / CERTIFICATES,
+                                  self.options.per_output, progress=self.progress,
+                                  threshold=self.options.threshold)
+            atomic_write_json(path, {**self._stamp(), "models": [
+                frontier_record(points, k) for k, points in zip(todo, fronts)]})
+        return json.loads(path.read_text())
+
+
+__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "FRONTIER", "REPORT_METHODS", "StageOptions", "Stages",
            "report_methods"]

@@ -347,6 +347,9 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
     spec = run.group.spec
     captions = _figures(repro, run, rows)
     settings = json.loads((out / "settings.json").read_text())
+    front = _frontier(repro, run)
+    if front is not None:
+        summary["frontier"] = front
     whole = _whole_zoo(settings, spec, summary["models"])
     results = {"group": spec, "settings": settings, "summary": summary,
                "comparison": comparison(spec, summary, whole), "models": rows,
@@ -355,6 +358,68 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
     atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "report.md", _markdown(results, explained, captions, run, out))
     return results
+
+
+def _frontier(repro: Any, run: Any) -> dict[str, Any] | None:
+    """The frontier stage's summary and figures (``reproduce --frontier``), when its
+    frontier.json is for these weights and this version; else None."""
+    from rhoproof._version import __version__
+    from rhoproof.report.frontier import (
+        budget_counts,
+        budget_figure,
+        median_area,
+        small_multiples,
+    )
+    from rhoproof.report.stages import FRONTIER
+
+    try:
+        saved = json.loads((repro.out / FRONTIER).read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("weights_sha256") != repro._digest(run) or \
+            saved.get("rhoproof_version") != __version__:
+        return None
+    recs = saved["models"]
+    spec = run.group.spec
+    budget_figure({spec: recs}, repro.out / "figures" / "frontier_budget.png")
+    small_multiples(spec, recs, repro.out / "figures" / "frontier_models.png")
+    short = [r["instance"] for r in recs if r["truth"] >= CERTIFIED
+             and max((p["accuracy"] for p in r["points"] if p["ops_over_brute"] <= 0.3),
+                     default=0.0) < CERTIFIED]
+    return {"models": len(recs), "certified_95": budget_counts(recs),
+            "median_area": median_area(recs),
+            "areas": {str(r["instance"]): r["area"] for r in recs},
+            "below_95_at_30_percent": short}
+
+
+def _frontier_section(s: dict[str, Any]) -> list[str]:
+    """The report's bound-versus-cost section (``reproduce --frontier``)."""
+    f = s.get("frontier")
+    if f is None:
+        return []
+    counts = f["certified_95"]
+    lines = ["## Bound versus cost: V_irrep's frontier", "",
+             "Each model's proofs from the compact ρ-set proof to brute force "
+             "(`certify --frontier`): the cascade, then exact neuron groups (docs/soundness.md "
+             "§2.2), then brute force on what is left; every point is a certificate of its own "
+             "(`certificates/frontier_<model>/`). Models certified ≥ 95% within a budget "
+             "(counted operations as a share of brute force's; at 1, V_brute itself):", "",
+             "| budget | " + " | ".join(f"≤ {b}" for b in counts) + " |",
+             "|---|" + "---|" * len(counts),
+             "| models ≥ 95% | " + " | ".join(str(v) for v in counts.values()) + " |", "",
+             f"Median area under the frontiers: {f['median_area']:.3f} (log₁₀ cost on "
+             f"[10⁻³, 1], 1 = full accuracy at 0.1% of brute force's cost). Truly ≥ 95% "
+             f"accurate but not certified at ≤ 30%: "
+             f"{len(f['below_95_at_30_percent'])} models"
+             + (f" ({', '.join(map(str, f['below_95_at_30_percent'][:20]))}"
+                f"{', …' if len(f['below_95_at_30_percent']) > 20 else ''})"
+                if f["below_95_at_30_percent"] else "") + ".", "",
+             "![frontier_budget.png](figures/frontier_budget.png)", "",
+             "*Models certified ≥ 95% within each budget.*", "",
+             "![frontier_models.png](figures/frontier_models.png)", "",
+             "*Each model's frontier (best certified accuracy against counted operations / "
+             "brute force's, log scale), titled with its area.*", ""]
+    return lines
 
 
 def loss_tally(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -470,7 +535,7 @@ def _markdown(results: dict[str, Any], explained: dict[str, Any], captions: dict
     lines += [f"- {reason}: {count} model{'s' if count != 1 else ''}"
               for reason, count in reasons.most_common()] or [
         "- none"]
-    lines += ["", *_loss_table(results["models"]), "## Per model", "",
+    lines += ["", *_loss_table(results["models"]), *_frontier_section(s), "## Per model", "",
               "| model | verdict | accuracy | V_irrep bound | V_coset bound | "
               + ("V_fourier bound (ops / brute; CE bound) | " if four else "")
               + "CE | V_irrep CE bound | virtual neurons | V_irrep proof/brute |",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from rhoproof.verify.attribution import attribute, neuron_labels
 from rhoproof.verify.bounds import Bound, brute_bound, brute_ops
 from rhoproof.verify.coset import coset_bound, coset_ideal
 from rhoproof.verify.exact_ideal import ExactIdeal, exact_ideal
-from rhoproof.verify.irrep import TOP_K, irrep_bound, per_output_mode
+from rhoproof.verify.irrep import TOP_K, irrep_bound, irrep_frontier, per_output_mode
 from rhoproof.verify.records import Certificate, CosetData, FourierData, Stage, Symmetry
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ def _circuit_to_json(c: IdealCircuit) -> dict[str, Any]:
 
 def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                   per_output: str = "auto", exact: bool = False,
-                  threshold: float = SPARSITY_THRESHOLD, budget: float | None = None
-                  ) -> Certificate:
+                  threshold: float = SPARSITY_THRESHOLD, budget: float | None = None,
+                  exact_neurons: Sequence[int] | None = None) -> Certificate:
     """The certificate of instance ``k`` of a stored model in memory, not yet bound to a file.
 
     The model is folded or unfolded, of any float dtype: the bound is about its tensors read
@@ -76,6 +77,8 @@ def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "i
     ``budget`` (V_irrep): the best point of the bound-versus-cost frontier
     (``certify_frontier``) whose counted operations are at most ``budget`` × brute force's
     (``exact`` is then ignored: the frontier has the stage-4 points that fit).
+    ``exact_neurons`` (V_irrep): the exact group R of the proof [X1], neuron indices (the
+    virtual ones from m on; others are dropped), computed exactly where the cascade fails.
 
     Examples
     --------
@@ -87,7 +90,8 @@ def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "i
     >>> cert.method, cert.accuracy, cert.verdict
     ('irrep', 1.0, 'explained')
     """
-    return certify_with_bound(model, grp, k, method, per_output, exact, threshold, budget)[0]
+    return certify_with_bound(model, grp, k, method, per_output, exact, threshold, budget,
+                              exact_neurons)[0]
 
 
 def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: str = "auto",
@@ -111,7 +115,7 @@ def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: s
     >>> G = group("S4")
     >>> model = planted(G, "3d-0", 6, noise=0.05)
     >>> points = certify_frontier(model, G, 0, max_ratio=math.inf)  # the end: all exact
-    >>> points[0].accuracy, points[-1].accuracy == points[-1].brute["accuracy"]
+    >>> points[0].accuracy, max(c.accuracy for c in points) == points[0].brute["accuracy"]
     (0.0104..., True)
     """
     return [c for c, _ in _frontier_with_bounds(model, grp, k, per_output, threshold,
@@ -164,7 +168,8 @@ def _finish(cert: Certificate, bound: Bound, search_s: float, proof_s: float, br
 
 def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str = "irrep",
                        per_output: str = "auto", exact: bool = False,
-                       threshold: float = SPARSITY_THRESHOLD, budget: float | None = None
+                       threshold: float = SPARSITY_THRESHOLD, budget: float | None = None,
+                       exact_neurons: Sequence[int] | None = None
                        ) -> tuple[Certificate, Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
     brute or when the model is outside the proofs' safe range)."""
@@ -193,7 +198,7 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
         search_s = time.perf_counter() - t1 - proof_s
     else:
         cert, bound, proof_s = _irrep_proof(head, stored, enc.center, enc.radius, grp,
-                                            per_output, exact, threshold)
+                                            per_output, exact, threshold, exact_neurons)
         search_s = time.perf_counter() - t1 - proof_s  # search = everything but the proof
     return _finish(cert, bound, search_s, proof_s, brute_s), bound
 
@@ -213,8 +218,8 @@ def _within_budget(model: GroupMLP | Folded, grp: Group, k: int, per_output: str
     head, _, brute_s = _head(stored, grp, k, "irrep")
     reason = (f"no V_irrep proof costs at most {budget:g} × brute force's counted operations "
               f"(or the model is outside the proofs' safe range)")
-    return replace(head, reasons=(reason,), ops={"brute": brute_ops(grp.order,
-                                                                     stored.d_hidden)},
+    return replace(head, reasons=(reason,), refused=reason,
+                   ops={"brute": brute_ops(grp.order, stored.d_hidden)},
                    seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
                             "proof_over_brute": 0.0}), None
 
@@ -315,17 +320,27 @@ def _irrep_search(f: Folded, radius: Folded | None, grp: Group, mode: str, thres
 
 def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
                  radius: Folded | None, grp: Group, per_output: str, exact: bool,
-                 threshold: float) -> tuple[Certificate, Bound, float]:
+                 threshold: float, exact_neurons: Sequence[int] | None = None
+                 ) -> tuple[Certificate, Bound, float]:
     """V_irrep's certificate fields, bound and proof seconds: the search tries circuits
-    completed up to each missing share, and the [H1] candidates, and keeps the best bound."""
+    completed up to each missing share, and the [H1] candidates, and keeps the best bound;
+    then the exact group ``exact_neurons`` (indices ≥ m + virtual are dropped) and stage 4."""
+    m = f.d_hidden
     mode = per_output_mode(grp, per_output)
     report, tried, best = _irrep_search(f, radius, grp, mode, threshold)
     proof_s, circuits, ideal, bound, v, share = best
+    r_set = None
+    if exact_neurons is not None:  # [X1] the exact group R on what the cascade left
+        r_set = tuple(sorted({int(i) for i in exact_neurons if 0 <= int(i) < m + v}))
+        t_r = time.perf_counter()
+        bound = irrep_frontier(with_virtual_neurons(f, v), ideal, grp, [r_set], TOP_K, mode,
+                               v, radius)[-1]
+        proof_s += time.perf_counter() - t_r
     if exact:  # stage 4: brute force on what the cascade left
         t_ex = time.perf_counter()
         bound = _exact_stage(stored, grp, bound)
         proof_s += time.perf_counter() - t_ex
-    cert = _irrep_fields(head, f, grp, report, tried, best, bound, mode)
+    cert = _irrep_fields(head, f, grp, report, tried, best, bound, mode, r_set)
     return cert, bound, proof_s
 
 
@@ -382,7 +397,7 @@ def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
                                                    t[1].cross_entropy)):
         if max_ratio < math.inf and c.proof_ops > max_ratio * brute:
             continue
-        if not keep or b.accuracy > keep[-1][1].accuracy or \
+        if not keep or b.accuracy > max(k[1].accuracy for k in keep) or \
                 b.cross_entropy < min(k[1].cross_entropy for k in keep) * (1 - 1e-9):
             keep.append((c, b, secs))
     return keep
@@ -665,5 +680,5 @@ def bind_to_run(cert: Certificate, run: Run, digest: str | None = None) -> Certi
 
 
 __all__ = ["Certificate", "CertificateError", "CheckResult", "bind_to_run", "certify",
-           "certify_frontier", "certify_model", "check_certificate", "check_stored", "load_certificate",
-           "weights_digest"]
+           "certify_frontier", "certify_model", "check_certificate", "check_stored",
+           "load_certificate", "weights_digest"]

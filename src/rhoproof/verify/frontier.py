@@ -142,12 +142,16 @@ def frontier(f: Folded, ideal: ExactIdeal, group: Group, base: Bound, sets:
     in_ideal = torch.zeros(m, dtype=torch.bool)
     for c in ideal.proof:
         in_ideal[c.neurons] = True
+    real = torch.arange(m) < m - virtual
     keep = []
     for label, r_set in sets:
         idx = torch.tensor(r_set, dtype=torch.int64)
-        n_real = int((idx < m - virtual).sum())
-        n_ideal = int(in_ideal[idx].sum())
-        cost = base_ops + exact_group_ops(g, m, t, n_real, n_ideal, 4)
+        rest = torch.ones(m, dtype=torch.bool)
+        rest[idx] = False
+        n_parts = 2 * bool((rest & in_ideal & real).any()) + bool((rest & ~in_ideal & real).any()) \
+            + bool((rest & ~real).any())  # the spread's terms left (stages.per_input)
+        cost = base_ops + exact_group_ops(g, m, t, int(real[idx].sum()), int(in_ideal[idx].sum()),
+                                          n_parts)
         if cost <= max_ratio * brute:
             keep.append((label, r_set))
     bounds = irrep_frontier(f, ideal, group, [r for _, r in keep], top_k, mode, virtual,
@@ -163,7 +167,7 @@ def pareto(points: list[FrontierPoint]) -> list[FrontierPoint]:
     CE bound at most as large (ties: the cheaper first). Sorted by cost."""
     out: list[FrontierPoint] = []
     for p in sorted(points, key=lambda p: (p.ops, -p.accuracy, p.bound.cross_entropy)):
-        if not out or p.accuracy > out[-1].accuracy or \
+        if not out or p.accuracy > max(q.accuracy for q in out) or \
                 p.bound.cross_entropy < min(q.bound.cross_entropy for q in out) * (1 - 1e-9):
             out.append(p)
     return out

@@ -146,8 +146,8 @@ def irrep_frontier(folded: Folded, ideal: ExactIdeal, group: Group,
         assert base.certified is not None
         t0 = time.perf_counter()
         found = exact_group.run(ctx, work, base.certified, neurons)
-        stage = replace(found.stage, seconds=time.perf_counter() - t0)
-        out.append(_bound(ctx, work, (*records, stage), replace(found, stage=stage)))
+        rec = replace(found.stage, seconds=time.perf_counter() - t0)
+        out.append(_bound(ctx, work, (*records, rec), replace(found, stage=rec)))
     return out
 
 
