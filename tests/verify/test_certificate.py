@@ -157,7 +157,7 @@ def test_lists_a_certificate_carries_are_capped():
     the length; symmetry generators and virtual neurons: cost times |G|²). Every list is
     capped by what the group and model make meaningful: ρ-sets of at most |G| points, each
     neuron in one circuit, at most m virtual neurons, top_w at most top_k per input, at most
-    max(|G|, |G|²/32) orbits of a symmetry (the prover's own cap), at most 4 stages."""
+    max(|G|, |G|²/32) orbits of a symmetry (the prover's own cap), at most 5 stages."""
     g, f = builders.constant_output_model()
     cert = json.loads(json.dumps(certify_model(f, g, 0, method="coset").to_json()))
     sub = cert["coset"]["subgroups"][0]
@@ -184,7 +184,7 @@ def test_lists_a_certificate_carries_are_capped():
         (lambda c: _rho(c).update(alpha=[1.0] * n, gamma=[1.0] * n), "pairs for"),
         (lambda c: _rho(c).update(neurons=[_rho(c)["neurons"][0]] * len(_rho(c)["neurons"])),
          "a neuron is in two circuits"),
-        (lambda c: c.update(stages=c["stages"] * 3), "at most 4"),
+        (lambda c: c.update(stages=c["stages"] * 3), "at most 5"),
         (lambda c: c.update(top_w=c["top_w"] * (n * n + 1)), "longer than"),
         (lambda c: c.update(symmetry={"generators": [[g.identity, g.identity]], "orbits": 1}),
          "orbits on the inputs"),

@@ -142,3 +142,28 @@ def test_exact_group_stage_counts_its_operations():
     assert stage.name == "exact_group" and stage.inputs == left
     assert cert.ops["proof_exact_group"] == stage.ops > left * g.order * 3
     assert torch.is_tensor(bound.certified)
+
+
+def test_checker_runs_the_exact_group_where_its_own_cascade_certified():
+    """Red-team finding (issue 23): on this float32 near-tie model the checker's cascade
+    certifies an input the prover's does not (exact F* against a float enclosure), so the
+    prover's CE bound there is the exact group's; a checker that ran the exact group only on
+    its own leftovers refused the honest CE claim."""
+    from rhoproof.model import Folded
+
+    w = {"left": [[1.0, 2.0], [-2.0, 1.0], [-2.0, -2.0], [-1.0, 2.0], [1.9999998807907104, 0.0],
+                  [-1.0000001192092896, 1.0], [-1.0, -2.0], [-2.0, 2.0]],
+         "right": [[-2.0, 0.0], [-1.0, 1.0], [-2.0, 0.0], [-2.0, 0.0], [2.0, 0.0],
+                   [-1.0000001192092896, -2.0], [1.401298464324817e-45, -1.0], [1.0, 2.0]],
+         "unembed": [[0.0, 1.0, -2.0, -2.0, -2.0, 2.0, 2.0, 1.0000001192092896],
+                     [-1.0, 1.0000001192092896, 1.0, -2.0, -1.0, 2.0, -1.0, -2.0]],
+         "bias": [-1.0, 2.000000238418579, 2.0, -2.0, 2.0, 1.0, 2.0, -0.9999999403953552]}
+    model = Folded(*(torch.tensor([w[k]], dtype=torch.float32)
+                     for k in ("left", "right", "unembed", "bias")))
+    g = group("D4")
+    truth = exact_truth(model, g)
+    for r_set in ([], [0], [1], [0, 1]):
+        cert = json.loads(json.dumps(certify_model(model, g, 0, per_output="needed",
+                                                   exact_neurons=r_set).to_json()))
+        assert claim_is_justified(cert, truth)
+        assert check_stored(cert, model, g).cross_entropy <= cert["cross_entropy"]

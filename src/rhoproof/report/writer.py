@@ -349,7 +349,7 @@ def write_report(repro: Any, run: Any, explained: dict[str, Any]) -> dict[str, A
     settings = json.loads((out / "settings.json").read_text())
     front = _frontier(repro, run)
     if front is not None:
-        summary["frontier"] = front
+        summary["budget_frontier"] = front
     whole = _whole_zoo(settings, spec, summary["models"])
     results = {"group": spec, "settings": settings, "summary": summary,
                "comparison": comparison(spec, summary, whole), "models": rows,
@@ -394,7 +394,7 @@ def _frontier(repro: Any, run: Any) -> dict[str, Any] | None:
 
 def _frontier_section(s: dict[str, Any]) -> list[str]:
     """The report's bound-versus-cost section (``reproduce --frontier``)."""
-    f = s.get("frontier")
+    f = s.get("budget_frontier")
     if f is None:
         return []
     counts = f["certified_95"]

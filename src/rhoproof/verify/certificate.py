@@ -97,10 +97,9 @@ def certify_model(model: GroupMLP | Folded, grp: Group, k: int, method: str = "i
 def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: str = "auto",
                      threshold: float = SPARSITY_THRESHOLD, max_ratio: float = 1.0
                      ) -> list[Certificate]:
-    """The V_irrep bound-versus-cost frontier of instance ``k``: one certificate per point,
-    cheapest first, each sound on its own (docs/soundness.md §2.2).
+    """The V_irrep bound-versus-cost frontier of instance ``k``, one certificate per point.
 
-    The points: for each ideal the search tries, its cascade, then exact neuron groups R
+    Cheapest first, each sound on its own (docs/soundness.md §2.2). The points: for each ideal the search tries, its cascade, then exact neuron groups R
     (``verify.frontier``), each with and without brute force on what is left; kept are those
     no cheaper point beats (in certified inputs or CE bound), within ``max_ratio`` of brute
     force's counted operations (beyond 1, V_brute itself is better). ``per_output`` "auto"

@@ -110,8 +110,9 @@ def irrep_bound(folded: Folded, ideal: ExactIdeal, group: Group, top_k: int = TO
 def irrep_frontier(folded: Folded, ideal: ExactIdeal, group: Group,
                    sets: Sequence[Sequence[int]], top_k: int = TOP_K, per_output: str = "auto",
                    virtual: int = 0, radius: Folded | None = None) -> list[Bound]:
-    """V_irrep's bound without an exact group, then with each exact group R of ``sets``
-    (docs/soundness.md §2.2 [X1]): stages 1–3 run once, the exact-group stage once per R on
+    """V_irrep's bound, then the same proof with each exact neuron group R of ``sets``.
+
+    docs/soundness.md §2.2 [X1]: stages 1–3 run once, the exact-group stage once per R on
     what they leave. Returns len(sets) + 1 bounds, each sound on its own; arguments as
     ``irrep_bound``'s.
 
