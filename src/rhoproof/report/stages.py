@@ -173,5 +173,5 @@ class Stages:
         return json.loads(path.read_text())
 
 
-__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "FRONTIER", "REPORT_METHODS", "StageOptions", "Stages",
-           "report_methods"]
+__all__ = ["CERTIFICATES", "EVALUATE", "EXPLAIN", "FRONTIER", "REPORT_METHODS", "StageOptions",
+           "Stages", "report_methods"]

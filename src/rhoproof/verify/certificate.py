@@ -99,7 +99,8 @@ def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: s
                      ) -> list[Certificate]:
     """The V_irrep bound-versus-cost frontier of instance ``k``, one certificate per point.
 
-    Cheapest first, each sound on its own (docs/soundness.md §2.2). The points: for each ideal the search tries, its cascade, then exact neuron groups R
+    Cheapest first, each sound on its own (docs/soundness.md §2.2). The points: for each
+    ideal the search tries, its cascade, then exact neuron groups R
     (``verify.frontier``), each with and without brute force on what is left; kept are those
     no cheaper point beats (in certified inputs or CE bound), within ``max_ratio`` of brute
     force's counted operations (beyond 1, V_brute itself is better). ``per_output`` "auto"
@@ -339,8 +340,25 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
         t_ex = time.perf_counter()
         bound = _exact_stage(stored, grp, bound)
         proof_s += time.perf_counter() - t_ex
-    cert = _irrep_fields(head, f, grp, report, tried, best, bound, mode, r_set)
+    cert = _irrep_fields(head, f, grp, report, tried, best, bound, mode, r_set,
+                         buy=not exact and r_set is None, radius=radius)
     return cert, bound, proof_s
+
+
+def _exact_buy(f: Folded, grp: Group, ideal: ExactIdeal, v: int, radius: Folded | None,
+               mode: str, labels: list[str], leading: str) -> dict[str, dict[str, float]]:
+    """[X1] What computing the neuron group of the attribution's costliest entry ("term:
+    group") exactly would buy: the fraction of inputs then certified and that proof's counted
+    operations over brute force's ({} when the entry names no neuron group)."""
+    name = leading.split(": ", 1)[1] if ": " in leading else ""
+    r_set = [i for i, lab in enumerate(labels) if lab == name]
+    if not r_set:
+        return {}
+    b = irrep_frontier(with_virtual_neurons(f, v), ideal, grp, [r_set], TOP_K, mode, v,
+                       radius)[-1]
+    ops = sum(st.ops for st in b.stages)
+    return {name: {"neurons": float(len(r_set)), "certified": b.accuracy,
+                   "ops_over_brute": ops / brute_ops(grp.order, f.d_hidden)}}
 
 
 def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
@@ -404,15 +422,20 @@ def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
 
 def _irrep_fields(head: Certificate, f: Folded, grp: Group, report: Any, tried: list[Tried],
                   best: Tried, bound: Bound, mode: str,
-                  exact_neurons: tuple[int, ...] | None = None) -> Certificate:
+                  exact_neurons: tuple[int, ...] | None = None, buy: bool = False,
+                  radius: Folded | None = None) -> Certificate:
     """V_irrep's certificate fields for the search's ``best`` candidate with the proof
-    ``bound`` (its cascade, possibly with an exact group and stage 4)."""
+    ``bound`` (its cascade, possibly with an exact group and stage 4); ``buy``: measure what
+    computing the attribution's costliest neuron group exactly would certify, and cost."""
     n, m = grp.order, f.d_hidden
     _, circuits, ideal, best_bound, v, share = best
-    assert best_bound.certified is not None
-    attribution = attribute(  # where the cascade's bound is lost (a diagnostic, not timed)
-        with_virtual_neurons(f, v), ideal, grp, best_bound.certified,
-        neuron_labels(m, v, circuits, report.zeroed_neurons), v)
+    assert bound.certified is not None
+    labels = neuron_labels(m, v, circuits, report.zeroed_neurons)
+    attribution = attribute(  # where the bound is lost (a diagnostic, not timed)
+        with_virtual_neurons(f, v), ideal, grp, bound.certified, labels, v)
+    if buy and attribution is not None:
+        attribution = replace(attribution, exact=_exact_buy(
+            f, grp, ideal, v, radius, mode, labels, attribution.leading))
     ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
         "brute": brute_ops(n, m),
         **{f"proof_{s.name}": s.ops for s in bound.stages},

@@ -5,7 +5,7 @@ field of the JSON, never guessed from its keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import torch
@@ -231,6 +231,9 @@ class Attribution:
     terms: dict[str, float]  # mean over the sample of each term of s
     groups: dict[str, float]  # "term: group" -> mean cost, largest first (top GROUPS)
     gain: dict[str, float]  # "term: group" -> share of the sample it alone would certify
+    # neuron group -> what computing it exactly buys [X1]: {"neurons", "certified" (fraction
+    # of all inputs then certified), "ops_over_brute" (that proof's counted operations)}
+    exact: dict[str, dict[str, float]] = field(default_factory=dict)
 
     GROUPS = 8
 
@@ -244,24 +247,39 @@ class Attribution:
         if self.ideal_margin <= 0:
             return (f"{self.uncertified:,} inputs not certified: the idealized model has no "
                     f"margin ({self.ideal_margin:.3g}); what it drops costs most: "
-                    f"{self.leading} ({self.groups.get(self.leading, 0.0):.3g})")
+                    f"{self.leading} ({self.groups.get(self.leading, 0.0):.3g})"
+                    + self.buy_line())
         lead = self.leading
         return (f"{self.uncertified:,} inputs not certified, short by {self.shortfall:.3g} "
                 f"(median); costliest: {lead} ({self.groups.get(lead, 0.0):.3g}; alone "
-                f"would certify {self.gain.get(lead, 0.0):.0%} of them)")
+                f"would certify {self.gain.get(lead, 0.0):.0%} of them)") + self.buy_line()
+
+    def buy_line(self) -> str:
+        """What computing the costliest neuron group exactly would buy (empty if unmeasured)."""
+        out = ""
+        for name, e in self.exact.items():
+            out += (f"; computing the {int(e['neurons'])} neurons of {name} exactly would "
+                    f"certify {e['certified']:.1%} of the inputs for "
+                    f"{e['ops_over_brute']:.0%} of brute force's operations")
+        return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"uncertified": self.uncertified, "sampled": self.sampled,
-                "ideal_margin": self.ideal_margin, "shortfall": self.shortfall,
-                "terms": dict(self.terms), "groups": dict(self.groups),
-                "gain": dict(self.gain)}
+        out = {"uncertified": self.uncertified, "sampled": self.sampled,
+               "ideal_margin": self.ideal_margin, "shortfall": self.shortfall,
+               "terms": dict(self.terms), "groups": dict(self.groups),
+               "gain": dict(self.gain)}
+        if self.exact:
+            out["exact"] = {k: dict(v) for k, v in self.exact.items()}
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Attribution:
         return cls(int(d["uncertified"]), int(d["sampled"]), float(d["ideal_margin"]),
                    float(d["shortfall"]), {str(k): float(v) for k, v in d["terms"].items()},
                    {str(k): float(v) for k, v in d["groups"].items()},
-                   {str(k): float(v) for k, v in d["gain"].items()})
+                   {str(k): float(v) for k, v in d["gain"].items()},
+                   {str(k): {str(a): float(b) for a, b in v.items()}
+                    for k, v in (d.get("exact") or {}).items()})
 
 
 
