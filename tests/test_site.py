@@ -201,3 +201,23 @@ def test_v_fourier_figures_in_the_readme_and_proof_page_are_the_benchmarks():
                    if line.startswith(f"| {spec} |") and "V_fourier" not in line
                    and count in line)
         assert f"| {count} | {mean} | {ops} |" in row, row
+
+
+def test_frontier_figures_in_the_readme_and_proof_page_are_the_benchmarks():
+    """The frontier's budget table in docs/proof.md and the README's "Graceful" figures are the
+    numbers in bench/results/frontier.json (models ≥ 95% within each budget, median area)."""
+    import json
+
+    bench = {s["group"]: s for s in json.loads(
+        (ROOT / "bench" / "results" / "frontier.json").read_text())["summaries"]}
+    proof = (DOCS / "proof.md").read_text()
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    for spec in ("S4", "A5", "S5"):
+        s = bench[spec]
+        c = s["budget_certified_95"]
+        cells = " | ".join(str(c[b]) for b in ("0.01", "0.03", "0.1", "0.3", "1.0"))
+        row = next(line for line in proof.splitlines() if line.startswith(f"| {spec} | ")
+                   and "median" not in line and f"({s['today_median_ops']:.2f})" in line)
+        assert f"| {s['today_certified_95']} ({s['today_median_ops']:.2f}) | {cells} | " \
+            f"{s['median_area']:.3f} |" in row, row
+        assert f"{spec} {c['0.3']}" in readme, spec

@@ -150,8 +150,9 @@ def frontier(f: Folded, ideal: ExactIdeal, group: Group, base: Bound, sets:
         rest[idx] = False
         n_parts = 2 * bool((rest & in_ideal & real).any()) + bool((rest & ~in_ideal & real).any()) \
             + bool((rest & ~real).any())  # the spread's terms left (stages.per_input)
-        cost = base_ops + exact_group_ops(g, m, t, int(real[idx].sum()), int(in_ideal[idx].sum()),
-                                          n_parts)
+        cost = base_ops + exact_group_ops(g, t, int(real[idx].sum()),
+                                          int(in_ideal[idx].sum()), n_parts,
+                                          int((rest & in_ideal & real).sum()))
         if cost <= max_ratio * brute:
             keep.append((label, r_set))
     bounds = irrep_frontier(f, ideal, group, [r for _, r in keep], top_k, mode, virtual,

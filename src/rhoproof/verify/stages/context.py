@@ -177,6 +177,9 @@ class Work:
     stage1: torch.Tensor | None = None  # certified by stage 1, among those seen (all: [G, G])
     certified_before: torch.Tensor | None = None  # certified by stage 2 or stage 1
     acc: torch.Tensor | None = None  # Σ over the top w of e^{U_w − L} ("all" only)
+    # stage 2's distance factors before widening, per group ("c": circuits, "z": the other
+    # real neurons): (≥ the norm of the exact sum, the tables' ε and radius terms) [X1]
+    raw: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
     def narrow(self, ctx: ProofContext, xs: torch.Tensor, ys: torch.Tensor) -> None:
         """The later stages see the inputs (xs, ys) (ignored when ``ctx.full``); when most

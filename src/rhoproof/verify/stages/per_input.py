@@ -60,18 +60,14 @@ class PerInput:
         return Stage(self.name, t_cnt, int((ok & ~stage1).sum()), ops, 0.0)
 
 
-def spread_parts(ctx: ProofContext, work: Work, drop: torch.Tensor | None = None) -> list[Part]:
-    """The spread's terms by neuron group: (column over z [G], factor per input). ``drop``
-    [m] (bool): neurons left out of every group (an exact group [X1], docs/soundness.md §2.2;
-    the factors are then gathered at ``work.xs, work.ys``)."""
+def spread_parts(ctx: ProofContext, work: Work) -> list[Part]:
+    """The spread's terms by neuron group: (column over z [G], factor per input); the
+    distance factors' parts are kept in ``work.raw`` for the exact-group stage [X1]."""
     f, fh, ideal, wide = ctx.f, ctx.ideal.folded, ctx.ideal, ctx.wide
     u = f.unembed[0]
     lh, rh, uh = fh.left[0], fh.right[0], fh.unembed[0]
     live, others, r, eps_u = ctx.live, ctx.others, ctx.real, ideal.eps_u
     virt = torch.arange(r, ctx.m)
-    if drop is not None:
-        assert not work.grid
-        live, others, virt = live[~drop[live]], others[~drop[others]], virt[~drop[virt]]
 
     def lr_radius(cols: torch.Tensor) -> torch.Tensor:  # ‖e_ℓ(x)‖ + ‖e_r(y)‖
         if ctx.radius is None:
@@ -84,7 +80,7 @@ def spread_parts(ctx: ProofContext, work: Work, drop: torch.Tensor | None = None
         n, n_v = (work.take(t) for t in hidden_norm_bound(ideal.proof, ctx.group, ctx.m,
                                                           split=r))
     else:
-        n, n_v = hidden_norm_at(ideal.proof, ctx.group, ctx.m, r, work.xs, work.ys, drop)
+        n, n_v = hidden_norm_at(ideal.proof, ctx.group, ctx.m, r, work.xs, work.ys)
     if len(live):
         eu_c = ctx.rad_norm(lambda t: t.unembed[0][live], 0)
         col_a = (norm_up(u[live], 0) + eu_c) * (1 + wide) + TINY  # ≥ ‖u_C(z)‖
@@ -92,16 +88,19 @@ def spread_parts(ctx: ProofContext, work: Work, drop: torch.Tensor | None = None
                  + eu_c) * (1 + wide) + TINY  # ≥ ‖(u_C(z) − u*_C(z))⁺‖
         dl = f.left[0][:, live] - lh[:, live]  # one rounding of an exact difference each
         dr = f.right[0][:, live] - rh[:, live]
-        d = (work.dist(dl, dr)
-             + 2 * U * work.at_xy(norm_up(dl, 1), norm_up(dr, 1))
-             + ideal.eps_lr * work.at_xy(norm_up(lh[:, live], 1), norm_up(rh[:, live], 1))
-             + lr_radius(live)) * (1 + wide) + TINY
+        # ≥ ‖Δℓ_C(x) + Δr_C(y)‖ of the exact differences, then the tables' ε and the radius
+        a_c = work.dist(dl, dr) + 2 * U * work.at_xy(norm_up(dl, 1), norm_up(dr, 1))
+        extra_c = ideal.eps_lr * work.at_xy(norm_up(lh[:, live], 1), norm_up(rh[:, live], 1)) \
+            + lr_radius(live)
+        d = (a_c + extra_c) * (1 + wide) + TINY
         parts += [(col_a, d), (col_b, n)]
+        work.raw["c"] = (a_c, extra_c)  # the exact-group stage subtracts R's share [X1]
     if len(others):  # ℓ_Z, r_Z are the centres themselves: only their radius to add
+        a_z, extra_z = work.dist(f.left[0][:, others], f.right[0][:, others]), lr_radius(others)
         parts.append(((norm_up(torch.relu(u[others]), 0)
                        + ctx.rad_norm(lambda t: t.unembed[0][others], 0)) * (1 + wide) + TINY,
-                      (work.dist(f.left[0][:, others], f.right[0][:, others])
-                       + lr_radius(others)) * (1 + wide) + TINY))
+                      (a_z + extra_z) * (1 + wide) + TINY))
+        work.raw["z"] = (a_z, extra_z)
     if len(virt):  # the term is −u*_V(z)·h*_V: ‖(−u*_V(z))⁺‖ ≤ ‖(−û_V(z))⁺‖ + eps_u ‖û_V(z)‖
         col_v = (norm_up(torch.relu(-uh[virt]), 0) + eps_u * norm_up(uh[virt], 0)) \
             * (1 + wide) + TINY
