@@ -28,7 +28,7 @@ from rhoproof.report.frontier import (
     BUDGETS,
     budget_counts,
     budget_figure,
-    frontier_record,
+    frontier_table,
     median_area,
     small_multiples,
 )
@@ -51,7 +51,7 @@ def one_model(model, grp, k: int) -> dict:
         res = check_stored(c, model, grp)  # raises unless every claim holds
         assert res.certified_inputs >= c.certified_inputs
         assert c.accuracy <= truth, (k, c.accuracy, truth)  # never above the truth
-    rec = frontier_record(points, k)
+    rec = frontier_table(points, k, grp.spec)
     return {**rec, "true_ce": today.brute["cross_entropy"],
             "brute_seconds": today.brute["seconds"],
             "today": {"accuracy": today.accuracy, "ops_over_brute": today.ops_over_brute,

@@ -257,6 +257,7 @@ def test_oversized_certificate_and_config_are_one_line(tmp_path, capsys):
     (["--budget", "0.1", "--method", "coset"], "--budget and --frontier apply to --method irrep"),
     (["--frontier", "--method", "all"], "--budget and --frontier apply to --method irrep"),
     (["--budget", "0.1", "--frontier"], "use one"),
+    (["--frontier", "--exact"], "--exact does not combine"),
 ])
 def test_budget_errors_are_one_line(capsys, s4_run_dir, extra, message):
     code, out, err = _run(capsys, "certify", str(s4_run_dir), *extra)
@@ -266,8 +267,9 @@ def test_budget_errors_are_one_line(capsys, s4_run_dir, extra, message):
 def test_certify_budget_and_frontier(capsys, s4_run_dir, tmp_path):
     out = tmp_path / "certs"
     code, text, _ = _run(capsys, "certify", str(s4_run_dir), "--frontier", "--out", str(out))
-    assert code == 0 and "frontier area" in text and "V_irrep cascade" in text
+    assert code == 0 and "frontier area" in text and "V_irrep cascade (needed)" in text
     table = json.loads((out / "frontier_0.json").read_text())
+    assert table["truth"] == 1.0 and 0 < table["area"] < 1
     points = table["points"]
     assert points and [p["ops_over_brute"] for p in points] == \
         sorted(p["ops_over_brute"] for p in points)
@@ -278,6 +280,7 @@ def test_certify_budget_and_frontier(capsys, s4_run_dir, tmp_path):
     code, text, _ = _run(capsys, "certify", str(s4_run_dir), "--budget", str(budget * 1.001),
                          "--out", str(out), "--json")
     cert = json.loads(text)[0]
+    assert (out / f"irrep-budget-{budget * 1.001:g}_0.json").exists()
     assert code == 0 and cert["ops"]["brute"] * budget * 1.001 >= sum(
         v for k, v in cert["ops"].items() if k.startswith("proof_"))
     assert cert["certified_inputs"] == max(p["certified_inputs"] for p in points

@@ -304,15 +304,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.report.pipeline import certify_run, summarize_certificates
     from rhoproof.report.stages import report_methods
 
-    budget = args.budget
-    if budget is not None and not (budget > 0 and math.isfinite(budget)):
-        raise UserError(f"--budget must be a positive share of brute force's counted "
-                        f"operations (e.g. 0.1), not {budget}")
-    if (budget is not None or args.frontier) and args.method != "irrep":
-        raise UserError("--budget and --frontier apply to --method irrep")
-    if budget is not None and args.frontier:
-        raise UserError("--budget picks one point of the frontier; --frontier writes them all: "
-                        "use one")
+    budget = _frontier_options(args)
     run = _load_run(args.run_dir, args.table)
     instances = _select_instances(args, run.n_instances)
     out = Path(args.out) if args.out else run.path / "certificates"
@@ -342,11 +334,17 @@ def cmd_certify(args: argparse.Namespace) -> None:
               f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "
               f"{c.cross_entropy:>9.4g} {c.seconds['proof']:>8.4f} "
               f"{c.brute['seconds']:>8.4f} {ratio}")
+    for c in certs:
+        if c.refused and c.verdict != "refused":  # e.g. nothing within the budget
+            print(f"  model {c.instance}: {c.refused}")
     lost = [(c.instance, c.attribution) for c in certs if c.attribution is not None]
     if lost:  # where each bound is lost (verify/attribution.py)
         print("where the irrep bound is lost:")
         for k, attribution in lost:
             print(f"  model {k}: {attribution.line()}")
+        if budget is None:
+            print("  (every proof from this one to brute force: --frontier; the best within "
+                  "a share F of brute force's operations: --budget F)")
     for summary in summarize_certificates(certs):
         print(summary.line(run.group.spec))
         if summary.frontier:
@@ -354,36 +352,55 @@ def cmd_certify(args: argparse.Namespace) -> None:
     print(f"certificates in {out}")
 
 
+def _frontier_options(args: argparse.Namespace) -> float | None:
+    """``certify``'s --budget (checked) and its incompatible options."""
+    budget = args.budget
+    if budget is not None and not (budget > 0 and math.isfinite(budget)):
+        raise UserError(f"--budget must be a positive share of brute force's counted "
+                        f"operations (e.g. 0.1), not {budget}")
+    if (budget is not None or args.frontier) and args.method != "irrep":
+        raise UserError("--budget and --frontier apply to --method irrep")
+    if budget is not None and args.frontier:
+        raise UserError("--budget picks one point of the frontier; --frontier writes them all: "
+                        "use one")
+    if (budget is not None or args.frontier) and args.exact:
+        raise UserError("--exact does not combine with --budget or --frontier: the frontier "
+                        "has its brute-force-on-the-rest points already")
+    return budget
+
+
 def _print_frontier(run: Any, instances: list[int], out: Path, args: argparse.Namespace
                     ) -> None:
     """``certify --frontier``: every model's points, cheapest first."""
-    from rhoproof.report.pipeline import frontier_row, frontier_run
-    from rhoproof.verify.frontier import frontier_area
+    from rhoproof.report.pipeline import frontier_run
 
-    fronts = frontier_run(run, instances, out, args.per_output, progress=not args.json)
+    tables = frontier_run(run, instances, out, args.per_output, progress=not args.json)
     if args.json:
-        _print_json([{"instance": k, "points": [frontier_row(c, f"frontier_{k}/point_{j}.json")
-                                                 for j, c in enumerate(points)]}
-                     for k, points in zip(instances, fronts)])
+        _print_json(tables)
         return
-    for k, points in zip(instances, fronts):
+    for t in tables:
+        k, points = t["instance"], t["points"]
         if not points:
             print(f"model {k}: no frontier (outside the proofs' safe range)")
             continue
-        truth = points[0].brute["accuracy"]
-        area = frontier_area([(c.ops_over_brute or 0.0, c.accuracy) for c in points])
-        print(f"model {k} (true accuracy {truth:.5f}; frontier area {area:.3f}):")
-        print(f"  {'ops/brute':>9} {'bound':>8} {'CE bound':>9}  proof")
-        for c in points:
-            names = [s.name for s in c.stages or ()]
-            what = "V_irrep cascade"
-            if c.exact_neurons:
-                what += f" + {len(c.exact_neurons)} neurons exact"
-            if "exact" in names:
+        print(f"model {k} (true accuracy {t['truth']:.5f}; frontier area {t['area']:.3f}); "
+              f"certificates {out / f'frontier_{k}'}/point_J.json:")
+        print(f"  {'J':>2} {'ops/brute':>9} {'bound':>8} {'CE bound':>9}  proof")
+        for j, p in enumerate(points):
+            what = f"V_irrep cascade ({p['per_output']}"
+            what += f", {p['virtual_neurons']} virtual neurons" if p["virtual_neurons"] else ""
+            what += ", partial symmetry" if p["symmetry"] else ""
+            what += ")"
+            n = p["exact_neurons"]
+            if n:
+                what += f" + {n} neuron{'s' if n != 1 else ''} exact"
+            if p["brute_rest"]:
                 what += " + brute force on the rest"
-            print(f"  {c.ops_over_brute or 0.0:>9.3f} {c.accuracy:>8.5f} "
-                  f"{c.cross_entropy:>9.4g}  {what}")
-    print(f"frontier certificates in {out}/frontier_K/")
+            print(f"  {j:>2} {p['ops_over_brute']:>9.3f} {p['accuracy']:>8.5f} "
+                  f"{p['cross_entropy']:>9.4g}  {what}")
+    print("ops/brute: the proof's counted operations over brute force's (the search apart; "
+          "wall time differs); area: under the best bound against log10 cost from 0.001 to 1 "
+          "(V_brute's accuracy at 1), over the width")
 
 
 def cmd_check(args: argparse.Namespace) -> None:
@@ -726,8 +743,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "explanation does not cover")
     c.add_argument("--budget", type=float, metavar="F",
                    help="V_irrep: the best proof on the bound-versus-cost frontier whose "
-                        "counted operations are at most F x brute force's (e.g. 0.1): the "
-                        "cascade, then neurons computed exactly, then brute force on the rest")
+                        "counted operations are at most F x brute force's (e.g. 0.1; the "
+                        "search apart, and wall time differs): the cascade, then neurons "
+                        "computed exactly, then brute force on the rest; written to "
+                        "OUT/irrep-budget-F_K.json")
     c.add_argument("--frontier", action="store_true",
                    help="V_irrep: write every point of the bound-versus-cost frontier, one "
                         "certificate each (OUT/frontier_K/point_J.json, a table in "

@@ -366,6 +366,7 @@ def parse(cert: Any, g: int, m: int, n_instances: int, group: str, table_sha256:
         exact_neurons = _ints(cert["exact_neurons"], (n_r,), "exact_neurons", 0,
                               m + virtual - 1)
         require(len(set(exact_neurons.tolist())) == n_r, "exact_neurons lists a neuron twice")
+        require(bool((np.diff(exact_neurons) > 0).all()), "exact_neurons must be sorted")
     symmetry = None
     if "symmetry" in cert:  # [H1]: generators of H; the checker derives H and its orbits
         spec = cert["symmetry"]

@@ -4,8 +4,11 @@ budget, the median area under the frontiers, and two figures (models against bud
 per-model frontiers as small multiples). Used by ``reproduce --frontier`` and
 ``bench/frontier.py``.
 
-A record: {"instance", "truth" (V_brute's exact accuracy), "points": [{"ops_over_brute",
-"accuracy", "cross_entropy", "exact_neurons", "brute_rest", ...}], "area"}.
+A record (``frontier_table``): {"instance", "group", "truth" (V_brute's exact accuracy),
+"true_ce", "area", "points": [{"ops_over_brute", "accuracy", "certified_inputs",
+"cross_entropy", "exact_neurons" (how many), "brute_rest", "per_output", "virtual_neurons",
+"symmetry", "certificate" (its file, when written)}]}; ``certify --frontier`` writes one per
+model (frontier_<k>.json), ``reproduce --frontier`` collects them in frontier.json.
 """
 
 from __future__ import annotations
@@ -20,20 +23,31 @@ BUDGETS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 """The budgets of the report's table: counted operations as a share of brute force's."""
 
 
-def frontier_record(points: list[Any], instance: int) -> dict[str, Any]:
-    """A model's record from its frontier certificates (cheapest first); V_brute's exact
-    accuracy, at cost 1, is the curve's end."""
+def frontier_row(c: Any, path: str | None = None) -> dict[str, Any]:
+    """One frontier point for a table: its cost (counted operations over brute force's), its
+    bound, what it computes exactly, which ideal and per-output mode, and its certificate
+    file."""
+    names = [s.name for s in c.stages or ()]
+    row = {"ops_over_brute": c.ops_over_brute, "accuracy": c.accuracy,
+           "certified_inputs": c.certified_inputs, "cross_entropy": c.cross_entropy,
+           "exact_neurons": len(c.exact_neurons or ()), "brute_rest": "exact" in names,
+           "per_output": c.per_output, "virtual_neurons": c.virtual_neurons,
+           "symmetry": c.symmetry is not None}
+    if path is not None:
+        row["certificate"] = path
+    return row
+
+
+def frontier_table(points: list[Any], instance: int, group: str,
+                   paths: list[str] | None = None) -> dict[str, Any]:
+    """A model's frontier as a record, from its certificates (cheapest first): the rows, V_brute's
+    exact accuracy and CE (the curve's end, at cost 1) and the area under the curve."""
     truth = points[0].brute["accuracy"] if points else 0.0
-    rows = []
-    for c in points:
-        names = [s.name for s in c.stages or ()]
-        rows.append({"ops_over_brute": c.ops_over_brute, "accuracy": c.accuracy,
-                     "cross_entropy": c.cross_entropy,
-                     "exact_neurons": len(c.exact_neurons or ()),
-                     "brute_rest": "exact" in names, "per_output": c.per_output,
-                     "virtual": c.virtual_neurons, "symmetry": c.symmetry is not None})
+    rows = [frontier_row(c, None if paths is None else paths[j]) for j, c in enumerate(points)]
     area = frontier_area([(p["ops_over_brute"], p["accuracy"]) for p in rows] + [(1.0, truth)])
-    return {"instance": instance, "truth": truth, "points": rows, "area": area}
+    return {"instance": instance, "group": group, "truth": truth,
+            "true_ce": points[0].brute["cross_entropy"] if points else None,
+            "area": area, "points": rows}
 
 
 def best_within(rec: dict[str, Any], budget: float) -> float:
@@ -129,5 +143,5 @@ def small_multiples(spec: str, recs: list[dict[str, Any]], path: Path, most: int
     return path
 
 
-__all__ = ["BUDGETS", "best_within", "budget_counts", "budget_figure", "frontier_record",
-           "median_area", "small_multiples"]
+__all__ = ["BUDGETS", "best_within", "budget_counts", "budget_figure", "frontier_row",
+           "frontier_table", "median_area", "small_multiples"]

@@ -29,8 +29,9 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
     """Certify every instance with every method and write each certificate atomically to
     ``out/<method>_<k>.json``, bound to the run's weights (SHA-256). ``reuse(path)`` says
     whether an existing file can stay (``reproduce`` resumes with it). ``budget``: V_irrep's
-    best frontier point within that share of brute force's counted operations. Returns the
-    certificates in order, methods outer, instances inner."""
+    best frontier point within that share of brute force's counted operations, written to
+    ``out/irrep-budget-<F>_<k>.json``. Returns the certificates in order, methods outer,
+    instances inner."""
     from tqdm.auto import tqdm
 
     from rhoproof.run import WEIGHTS
@@ -42,7 +43,8 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
     todo = [(m, k) for m in methods for k in instances]
     certs = []
     for method, k in tqdm(todo, disable=not progress, desc="certify", unit="certificate"):
-        path = folder / f"{method}_{k}.json"
+        label = method if budget is None or method != "irrep" else f"irrep-budget-{budget:g}"
+        path = folder / f"{label}_{k}.json"
         if reuse is not None and reuse(path):
             certs.append(Certificate.from_json(json.loads(path.read_text())))
             continue
@@ -55,13 +57,17 @@ def certify_run(run: Any, instances: Iterable[int], methods: Iterable[str],
 
 def frontier_run(run: Any, instances: Iterable[int], out: str | Path,
                  per_output: str = "auto", progress: bool = False,
-                 threshold: float = SPARSITY_THRESHOLD) -> list[list[Certificate]]:
+                 threshold: float = SPARSITY_THRESHOLD,
+                 stamp: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every instance's V_irrep bound-versus-cost frontier (``certify_frontier``): each point's
     certificate written atomically to ``out/frontier_<k>/point_<j>.json`` (cheapest first),
-    bound to the run's weights, and a table of the points to ``out/frontier_<k>.json``.
-    Returns the points per instance."""
+    bound to the run's weights, and the model's record (``report.frontier.frontier_table``)
+    to ``out/frontier_<k>.json``. With a ``stamp`` (weights, version, options), a model whose
+    frontier_<k>.json carries the same stamp is reused, so an interrupted run resumes model
+    by model. Returns the records."""
     from tqdm.auto import tqdm
 
+    from rhoproof.report.frontier import frontier_table
     from rhoproof.run import WEIGHTS
     from rhoproof.verify.certificate import bind_to_run, certify_frontier, weights_digest
 
@@ -69,31 +75,30 @@ def frontier_run(run: Any, instances: Iterable[int], out: str | Path,
     digest = weights_digest(run.path / WEIGHTS)
     result = []
     for k in tqdm(list(instances), disable=not progress, desc="frontier", unit="model"):
+        path = folder / f"frontier_{k}.json"
+        if stamp is not None:
+            try:
+                saved = json.loads(path.read_text())
+            except (OSError, ValueError, RecursionError):
+                saved = None
+            if isinstance(saved, dict) and saved.get("stamp") == stamp:
+                result.append(saved)
+                continue
         points = [bind_to_run(c, run, digest) for c in certify_frontier(
             run.model, run.group, k, per_output, threshold)]
         sub = ensure_dir(folder / f"frontier_{k}")
         for old in sub.glob("point_*.json"):  # a previous frontier's points
             old.unlink()
-        rows = []
+        paths = []
         for j, c in enumerate(points):
             atomic_write_json(sub / f"point_{j}.json", c.to_json())
-            rows.append(frontier_row(c, f"frontier_{k}/point_{j}.json"))
-        atomic_write_json(folder / f"frontier_{k}.json",
-                          {"instance": k, "group": run.group.spec,
-                           "brute": points[0].brute if points else None, "points": rows})
-        result.append(points)
+            paths.append(f"frontier_{k}/point_{j}.json")
+        table = frontier_table(points, k, run.group.spec, paths)
+        if stamp is not None:
+            table["stamp"] = stamp
+        atomic_write_json(path, table)
+        result.append(table)
     return result
-
-
-def frontier_row(c: Certificate, path: str) -> dict[str, Any]:
-    """One frontier point for a table: cost (counted operations over brute force's), bound,
-    what the proof computes exactly, and its certificate file."""
-    names = [s.name for s in c.stages or ()]
-    return {"ops_over_brute": c.ops_over_brute, "accuracy": c.accuracy,
-            "certified_inputs": c.certified_inputs, "cross_entropy": c.cross_entropy,
-            "exact_neurons": len(c.exact_neurons or ()), "brute_rest": "exact" in names,
-            "virtual_neurons": c.virtual_neurons, "symmetry": c.symmetry is not None,
-            "certificate": path}
 
 
 @dataclass(frozen=True)

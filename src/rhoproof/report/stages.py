@@ -155,21 +155,20 @@ class Stages:
     def frontier(self, instances: Iterable[int] | None = None) -> dict[str, Any]:
         """frontier.json: every model's V_irrep bound-versus-cost frontier (issue 23), one
         certificate per point in certificates/frontier_<k>/ (``pipeline.frontier_run``) and
-        its record (``report.frontier.frontier_record``); redone unless made from these
+        its record (``report.frontier.frontier_table``); redone unless made from these
         weights by this version with these options."""
-        from rhoproof.report.frontier import frontier_record
         from rhoproof.report.pipeline import frontier_run
 
         path = self.folder / FRONTIER
         fresh = self.is_fresh(path, ("per_output", "threshold"))
         self._announce("frontier", fresh)
-        if not fresh:
+        if not fresh:  # models done before with this stamp are reused one by one
             todo = list(range(self.run.n_instances) if instances is None else instances)
-            fronts = frontier_run(self.run, todo, self.folder / CERTIFICATES,
+            tables = frontier_run(self.run, todo, self.folder / CERTIFICATES,
                                   self.options.per_output, progress=self.progress,
-                                  threshold=self.options.threshold)
+                                  threshold=self.options.threshold, stamp=self._stamp())
             atomic_write_json(path, {**self._stamp(), "models": [
-                frontier_record(points, k) for k, points in zip(todo, fronts)]})
+                {k: v for k, v in t.items() if k != "stamp"} for t in tables]})
         return json.loads(path.read_text())
 
 

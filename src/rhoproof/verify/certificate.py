@@ -109,6 +109,7 @@ def certify_frontier(model: GroupMLP | Folded, grp: Group, k: int, per_output: s
 
     Examples
     --------
+    >>> import math
     >>> from rhoproof import group
     >>> from rhoproof.testing import planted
     >>> from rhoproof.verify.certificate import certify_frontier
@@ -173,7 +174,14 @@ def certify_with_bound(model: GroupMLP | Folded, grp: Group, k: int, method: str
                        ) -> tuple[Certificate, Bound | None]:
     """``certify_model`` and the verifier's Bound (per-input data for plots; None for
     brute or when the model is outside the proofs' safe range)."""
-    if budget is not None and method == "irrep":
+    if (budget is not None or exact_neurons is not None) and method != "irrep":
+        raise ValueError(f"budget and exact_neurons apply to method 'irrep', not {method!r}")
+    if budget is not None and exact_neurons is not None:
+        raise ValueError("give a budget (the frontier picks the exact neurons) or "
+                         "exact_neurons, not both")
+    if exact_neurons is not None and any(int(i) < 0 for i in exact_neurons):
+        raise ValueError("exact_neurons are neuron indices, 0 or more")
+    if budget is not None:
         return _within_budget(model, grp, k, per_output, threshold, budget)
     stored = select_instance(model, k)
     g2 = grp.order**2
@@ -211,13 +219,17 @@ def _within_budget(model: GroupMLP | Folded, grp: Group, k: int, per_output: str
     if not budget > 0:
         raise ValueError(f"the budget must be a positive share of brute force's operations, "
                          f"not {budget}")
-    points = _frontier_with_bounds(model, grp, k, per_output, threshold, budget)
-    if points:
-        return max(points, key=lambda p: (p[0].certified_inputs, -p[0].cross_entropy))
+    # beyond 1, brute force itself is cheaper: the frontier stops there (its stage-4 points
+    # give the true accuracy)
+    points = _frontier_with_bounds(model, grp, k, per_output, threshold, 1.0)
+    fits = [p for p in points if (p[0].ops_over_brute or 0.0) <= budget]
+    if fits:
+        return max(fits, key=lambda p: (p[0].certified_inputs, -p[0].cross_entropy))
     stored = select_instance(model, k)
     head, _, brute_s = _head(stored, grp, k, "irrep")
-    reason = (f"no V_irrep proof costs at most {budget:g} × brute force's counted operations "
-              f"(or the model is outside the proofs' safe range)")
+    reason = (f"no V_irrep proof costs at most {budget:g} × brute force's counted operations"
+              + (f": the cheapest costs {points[0][0].ops_over_brute:.3g}" if points else
+                 " (the model is outside the proofs' safe range)"))
     return replace(head, reasons=(reason,), refused=reason,
                    ops={"brute": brute_ops(grp.order, stored.d_hidden)},
                    seconds={"search": 0.0, "proof": 0.0, "brute": brute_s,
@@ -354,7 +366,8 @@ def _exact_buy(f: Folded, grp: Group, ideal: ExactIdeal, v: int, radius: Folded 
     r_set = [i for i, lab in enumerate(labels) if lab == name]
     if not r_set:
         return {}
-    b = irrep_frontier(with_virtual_neurons(f, v), ideal, grp, [r_set], TOP_K, mode, v,
+    del mode  # priced in mode "needed", as the frontier's cheapest point with this group
+    b = irrep_frontier(with_virtual_neurons(f, v), ideal, grp, [r_set], TOP_K, "needed", v,
                        radius)[-1]
     ops = sum(st.ops for st in b.stages)
     return {name: {"neurons": float(len(r_set)), "certified": b.accuracy,
@@ -415,7 +428,7 @@ def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
         if max_ratio < math.inf and c.proof_ops > max_ratio * brute:
             continue
         if not keep or b.accuracy > max(k[1].accuracy for k in keep) or \
-                b.cross_entropy < min(k[1].cross_entropy for k in keep) * (1 - 1e-9):
+                b.cross_entropy < min(k[1].cross_entropy for k in keep) * (1 - 1e-3):
             keep.append((c, b, secs))
     return keep
 
@@ -647,8 +660,10 @@ def certify(run: Run, instance: int = 0, method: str = "irrep", per_output: str 
             exact: bool = False, budget: float | None = None) -> Certificate:
     """The certificate for one instance of a loaded run, bound to its weights file.
 
-    ``method``: ``"irrep"`` (the ρ-set proof), ``"coset"`` or ``"brute"``; ``per_output`` and
-    ``exact`` as in ``certify_model``. ``cert.to_json()`` is what ``rhoproof certify`` writes.
+    ``method``: ``"irrep"`` (the ρ-set proof), ``"coset"``, ``"fourier"`` or ``"brute"``;
+    ``per_output``, ``exact`` and ``budget`` (the best V_irrep proof within that share of
+    brute force's counted operations) as in ``certify_model``. ``cert.to_json()`` is what
+    ``rhoproof certify`` writes.
 
     Examples
     --------

@@ -164,12 +164,12 @@ def frontier(f: Folded, ideal: ExactIdeal, group: Group, base: Bound, sets:
 
 
 def pareto(points: list[FrontierPoint]) -> list[FrontierPoint]:
-    """The points no other point beats: cheaper-or-equal and certifying at least as much with a
-    CE bound at most as large (ties: the cheaper first). Sorted by cost."""
+    """The points no cheaper point beats: each certifies more than every cheaper one, or has a
+    CE bound at least 0.1% below theirs. Sorted by cost."""
     out: list[FrontierPoint] = []
     for p in sorted(points, key=lambda p: (p.ops, -p.accuracy, p.bound.cross_entropy)):
         if not out or p.accuracy > max(q.accuracy for q in out) or \
-                p.bound.cross_entropy < min(q.bound.cross_entropy for q in out) * (1 - 1e-9):
+                p.bound.cross_entropy < min(q.bound.cross_entropy for q in out) * (1 - 1e-3):
             out.append(p)
     return out
 

@@ -258,9 +258,9 @@ class Attribution:
         """What computing the costliest neuron group exactly would buy (empty if unmeasured)."""
         out = ""
         for name, e in self.exact.items():
-            out += (f"; computing the {int(e['neurons'])} neurons of {name} exactly would "
-                    f"certify {e['certified']:.1%} of the inputs for "
-                    f"{e['ops_over_brute']:.0%} of brute force's operations")
+            out += (f"; computing its {int(e['neurons'])} neurons (\"{name}\") exactly would "
+                    f"certify {e['certified']:.1%} of all inputs for "
+                    f"{e['ops_over_brute']:.0%} of brute force's counted operations")
         return out
 
     def to_json(self) -> dict[str, Any]:
