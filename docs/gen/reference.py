@@ -162,6 +162,9 @@ def _object_rows(s: dict[str, Any], prefix: str, rows: list[str]) -> None:
         items = sub.get("items")
         if isinstance(items, dict) and items.get("type") == "object":
             _object_rows(items, path + "[].", rows)
+        extra = sub.get("additionalProperties")
+        if isinstance(extra, dict) and "properties" in extra:  # a map of objects
+            _object_rows(extra, path + ".KEY.", rows)
 
 
 def schema_fields(schema: dict[str, Any] | None = None) -> set[str]:
@@ -247,6 +250,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
      "python bench/fourier_zoo.py --run F20=runs/f20-20 C13sdC3=runs/c13sdc3-20",
      ["fourier_zoo"], ["fourier_zoo"]),
     ("checker_worst_case.py", "python bench/checker_worst_case.py", ["checker_worst_case"], []),
+    ("frontier.py", "python bench/frontier.py --groups S4 A5 S5", ["frontier"], ["frontier"]),
     ("sweep_study.py", "python bench/sweep_study.py", ["sweep_study"],
      ["sweep_study/figures"]),
     ("sweep_overhead.py", "python bench/sweep_overhead.py", ["sweep_overhead"], []),
