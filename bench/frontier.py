@@ -114,7 +114,7 @@ def write(results: dict) -> None:
                      f"search {s['median_frontier_seconds']:.1f} s per model (brute force "
                      f"{s['median_brute_seconds']:.3f} s); {s['true_ge_95']} models are "
                      f"truly ≥ 95% accurate.")
-    lines += ["", "Figures: " + ", ".join(f"[{m}]({m})" for m in made), ""]
+    lines += ["", "Figures (in bench/results/): " + ", ".join(f"`{m}`" for m in made), ""]
     (OUT / "frontier.md").write_text("\n".join(lines))
 
 
