@@ -358,7 +358,7 @@ def _irrep_proof(head: Certificate, stored: GroupMLP | Folded, f: Folded,
 
 
 def _exact_buy(f: Folded, grp: Group, ideal: ExactIdeal, v: int, radius: Folded | None,
-               mode: str, labels: list[str], leading: str) -> dict[str, dict[str, float]]:
+               labels: list[str], leading: str) -> dict[str, dict[str, float]]:
     """[X1] What computing the neuron group of the attribution's costliest entry ("term:
     group") exactly would buy: the fraction of inputs then certified and that proof's counted
     operations over brute force's ({} when the entry names no neuron group)."""
@@ -366,7 +366,7 @@ def _exact_buy(f: Folded, grp: Group, ideal: ExactIdeal, v: int, radius: Folded 
     r_set = [i for i, lab in enumerate(labels) if lab == name]
     if not r_set:
         return {}
-    del mode  # priced in mode "needed", as the frontier's cheapest point with this group
+    # priced in mode "needed", as the frontier's cheapest point with this group
     b = irrep_frontier(with_virtual_neurons(f, v), ideal, grp, [r_set], TOP_K, "needed", v,
                        radius)[-1]
     ops = sum(st.ops for st in b.stages)
@@ -382,7 +382,13 @@ def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
     the rest (stage 4), those within ``max_ratio`` of brute force's counted operations.
     Returns (certificate, bound, proof seconds) per point on the Pareto frontier, cheapest
     first; each certificate's ``search`` operations include every point tried."""
-    from rhoproof.verify.frontier import exact_sets, frontier, neuron_scores, pareto
+    from rhoproof.verify.frontier import (
+        exact_sets,
+        frontier,
+        keep_pareto,
+        neuron_scores,
+        pareto,
+    )
 
     n, m = grp.order, f.d_hidden
     # "auto" tries both per-output modes: "needed" is cheaper, "all" has the tighter CE bound
@@ -422,15 +428,8 @@ def _irrep_points(head: Certificate, stored: GroupMLP | Folded, f: Folded,
         assert c.ops is not None
         certs.append((replace(c, ops={**c.ops, "search": c.ops["search"] + tried_ops - own}),
                       b, secs))
-    keep: list[tuple[Certificate, Bound, float]] = []
-    for c, b, secs in sorted(certs, key=lambda t: (t[0].proof_ops, -t[1].accuracy,
-                                                   t[1].cross_entropy)):
-        if max_ratio < math.inf and c.proof_ops > max_ratio * brute:
-            continue
-        if not keep or b.accuracy > max(k[1].accuracy for k in keep) or \
-                b.cross_entropy < min(k[1].cross_entropy for k in keep) * (1 - 1e-3):
-            keep.append((c, b, secs))
-    return keep
+    fits = [t for t in certs if max_ratio == math.inf or t[0].proof_ops <= max_ratio * brute]
+    return keep_pareto(fits, lambda t: (t[0].proof_ops, t[1].accuracy, t[1].cross_entropy))
 
 
 def _irrep_fields(head: Certificate, f: Folded, grp: Group, report: Any, tried: list[Tried],
@@ -448,7 +447,7 @@ def _irrep_fields(head: Certificate, f: Folded, grp: Group, report: Any, tried: 
         with_virtual_neurons(f, v), ideal, grp, bound.certified, labels, v)
     if buy and attribution is not None:
         attribution = replace(attribution, exact=_exact_buy(
-            f, grp, ideal, v, radius, mode, labels, attribution.leading))
+            f, grp, ideal, v, radius, labels, attribution.leading))
     ops = {  # multiply-adds and comparisons, counted from the shapes each stage touched
         "brute": brute_ops(n, m),
         **{f"proof_{s.name}": s.ops for s in bound.stages},

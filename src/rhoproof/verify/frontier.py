@@ -20,7 +20,9 @@ are tried.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -30,6 +32,8 @@ from rhoproof.verify.bounds import Bound, brute_ops
 from rhoproof.verify.exact_ideal import ExactIdeal
 from rhoproof.verify.irrep import irrep_frontier
 from rhoproof.verify.stages.exact_group import exact_group_ops
+
+T = TypeVar("T")
 
 SAMPLE = 2048
 """Undecided inputs the scores are measured on (evenly spaced in row-major order)."""
@@ -49,10 +53,6 @@ class FrontierPoint:
     @property
     def accuracy(self) -> float:
         return self.bound.accuracy
-
-    def ratio(self, brute: int) -> float:
-        """Counted operations over brute force's."""
-        return self.ops / brute
 
 
 def neuron_scores(f: Folded, ideal: ExactIdeal, certified: torch.Tensor, virtual: int
@@ -163,15 +163,23 @@ def frontier(f: Folded, ideal: ExactIdeal, group: Group, base: Bound, sets:
     return points
 
 
-def pareto(points: list[FrontierPoint]) -> list[FrontierPoint]:
-    """The points no cheaper point beats: each certifies more than every cheaper one, or has a
-    CE bound at least 0.1% below theirs. Sorted by cost."""
-    out: list[FrontierPoint] = []
-    for p in sorted(points, key=lambda p: (p.ops, -p.accuracy, p.bound.cross_entropy)):
-        if not out or p.accuracy > max(q.accuracy for q in out) or \
-                p.bound.cross_entropy < min(q.bound.cross_entropy for q in out) * (1 - 1e-3):
-            out.append(p)
+def keep_pareto(items: list[T], key: Callable[[T], tuple[float, float, float]]) -> list[T]:
+    """The items no cheaper one beats, sorted by cost: each certifies more than every cheaper
+    one, or has a CE bound at least 0.1% below theirs. ``key`` gives (cost, accuracy, CE
+    bound)."""
+    out: list[T] = []
+    best_acc, best_ce = -math.inf, math.inf
+    for item in sorted(items, key=lambda i: (key(i)[0], -key(i)[1], key(i)[2])):
+        _, acc, ce = key(item)
+        if not out or acc > best_acc or ce < best_ce * (1 - 1e-3):
+            out.append(item)
+            best_acc, best_ce = max(best_acc, acc), min(best_ce, ce)
     return out
+
+
+def pareto(points: list[FrontierPoint]) -> list[FrontierPoint]:
+    """``keep_pareto`` of frontier points by (counted operations, accuracy, CE bound)."""
+    return keep_pareto(points, lambda p: (p.ops, p.accuracy, p.bound.cross_entropy))
 
 
 def frontier_area(points: list[tuple[float, float]]) -> float:
@@ -189,5 +197,6 @@ def frontier_area(points: list[tuple[float, float]]) -> float:
     return area / (hi - lo)
 
 
-__all__ = ["FrontierPoint", "exact_sets", "frontier", "frontier_area", "neuron_scores",
+__all__ = ["FrontierPoint", "exact_sets", "frontier", "frontier_area", "keep_pareto",
+           "neuron_scores",
            "pareto"]
