@@ -68,8 +68,10 @@ def action_table(group: Group, rho: torch.Tensor, points: torch.Tensor) -> torch
     ρ(g)b_p is farther than POINT_TOL from every point, or if the map is not an action.
     """
     images = torch.einsum("gde,pe->gpd", rho, points)  # [|G|, n, d]
-    dist = (images[:, :, None, :] - points[None, None]).norm(dim=3)  # [|G|, n, n]
-    best, act = dist.min(dim=2)
+    # the nearest point by ‖a‖² − 2a·b + ‖b‖² (one product), then its distance directly
+    sq = (points * points).sum(1)  # [n]
+    act = (sq[None, None] - 2 * images @ points.T).argmin(dim=2)  # [|G|, n]
+    best = (images - points[act]).norm(dim=2)  # [|G|, n]
     if float(best.max()) > POINT_TOL:
         raise ProofCheckError(f"not a ρ-set: some ρ(g)b is {float(best.max()):.2e} from every "
                               f"point")
@@ -105,8 +107,10 @@ class ExactIdeal:
 def _pair_totals(weight: torch.Tensor, pair: torch.Tensor, n_pairs: int) -> torch.Tensor:
     """Σ_{i on pair j} ω_i per pair, correctly rounded (math.fsum), so a checker gets the same
     floats in any summation order; 0 for a pair without neurons. [n_pairs]"""
-    return torch.tensor([math.fsum(weight[pair == j].tolist()) for j in range(n_pairs)],
-                        dtype=torch.float64)
+    groups: list[list[float]] = [[] for _ in range(n_pairs)]
+    for j, w in zip(pair.tolist(), weight.tolist()):
+        groups[j].append(w)
+    return torch.tensor([math.fsum(ws) for ws in groups], dtype=torch.float64)
 
 
 def _shares(weight: torch.Tensor, pair: torch.Tensor, totals: torch.Tensor

@@ -53,8 +53,12 @@ def hidden_norm_bound(proof: list[ProofCircuit], group: Group, m: int,
         for part, keep in ((0, low), (1, ~low)):
             if keep.any():
                 total[part] += _circuit_norm_sq(c, group, inv, scale, keep)
+    if split is None or split >= m:  # no neuron from ``split`` on: that norm is 0 (TINY)
+        total = total[:1]
     out = torch.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
-    return out[0] if split is None else out
+    if split is None:
+        return out[0]
+    return out if len(out) == 2 else torch.cat([out, torch.full_like(out, TINY)])
 
 
 def _circuit_norm_sq(c: ProofCircuit, group: Group, inv: torch.Tensor, scale: torch.Tensor,
@@ -74,7 +78,17 @@ def _circuit_norm_sq(c: ProofCircuit, group: Group, inv: torch.Tensor, scale: to
     nc = gamma.shape[0]
     rx = r2[act_b[inv][:, p]] * lam2[None, :, None]  # [G, n, nc]
     a_x = torch.zeros(g, nc, nc, dtype=torch.float64).index_add_(1, q, rx)  # [G, q, q']
-    return a_x[:, torch.arange(nc)[None, :], act_c].sum(-1)  # [G_x, G_y]
+    # Σ_q A_x[q, act_C[y, q]] = ⟨A_x, P_y⟩ with P_y the 0/1 matrix of q ↦ act_C[y, q]: one
+    # product whose nonzero terms are the same nc exact values (any summation order)
+    if nc <= 32:
+        p_y = torch.zeros(g, nc, nc, dtype=torch.float64)
+        p_y[torch.arange(g)[:, None], torch.arange(nc)[None, :], act_c] = 1.0
+        return a_x.reshape(g, nc * nc) @ p_y.reshape(g, nc * nc).T  # [G_x, G_y]
+    out = torch.empty(g, g, dtype=torch.float64)  # large ρ-sets: gathered, in slabs of x
+    step = max(1, (1 << 23) // (g * nc))
+    for x0 in range(0, g, step):
+        out[x0:x0 + step] = a_x[x0:x0 + step, torch.arange(nc)[None, :], act_c].sum(-1)
+    return out
 
 
 def correct_logits(folded: Folded, group: Group, radius: Folded | None = None,

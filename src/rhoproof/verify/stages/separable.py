@@ -11,6 +11,7 @@ real value (the real model as centre ± radius [F1], the ideal's tables with the
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -55,18 +56,27 @@ def _assignment_bound(v: torch.Tensor, r_hat: torch.Tensor, exact_r: bool) -> to
     exact_r: R̂ is R exactly."""
     g, nb, nc = v.shape
     rs = r_hat.sort(1, descending=True).values  # [nb, nc]
-    w = torch.einsum("zpj,rj->zpr", v.sort(2, descending=True).values, rs)  # [G, nb, nb]
-    w_abs = torch.einsum("zpj,rj->zpr", v.abs().sort(2, descending=True).values, rs)
-    if nb <= MAX_ENUMERATED:
-        perms = torch.tensor(list(itertools.permutations(range(nb))), dtype=torch.int64)
-        rows = torch.arange(nb)[None, :]
-        best = w[:, rows, perms].sum(2).max(1).values  # [G]
-        best_abs = w_abs[:, rows, perms].sum(2).max(1).values
+    both = torch.cat([v, v.abs()]).sort(2, descending=True).values  # [2G, nb, nc]
+    w = torch.einsum("zpj,rj->zpr", both, rs).reshape(2 * g, nb * nb)  # [2G, nb·nb]
+    if nb <= MAX_ENUMERATED:  # Σ_p W[p, πp] for every π: exact 0/1 weights, nb terms each
+        sums = (w @ _permutation_matrix(nb)).max(1).values  # [2G]
     else:
-        best = w.max(2).values.sum(1)
-        best_abs = w_abs.max(2).values.sum(1)
+        sums = w.view(2 * g, nb, nb).max(2).values.sum(1)
+    best, best_abs = sums[:g], sums[g:]
     slack = (0.0 if exact_r else 2 * U) + widen(nc) + widen(nb)
     return best + slack * best_abs * (1 + 2 * slack) + TINY
+
+
+@functools.cache
+def _permutation_matrix(nb: int) -> torch.Tensor:
+    """[nb·nb, nb!] with a 1 at (p·nb + π(p), π) for every permutation π of range(nb): a row
+    vector W (flattened [nb, nb]) times it gives Σ_p W[p, π(p)] for every π."""
+    perms = list(itertools.permutations(range(nb)))
+    mat = torch.zeros(nb * nb, len(perms), dtype=torch.float64)
+    for j, perm in enumerate(perms):
+        for p, q in enumerate(perm):
+            mat[p * nb + q, j] = 1.0
+    return mat
 
 
 def _pair_table(c: ProofCircuit) -> tuple[torch.Tensor, int]:
