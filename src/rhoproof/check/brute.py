@@ -102,10 +102,14 @@ def brute(c: dict, r: dict | None, exact: Exact, table: np.ndarray) -> tuple[int
 
 def correct_low_at(c: dict, r: dict | None, table: np.ndarray, xs: np.ndarray,
                    ys: np.ndarray) -> np.ndarray:
-    """≤ f(xy | x, y) at the inputs (xs, ys), in slabs."""
+    """≤ f(xy | x, y) at the inputs (xs, ys), in slabs (at a quarter of the grid or more: the
+    whole grid by rows of x, without gathering ℓ and r)."""
     m = c["left"].shape[1]
     wide = widen(m + 4)
     u, b = c["unembed"], c["bias"]
+    g = table.shape[0]
+    if 4 * len(xs) >= g * g:  # most of the grid: all of it by rows of x, then the inputs
+        return _correct_low_grid(c, r, table)[xs, ys]
     out = np.empty(len(xs))
     step = max(1, (1 << 20) // max(1, m))
     for j in range(0, len(xs), step):
@@ -121,6 +125,32 @@ def correct_low_at(c: dict, r: dict | None, table: np.ndarray, xs: np.ndarray,
             err = err + ((e_h * (np.abs(uz) + eu)).sum(1) + (hid * eu).sum(1) + r["bias"][z]) \
                 * (1 + wide) + (2 * m + 4) * ETA
         out[j:j + step] = down(val - err, np.abs(val) + err)
+    return out
+
+
+def _correct_low_grid(c: dict, r: dict | None, table: np.ndarray) -> np.ndarray:
+    """``correct_low_at`` on every input, [G, G]: the same value and error terms, by slabs of
+    rows x (h(x, ·) by broadcasting, u(xy) gathered by the table's row)."""
+    g, m = c["left"].shape
+    wide = widen(m + 4)
+    u_t = np.ascontiguousarray(c["unembed"].T)  # [z, m]
+    u_abs, b = np.abs(u_t), c["bias"]
+    eu_t = None if r is None else np.ascontiguousarray(r["unembed"].T)
+    out = np.empty((g, g))
+    step = max(1, (1 << 20) // max(1, g * m))
+    for x0 in range(0, g, step):
+        x1 = min(g, x0 + step)
+        z = table[x0:x1]  # [c, G]
+        hid = np.maximum(c["left"][x0:x1, None, :] + c["right"][None], 0.0)  # [c, G, m]
+        val = np.einsum("xym,xym->xy", hid, u_t[z]) + b[z]
+        err = wide * (np.einsum("xym,xym->xy", hid, u_abs[z]) + np.abs(b[z])) + TINY
+        if r is not None and eu_t is not None:
+            e_h = r["left"][x0:x1, None, :] + r["right"][None]
+            eu = eu_t[z]
+            err = err + (np.einsum("xym,xym->xy", e_h, u_abs[z] + eu)
+                         + np.einsum("xym,xym->xy", hid, eu) + r["bias"][z]) * (1 + wide) \
+                + (2 * m + 4) * ETA
+        out[x0:x1] = down(val - err, np.abs(val) + err)
     return out
 
 

@@ -20,6 +20,12 @@ def _fr(a: np.ndarray) -> list:
     return [Fraction(float(v)) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
+def _integers(values: list[Fraction]) -> tuple[int, list[int]]:
+    """Dyadic rationals over one common denominator D (a power of 2): (D, the numerators)."""
+    den = max((v.denominator for v in values), default=1)
+    return den, [v.numerator * (den // v.denominator) for v in values]
+
+
 def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
     """F*(w) for w = 0 .. |G| − 1, exactly (the module docstring)."""
     out = [Fraction(t0)] * g
@@ -29,17 +35,23 @@ def ideal_values(circuits: tuple, t0: float, g: int) -> list[Fraction]:
             out = [v + coeff * int(c.chi[w]) for w, v in enumerate(out)]
         elif isinstance(c, RhoSetTables):
             alpha, gamma = _fr(c.alpha), _fr(c.gamma)
-            k = [_fr(c.k[p]) for p in range(len(alpha))]
             relu = [[max(a + b, Fraction(0)) for b in gamma] for a in alpha]
             # only without a symmetry (parse refuses a weight table then): one W for all pairs
             require(not isinstance(c.w, np.ndarray), "a table of pair weights needs a symmetry")
             w = Fraction(float(c.w))
-            pairs = [(p, q) for p in range(len(alpha)) for q in range(len(gamma))
-                     if relu[p][q]]
+            # every value is a dyadic rational: over common denominators 2^a (K) and 2^b
+            # (ReLU), K[p, j]·ReLU[p, q] = kn[p][j]·rn[p][q] / 2^(a+b) with Python integers,
+            # so each output's sum is an exact integer sum
+            k_den, k_num = _integers([Fraction(float(v)) for v in np.ravel(c.k)])
+            r_den, r_num = _integers([v for row in relu for v in row])
+            nb, nc = len(alpha), len(gamma)
+            kn = [k_num[p * nc:(p + 1) * nc] for p in range(nb)]
+            terms = [(kn[p], q, r_num[p * nc + q]) for p in range(nb) for q in range(nc)
+                     if r_num[p * nc + q]]
+            scale = w / (k_den * r_den)
             for z in range(g):
-                act = c.act_c[z]
-                out[z] += w * sum((k[p][int(act[q])] * relu[p][q] for p, q in pairs),
-                                  Fraction(0))
+                act = c.act_c[z].tolist()
+                out[z] += scale * sum(k_row[act[q]] * rv for k_row, q, rv in terms)
     return out
 
 

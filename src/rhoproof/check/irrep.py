@@ -285,8 +285,20 @@ def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
                  ) -> np.ndarray:
     """≥ ‖dl(x) + dr(y)‖ (the exact sum of the floats) at the inputs (xs, ys), computed
     directly, in slabs: fl(a + b) is within u|a + b| of a + b entrywise, so the exact norm is at
-    most the norm of the rounded sums times (1 + 2u). (The prover uses ‖a‖² + ‖b‖² + 2a·b;
-    this is a different computation of the same bound.)"""
+    most the norm of the rounded sums times (1 + 2u). At a quarter of the grid or more: the
+    whole grid from ‖a‖² + ‖b‖² + 2a·b (one matrix product), widened for its own rounding."""
+    g, m = dl.shape
+    if 4 * len(xs) >= g * g:  # most of the grid: all of it from one product, then the inputs
+        # ‖a + b‖² = A + B + 2C (A = ‖a‖², B = ‖b‖², C = a·b): the computed Â, B̂, Ĉ are within
+        # γ_{m+2} of A, B and of Σ|a_i b_i| ≤ (A + B)/2; the three-term sum adds 4u of its
+        # magnitudes; the root of the widened square (underflow: 2(m + 2)η inside) adds 4u
+        gam = widen(m + 2)
+        sa, sb = (dl * dl).sum(1), (dr * dr).sum(1)
+        cross = dl @ dr.T  # [G, G]
+        mag = sa[:, None] + sb[None]
+        sq = mag + 2 * cross + 2 * gam * mag * (1 + 2 * gam) + 4 * U * (mag + 2 * np.abs(cross))
+        grid = np.sqrt(np.maximum(sq, 0.0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
+        return grid[xs, ys]
     out = np.empty(len(xs))
     step = max(1, (1 << 21) // max(1, dl.shape[1]))
     for j in range(0, len(xs), step):
@@ -298,16 +310,40 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
     """≥ ‖h*(x, y)‖ at the inputs (xs, ys), over the kept neurons below ``split`` and from it
     on: [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
     total = np.zeros((2, len(xs)))
+    g = len(inv)
+    grid = 4 * len(xs) >= g * g  # most of the grid: all of it, then the inputs
     for c in claim.circuits:
         low = (c.neurons < split) & keep[c.neurons]
         high = (c.neurons >= split) & keep[c.neurons]
         lam2 = c.scale**2
         if isinstance(c, SignTables):
+            if grid:  # Σ_i 4λ_i² [b_i χ(x) = 1] [c_i χ(y) = 1]: one product per neuron set
+                on_x = (((1 - 2 * c.p)[None] * c.chi[:, None]) == 1).astype(np.float64)
+                on_y = (((1 - 2 * c.q)[None] * c.chi[:, None]) == 1).astype(np.float64)
+                for row, sel in ((0, low), (1, high)):
+                    if sel.any():
+                        total[row] += ((on_x[:, sel] * (4 * lam2[sel])[None])
+                                       @ on_y[:, sel].T)[xs, ys]
+                continue
             on = (((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1) \
                 & (((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1)
             sq = on * (4 * lam2)[None]
         else:
             r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
+            if grid:  # Σ_q A_x[q, act_C[y, q]] = ⟨A_x, P_y⟩: one product per neuron set
+                nc = len(c.gamma)
+                onehot = np.zeros((g, nc, nc))
+                onehot[np.arange(g)[:, None], np.arange(nc)[None], c.act_c] = 1.0
+                p_y = onehot.reshape(g, nc * nc).T
+                for row, sel in ((0, low), (1, high)):
+                    if sel.any():
+                        rx = r2[c.act_b[inv][:, c.p[sel]]] * lam2[sel][None, :, None]
+                        a_x = np.zeros((g, nc, nc))  # [x, q, q']
+                        qs = c.q[sel]
+                        for qv in np.unique(qs):
+                            a_x[:, qv] = rx[:, qs == qv].sum(1)
+                        total[row] += (a_x.reshape(g, nc * nc) @ p_y)[xs, ys]
+                continue
             sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
         total[0] += sq[:, low].sum(1)
         total[1] += sq[:, high].sum(1)

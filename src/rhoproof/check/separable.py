@@ -33,10 +33,12 @@ def _assignment(v: np.ndarray, r_hat: np.ndarray, exact_r: bool) -> np.ndarray:
     rs = -np.sort(-r_hat, axis=1)
     w = np.einsum("zpj,rj->zpr", -np.sort(-v, axis=2), rs)
     w_abs = np.einsum("zpj,rj->zpr", -np.sort(-np.abs(v), axis=2), rs)
-    if nb <= 6:
+    if nb <= 6:  # Σ_p W[p, π(p)] for every π as one product with a 0/1 matrix (exact terms)
         perms = np.array(list(itertools.permutations(range(nb))))
-        best = w[:, np.arange(nb)[None, :], perms].sum(2).max(1)
-        best_abs = w_abs[:, np.arange(nb)[None, :], perms].sum(2).max(1)
+        pick = np.zeros((nb * nb, len(perms)))
+        pick[np.arange(nb)[None, :] * nb + perms, np.arange(len(perms))[:, None]] = 1.0
+        best = (w.reshape(g, nb * nb) @ pick).max(1)
+        best_abs = (w_abs.reshape(g, nb * nb) @ pick).max(1)
     else:
         best, best_abs = w.max(2).sum(1), w_abs.max(2).sum(1)
     slack = (0.0 if exact_r else 2 * U) + widen(nc) + widen(nb)
