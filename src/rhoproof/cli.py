@@ -38,6 +38,9 @@ def _load_run(path: str, table: str | None = None) -> Any:
             "is the one it was trained on)")
         print(f"rhoproof: note: stored the group's table in {run.path / GROUP}; later commands "
               f"read it from there (no --table needed){unchecked}", file=sys.stderr)
+    if run.info.get("planted"):
+        print(f"rhoproof: note: {run.path} holds planted models ({run.info['planted']['command']}"
+              f"): an exact ρ-set ideal plus noise, not trained ones", file=sys.stderr)
     if run.info.get("group_unverified"):
         print(f"rhoproof: note: {run.path / WEIGHTS} records no group; {run.group.spec} comes "
               f"from config.json alone (an edited config would not be noticed)", file=sys.stderr)
@@ -501,6 +504,31 @@ def cmd_zoo(args: argparse.Namespace) -> None:
         print(f"wrote the {args.group} zoo as a run directory: {path}")
 
 
+def cmd_plant(args: argparse.Namespace) -> None:
+    import math
+
+    from rhoproof.groups import group
+    from rhoproof.testing import plant
+
+    if args.models < 1 or args.width < 1 or args.seed < 0:
+        raise ConfigError("plant needs --models ≥ 1, --width ≥ 1 and --seed ≥ 0")
+    if not (math.isfinite(args.noise) and args.noise >= 0):
+        raise ConfigError(f"--noise must be a finite number ≥ 0 (a multiple of the zoo's "
+                          f"level), not {args.noise}")
+    grp = group(args.group)  # a bad spec fails here, before anything is written
+    try:
+        path = plant(grp.spec, args.out, args.models, seed=args.seed, noise=args.noise,
+                     width=args.width)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    from rhoproof.run import load_run
+
+    info = load_run(path).info["planted"]
+    print(f"wrote {args.models} planted {grp.spec} model{'s' if args.models > 1 else ''} "
+          f"(circuits {', '.join(info['circuits'])}; width {args.width}; noise {args.noise:g}× "
+          f"the zoo's; seed {args.seed}) to {path}: planted, not trained")
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     from rhoproof.importer import import_report
     from rhoproof.run import load_run
@@ -796,6 +824,19 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--models", type=int, help="for export: the first N models only")
     z.add_argument("--json", action="store_true", help="list: machine-readable output")
     z.set_defaults(func=cmd_zoo)
+
+    pl = sub.add_parser("plant", help="models with a known explanation: an exact ρ-set ideal "
+                                      "plus noise, as a run directory",
+                        epilog="example: rhoproof plant --group S6 --models 4 --seed 0 --out "
+                               "runs/planted-s6")
+    pl.add_argument("--group", required=True, help="group spec, e.g. S5 or A6")
+    pl.add_argument("--models", type=int, default=1, help="models to plant (1)")
+    pl.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    pl.add_argument("--out", required=True, help="run directory to create")
+    pl.add_argument("--noise", type=float, default=1.0,
+                    help="noise as a multiple of the zoo's level (1; 0: the exact ideal)")
+    pl.add_argument("--width", type=int, default=256, help="neurons per model (256)")
+    pl.set_defaults(func=cmd_plant)
 
     im = sub.add_parser("import", help="make a run directory from weights trained elsewhere")
     im.add_argument("weights", help="safetensors file or torch state dict (paper's names or "

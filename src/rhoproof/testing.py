@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -622,5 +623,249 @@ def run_case(rng: np.random.Generator, group_of: Any) -> dict:
     return res
 
 
-__all__ += ["SCALES", "adversarial_model", "clock", "lookup_forgery", "planted", "rho_set",
-            "run_case", "tampered"]
+# --- planted models (``rhoproof plant``) ----------------------------------------------------
+
+PLANTED_NOISE = {"unembedding": 0.33, "distance": 0.045, "others": 0.02, "bias": 0.02}
+"""Default noise of a planted model, as the size of each of the proof's terms against the
+ideal's margin (docs/soundness.md §2): ‖Δu_C(z)‖ N (unembedding), ‖u_C(z)‖ D (distance),
+‖u_Z(z)‖ ‖ℓ_Z(x) + r_Z(y)‖ (the neurons outside the circuits) at their medians over outputs
+and inputs, and the spread of Δβ: the median over the zoo's S4, A5 and S5 models certified
+≥ 95% (per group 0.20 / 0.65 / 0.33, 0.019 / 0.048 / 0.045, 0.020 / 0.000 / 0.043, 0.012 /
+0.026 / 0.020; ``bench/planted_noise.py``). White noise at these levels stands in for the
+trained models' deviations from their ideals."""
+
+PLANTED_MARGIN = 6.0
+"""The planted ideal's logit margin F*(e) − max_{w≠e} F*(w) (the zoo's median is 5.8–6.8)."""
+
+
+def rho_orbit(group: Group, irrep: str) -> torch.Tensor:
+    """A small ρ-set of ``irrep``: the orbit under ρ(G) of a unit vector fixed by as many
+    elements as a greedy pass finds, [n, d] (n = |G| / its stabilizer's order).
+
+    No subgroup enumeration (so it runs for S7): the fixed space is cut down element by
+    element, elements with the largest character first (they fix the most), keeping an element
+    only while something stays fixed. Deterministic.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import rho_orbit
+    >>> tuple(rho_orbit(group("S5"), "4d-0").shape)  # the simplex: S4 fixes a vertex
+    (5, 4)
+    """
+    rho = group.irrep(irrep).matrices  # [G, d, d]
+    eye = np.eye(rho.shape[1])
+    chi = np.round(np.trace(rho, axis1=1, axis2=2), 9)
+    rng = np.random.default_rng(0)
+    best: np.ndarray | None = None
+    for attempt in range(ORBIT_TRIES):  # ties within a character value in a new order each
+        tie = np.arange(len(chi)) if attempt == 0 else rng.permutation(len(chi))
+        basis = eye
+        for g in np.lexsort((tie, -chi)):
+            m = (rho[g] - eye) @ basis  # fixed vectors of ρ(g) within span(basis)
+            _, s, vt = np.linalg.svd(m)
+            null = vt[int((s > 1e-9).sum()):]
+            if 0 < len(null) < basis.shape[1]:
+                basis, _ = np.linalg.qr(basis @ null.T)
+        v = basis[:, 0] / np.linalg.norm(basis[:, 0])
+        images = rho @ v  # [G, d]
+        _, first = np.unique(np.round(images, 8), axis=0, return_index=True)
+        if best is None or len(first) < len(best):
+            best = images[np.sort(first)]
+    assert best is not None
+    return torch.from_numpy(best.copy())
+
+
+SAMPLE = 4096
+"""Random inputs over which ``planted_model`` takes the medians that size its noise."""
+
+ORBIT_TRIES = 8
+"""Greedy passes of ``rho_orbit`` (each orders the elements of equal character anew)."""
+
+
+def _faithful(group: Group, irrep: Any) -> bool:
+    chi = irrep.character
+    return int((np.abs(chi - irrep.dim) < 1e-9).sum()) == 1  # ρ(g) = I only at e
+
+
+def planted_circuits(group: Group, width: int = 256) -> list[tuple[str, torch.Tensor | None]]:
+    """The circuits of ``group``'s planted models: complete double sums B × (−B) of the
+    faithful real-type irrep with the smallest ρ-set (the standard irrep of S_n and A_n) and of
+    the next one that fits in ``width`` neurons, plus the sign circuit (``1d`` with a ±1
+    character, points None) where the group has one. Raises ValueError when not even the
+    first fits.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import planted_circuits
+    >>> [(name, None if b is None else len(b)) for name, b in planted_circuits(group("S5"))]
+    [('4d-0', 5), ('5d-1', 6), ('1d-1', None)]
+    """
+    cands = []
+    for r in group.irreps:
+        if r.type == "real" and r.dim >= 2 and _faithful(group, r):
+            pts = rho_orbit(group, r.name)
+            cands.append((len(pts), r.dim, r.name, pts))
+    cands.sort(key=lambda c: c[:3])
+    sign = [r.name for r in group.irreps if r.dim == 1 and r.name != "1d-0"
+            and bool((np.abs(np.abs(r.character) - 1) < 1e-9).all())][:1]
+    chosen: list[tuple[str, torch.Tensor | None]] = []
+    used = 4 * len(sign)
+    for n, _, name, pts in cands:
+        if len(chosen) < 2 and used + n * n <= width:
+            chosen.append((name, pts))
+            used += n * n
+    if not chosen:
+        need = min((c[0] ** 2 for c in cands), default=0)
+        raise ValueError(f"{group.spec}: no faithful real irrep's double sum fits in {width} "
+                         f"neurons" + (f" (the smallest needs {need})" if need else ""))
+    return chosen + [(name, None) for name in sign]
+
+
+def _circuit_scales(mean_squares: list[torch.Tensor], sizes: list[int]) -> torch.Tensor:
+    """Per neuron, its circuit's root mean square entry, normalized so that the squares
+    average 1 over all circuit neurons: [Σ sizes]."""
+    per = torch.cat([ms.sqrt().expand(n) for ms, n in zip(mean_squares, sizes)])
+    return per / per.pow(2).mean().sqrt()
+
+
+def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: float = 1.0,
+                  seed: int = 0) -> Folded:
+    """``models`` float32 folded models of ``group`` whose explanation is known: an exact
+    ρ-set ideal (``planted_circuits``) plus noise.
+
+    Each circuit's neurons are s·ReLU(b_pᵀρ(x)a + aᵀρ(y)(−b_q)) with unembedding
+    b_pᵀρ(z)(−b_q)/s (s uniform in [0.5, 1.5], a a random unit vector), every pair of B × B
+    once; the sign circuit's four neurons s·ReLU(bχ(x) + cχ(y)), b, c = ±1, with unembedding
+    ±χ(z)/s (+ when b = c). Each circuit is scaled so that F_c(e) is 1 above its next value
+    (the sign circuit ties e with its kernel), the sum to margin PLANTED_MARGIN; the
+    neurons left over are dead (zero). Then white Gaussian noise on every weight, sized so that
+    each of the proof's terms is ``noise`` × PLANTED_NOISE of the margin (the zoo's level), and
+    the weights are rounded to float32 (the stored model is the truth). Everything is drawn
+    from ``seed``.
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import exact_truth, planted_model
+    >>> G = group("S4")
+    >>> f = planted_model(G, 2, width=96, seed=1)
+    >>> tuple(f.left.shape), f.left.dtype, exact_truth(f, G, 1).accuracy
+    ((2, 24, 96), torch.float32, 1.0)
+    """
+    if models < 1 or width < 1 or not noise >= 0:
+        raise ValueError("planted_model needs models ≥ 1, width ≥ 1 and noise ≥ 0")
+    circuits = planted_circuits(group, width)
+    gen = torch.Generator().manual_seed(seed)
+    g, e = group.order, group.identity
+    out = []
+    for _ in range(models):
+        cols_l, cols_r, rows_u = [], [], []
+        for name, pts in circuits:
+            ir = group.irrep(name)
+            rho = torch.from_numpy(ir.matrices)
+            if pts is None:  # the sign circuit
+                chi = torch.from_numpy(ir.character.copy())
+                ll, rr, uu = [], [], []
+                for b in (1.0, -1.0):
+                    for c in (1.0, -1.0):
+                        s = 0.5 + float(torch.rand(1, generator=gen, dtype=torch.float64))
+                        ll.append(s * b * chi)
+                        rr.append(s * c * chi)
+                        uu.append((1.0 if b == c else -1.0) * chi / s)
+            else:
+                a = torch.randn(rho.shape[1], dtype=torch.float64, generator=gen)
+                a = a / a.norm()
+                ell = torch.einsum("pd,gde,e->gp", pts, rho, a)  # b_pᵀρ(x)a  [G, n]
+                arr = torch.einsum("d,gde,qe->gq", a, rho, -pts)  # aᵀρ(y)(−b_q)
+                unb = torch.einsum("pd,gde,qe->gpq", pts, rho, -pts)  # b_pᵀρ(z)(−b_q)
+                ll, rr, uu = [], [], []
+                for p in range(len(pts)):
+                    for q in range(len(pts)):
+                        s = 0.5 + float(torch.rand(1, generator=gen, dtype=torch.float64))
+                        ll.append(s * ell[:, p])
+                        rr.append(s * arr[:, q])
+                        uu.append(unb[:, p, q] / s)
+            lc, rc, uc = torch.stack(ll, 1), torch.stack(rr, 1), torch.stack(uu, 0)
+            f_c = torch.relu(lc[e] + rc[e]) @ uc  # F_c(w) = f_c(w | e, e)
+            below = f_c[f_c < f_c[e] - 1e-9]  # the sign circuit ties e with its kernel
+            gap = float(f_c[e] - below.max()) if len(below) else 0.0
+            if not (gap > 1e-9 and bool((f_c <= f_c[e] + 1e-9).all())):
+                raise ValueError(f"{group.spec}: the planted {name} circuit has no margin")
+            cols_l.append(lc)
+            cols_r.append(rc)
+            rows_u.append(uc / gap)
+        used = sum(t.shape[1] for t in cols_l)
+        left = torch.cat([*cols_l, torch.zeros(g, width - used, dtype=torch.float64)], 1)
+        right = torch.cat([*cols_r, torch.zeros(g, width - used, dtype=torch.float64)], 1)
+        unembed = torch.cat([*rows_u, torch.zeros(width - used, g, dtype=torch.float64)], 0)
+        f_all = torch.relu(left[e] + right[e]) @ unembed
+        margin = float(f_all[e] - torch.cat([f_all[:e], f_all[e + 1:]]).max())
+        unembed = unembed * (PLANTED_MARGIN / margin)
+        # white noise sized so that each proof term is noise × PLANTED_NOISE of the margin,
+        # its medians taken over SAMPLE random inputs
+        n_c, n_z = used, width - used
+        xs = torch.randint(g, (SAMPLE,), generator=gen)
+        ys = torch.randint(g, (SAMPLE,), generator=gen)
+        n_med = float(torch.relu(left[xs, :n_c] + right[ys, :n_c]).norm(dim=1).median())
+        u_med = float(unembed[:n_c].norm(dim=0).median())
+        k = {name: noise * level * PLANTED_MARGIN for name, level in PLANTED_NOISE.items()}
+        sd_u = k["unembedding"] / (math.sqrt(n_c) * n_med)
+        sd_lr = k["distance"] / (math.sqrt(2 * n_c) * u_med)
+        sd_z = math.sqrt(k["others"] / (math.sqrt(2) * n_z)) if n_z else 0.0
+
+        def gauss(*shape: int) -> torch.Tensor:
+            return torch.randn(shape, dtype=torch.float64, generator=gen)
+
+        # within the circuits, each circuit's share at its own scale (a small circuit, like the
+        # sign circuit, keeps its shape), the total as above
+        sizes = [t.shape[1] for t in cols_l]
+        w_lr = _circuit_scales([t.pow(2).mean() for t in cols_l], sizes)
+        w_u = _circuit_scales([t.pow(2).mean() for t in rows_u], sizes)
+        left[:, :n_c] += sd_lr * w_lr[None] * gauss(g, n_c)
+        right[:, :n_c] += sd_lr * w_lr[None] * gauss(g, n_c)
+        unembed[:n_c] += sd_u * w_u[:, None] * gauss(n_c, g)
+        left[:, n_c:] += sd_z * gauss(g, n_z)
+        right[:, n_c:] += sd_z * gauss(g, n_z)
+        unembed[n_c:] += sd_z * gauss(n_z, g)
+        bias = k["bias"] * gauss(g)
+        out.append((left, right, unembed, bias))
+    return Folded(*(torch.stack([o[j] for o in out]).to(torch.float32) for j in range(4)))
+
+
+def plant(spec: str, out: str | Path, models: int = 1, *, seed: int = 0, noise: float = 1.0,
+          width: int = 256) -> Path:
+    """Write ``models`` planted models of the group ``spec`` (``planted_model``) as a run
+    directory at ``out``; config.json says they are planted, with the circuits, the noise and
+    the seed. Every command reads it like a trained run (and notes that it is planted).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import rhoproof
+    >>> from rhoproof.testing import plant
+    >>> run = rhoproof.load_run(plant("S4", tempfile.mkdtemp() + "/p", 2, width=96))
+    >>> run.n_instances, run.info["planted"]["circuits"]
+    (2, ['3d-0', '3d-1', '1d-1'])
+    """
+    from rhoproof.config import TrainConfig
+    from rhoproof.groups import group
+    from rhoproof.run import write_folded_run
+
+    grp = group(spec)
+    folded = planted_model(grp, models, width=width, noise=noise, seed=seed)
+    config = TrainConfig(group=grp.spec, n_instances=models, d_embed=width, d_hidden=width,
+                         epochs=0, seed=seed)
+    names = [name for name, _ in planted_circuits(grp, width)]
+    write_folded_run(Path(out), folded, config, {"planted": {
+        "circuits": names, "width": width, "models": models, "seed": seed, "noise": noise,
+        "noise_levels": PLANTED_NOISE, "margin": PLANTED_MARGIN,
+        "command": f"rhoproof plant --group {grp.spec} --models {models} --seed {seed} "
+                   f"--noise {noise:g} --width {width}"}}, grp)
+    return Path(out)
+
+
+__all__ += ["PLANTED_MARGIN", "PLANTED_NOISE", "SCALES", "adversarial_model", "clock",
+            "lookup_forgery", "plant", "planted", "planted_circuits", "planted_model", "rho_orbit",
+            "rho_set", "run_case", "tampered"]
