@@ -1,17 +1,28 @@
-"""The V_irrep cascade across groups: per stage, the inputs it decided, its counted operations
-and its time, against brute force's, and how each grows with |G|.
+"""The V_irrep proof across groups: per stage, the inputs it decided, its counted operations
+and its wall time, against brute force's, and how each grows with |G|; and the checker's
+time on the same certificates.
 
-For each zoo group (S4, A5, S5, A6; |G| = 24, 60, 120, 360) and its first N models (default
-20; A6 ships 4), the
-certificate in per-output mode "needed" (stages 2-3 only on what stage 1 left: the compact
-proof) and "all" (stages 2-3 on every input: the tightest cross-entropy bound). Counts are
-multiply-adds and comparisons from the shapes each stage touched (``certificate.ops``); times
-are each stage's wall time; brute force is the exact V_brute of the same process. Medians are
-over the models certified ≥ 95%. Fits the exponent in |G| of the median counted operations
-(log-log least squares). S6 has no zoo models (training with the seed recipe takes hours on
-this machine's two cores, and no GPU was lent): it is not in these numbers.
-Writes bench/results/certify_scaling.json and .md.
-Usage: python bench/certify_scaling.py [--models N] [--groups S4,A5,S5,A6]
+Two series:
+
+* **zoo** (trained models): S4, A5, S5, A6 (|G| = 24, 60, 120, 360), the first N models of
+  each (A6 ships 4), per-output modes "needed" (stages 2–3 only on what stage 1 left: the
+  compact proof) and "all" (stages 2–3 on every input: the tightest CE bound).
+* **planted** (``rhoproof plant``: an exact ρ-set ideal plus noise at the zoo's level, all of
+  width m, default 256): S4, S5, A6, S6 (|G| = 24 … 720); here the width is the same in every
+  group, so the fitted exponents in |G| are not confounded by each group's own m.
+
+Timings are ratios measured in this process: for each model, ``rounds`` certificates in a row
+(the certificate records the proof's time and brute force's, each measured in the same call),
+then the checker ``rounds`` times on the last one (numpy, after the torch work, so the two
+libraries' thread pools do not meet); medians over rounds, then over the models certified
+≥ 95%. The machine's load average is recorded beside the figures. Counted operations are
+multiply-adds and comparisons from the shapes each stage touched; brute force's:
+|G|²m + |G|³m + |G|³. Fits: log-log least squares of the medians against |G|.
+
+Writes bench/results/certify_scaling.json, .md and certify_scaling.png (log-log: proof and brute
+force against |G|, counted operations and wall time, planted series).
+Usage: python bench/certify_scaling.py [--models N] [--zoo S4,A5,S5,A6] [--planted S4,S5,A6,S6]
+       [--planted-models K] [--width M] [--rounds R]
 """
 
 from __future__ import annotations
@@ -19,15 +30,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from rhoproof import zoo
+from rhoproof.check import check_model
 from rhoproof.groups import group
 from rhoproof.run import versions
+from rhoproof.testing import planted_circuits, planted_model
 from rhoproof.verify.certificate import certify_model
 from rhoproof.verify.records import Certificate
 
@@ -41,85 +56,190 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
 
 
-def _proof_ops(cert: dict) -> int:
-    return Certificate.from_json(cert).proof_ops
+def _stored_np(folded: Any) -> Any:
+    """The checker's view of a folded model (its tensors as stored)."""
+    from rhoproof.check.weights import StoredModel
+
+    return StoredModel({n: v.detach().numpy() for n, v in folded.tensors().items()}, True,
+                       None)
+
+
+def _measure(models: Any, spec: str, k: int, mode: str, rounds: int) -> dict:
+    grp = group(spec)
+    certs = [certify_model(models, grp, k, "irrep", mode) for _ in range(rounds)]
+    cert = certs[-1].to_json()
+    stored = _stored_np(models)
+    check_s = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        check_model(cert, stored, grp.table_np, spec)
+        check_s.append(time.perf_counter() - t0)
+    proof = statistics.median(c.seconds["proof"] for c in certs)
+    brute = statistics.median(c.seconds["brute"] for c in certs)
+    return {"instance": k, "accuracy": cert["accuracy"], "true_accuracy": cert["brute"]["accuracy"],
+            "ce_bound": cert["cross_entropy"], "ce_true": cert["brute"]["cross_entropy"],
+            "proof_s": proof, "brute_s": brute, "check_s": statistics.median(check_s),
+            "proof_ops": Certificate.from_json(cert).proof_ops, "brute_ops": cert["ops"]["brute"],
+            "stages": [{k2: s[k2] for k2 in ("name", "inputs", "certified", "ops", "seconds")}
+                       for s in cert["stages"]]}
+
+
+def _summary(rows: list[dict], g: int) -> dict:
+    good = [r for r in rows if r["accuracy"] >= 0.95] or rows
+    med = statistics.median
+    names = [s["name"] for s in good[0]["stages"]]
+    return {
+        "order": g, "models": len(rows), "certified_95": sum(r["accuracy"] >= 0.95 for r in rows),
+        "median_ops_over_brute": med(r["proof_ops"] / r["brute_ops"] for r in good),
+        "median_time_over_brute": med(r["proof_s"] / r["brute_s"] for r in good),
+        "median_check_over_proof": med(r["check_s"] / r["proof_s"] for r in good),
+        "median_proof_ops": med(r["proof_ops"] for r in good),
+        "brute_ops": good[0]["brute_ops"],
+        "median_proof_s": med(r["proof_s"] for r in good),
+        "median_brute_s": med(r["brute_s"] for r in good),
+        "median_check_s": med(r["check_s"] for r in good),
+        "mean_ce_bound": statistics.fmean(r["ce_bound"] for r in good),
+        "mean_ce_true": statistics.fmean(r["ce_true"] for r in good),
+        "stages": [{"name": name,
+                    "mean_certified": statistics.fmean(r["stages"][j]["certified"]
+                                                       for r in good) / g**2,
+                    "median_ops": med(r["stages"][j]["ops"] for r in good),
+                    "median_seconds": med(r["stages"][j]["seconds"] for r in good)}
+                   for j, name in enumerate(names)],
+        "per_model": rows}
+
+
+def _series(name: str, sources: dict[str, Any], rounds: int) -> dict:
+    out: dict[str, Any] = {}
+    for spec, models in sources.items():
+        g = group(spec).order
+        out[spec] = {}
+        for mode in ("needed", "all"):
+            rows = [_measure(models, spec, k, mode, rounds) for k in range(models.n_instances)]
+            out[spec][mode] = _summary(rows, g)
+            s = out[spec][mode]
+            print(f"{name} {spec} {mode}: {s['certified_95']}/{s['models']} ≥95%, ops "
+                  f"{s['median_ops_over_brute']:.4f}, time {s['median_time_over_brute']:.3f}, "
+                  f"check/proof {s['median_check_over_proof']:.2f} (proof "
+                  f"{s['median_proof_s']:.4f} s, brute {s['median_brute_s']:.3f} s; load "
+                  f"{os.getloadavg()[0]:.2f})", flush=True)
+    return out
+
+
+def _fits(series: dict) -> dict:
+    fits = {}
+    for mode in ("needed", "all"):
+        orders = [r[mode]["order"] for r in series.values()]
+        fits[mode] = {
+            "proof_ops": _fit(orders, [r[mode]["median_proof_ops"] for r in series.values()]),
+            "proof_s": _fit(orders, [r[mode]["median_proof_s"] for r in series.values()]),
+            "brute_ops": _fit(orders, [r[mode]["brute_ops"] for r in series.values()]),
+            "brute_s": _fit(orders, [r[mode]["median_brute_s"] for r in series.values()]),
+            "stage1_ops": _fit(orders, [r[mode]["stages"][0]["median_ops"]
+                                        for r in series.values()])}
+    return fits
+
+
+def _table(series: dict) -> list[str]:
+    lines = ["| group | mode | ≥95% | stage: share of inputs certified (median ops; median s) "
+             "| proof / brute, ops | proof / brute, time | check / proof, time | proof s | "
+             "brute s | CE bound (true) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for spec, r in series.items():
+        for mode in ("needed", "all"):
+            d = r[mode]
+            st = "; ".join(f"{s['name']} {s['mean_certified']:.3f} ({s['median_ops']:.3g}; "
+                           f"{s['median_seconds']:.2g})" for s in d["stages"])
+            lines.append(f"| {spec} | {mode} | {d['certified_95']}/{d['models']} | {st} | "
+                         f"{d['median_ops_over_brute']:.4f} | "
+                         f"{d['median_time_over_brute']:.3f} | "
+                         f"{d['median_check_over_proof']:.2f} | {d['median_proof_s']:.3g} | "
+                         f"{d['median_brute_s']:.3g} | "
+                         f"{d['mean_ce_bound']:.3f} ({d['mean_ce_true']:.3f}) |")
+    return lines
+
+
+def _figure(series: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), constrained_layout=True)
+    orders = [r["needed"]["order"] for r in series.values()]
+    for ax, (key, label) in zip(axes, (("ops", "counted operations"), ("s", "wall time (s)"))):
+        for mode, style in (("needed", "o-"), ("all", "s--")):
+            ys = [r[mode]["median_proof_ops" if key == "ops" else "median_proof_s"]
+                  for r in series.values()]
+            ax.plot(orders, ys, style, label=f"proof ({mode})")
+        bs = [r["needed"]["brute_ops" if key == "ops" else "median_brute_s"]
+              for r in series.values()]
+        ax.plot(orders, bs, "k^-", label="brute force")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("|G|")
+        ax.set_ylabel(label)
+        ax.set_xticks(orders, [f"{s}\n{o}" for s, o in zip(series, orders)])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("V_irrep against brute force, planted models of one width")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", type=int, default=20)
-    ap.add_argument("--groups", default="S4,A5,S5,A6")
+    ap.add_argument("--models", type=int, default=20, help="zoo models per group")
+    ap.add_argument("--zoo", default="S4,A5,S5,A6")
+    ap.add_argument("--planted", default="S4,S5,A6,S6")
+    ap.add_argument("--planted-models", type=int, default=3)
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="bench/results")
     args = ap.parse_args()
     torch.set_num_threads(2)
     t_all = time.perf_counter()
-    rows = {}
-    for spec in args.groups.split(","):
-        n_models = min(args.models, zoo.entry(spec)["models"])  # A6 ships 4
-        grp, models = group(spec), zoo.load(spec, n_models)
-        n = grp.order
-        per_mode = {}
-        for mode in ("needed", "all"):
-            certs = [certify_model(models, grp, k, "irrep", mode).to_json()
-                     for k in range(n_models)]
-            good = [c for c in certs if c["accuracy"] >= 0.95] or certs
-            names = [s["name"] for s in good[0]["stages"]]
-            per_mode[mode] = {
-                "models": len(certs), "certified_95": sum(c["accuracy"] >= 0.95 for c in certs),
-                "median_ops_over_brute": statistics.median(_proof_ops(c) / c["ops"]["brute"]
-                                                           for c in good),
-                "median_proof_over_brute_time": statistics.median(
-                    c["seconds"]["proof"] / c["brute"]["seconds"] for c in good),
-                "median_proof_ops": statistics.median(_proof_ops(c) for c in good),
-                "brute_ops": good[0]["ops"]["brute"],
-                "median_brute_seconds": statistics.median(c["brute"]["seconds"] for c in good),
-                "mean_ce_bound": statistics.fmean(c["cross_entropy"] for c in good),
-                "mean_ce_true": statistics.fmean(c["brute"]["cross_entropy"] for c in good),
-                "stages": [{
-                    "name": name,
-                    "mean_inputs": statistics.fmean(c["stages"][j]["inputs"] for c in good),
-                    "mean_certified": statistics.fmean(c["stages"][j]["certified"]
-                                                       for c in good) / n**2,
-                    "median_ops": statistics.median(c["stages"][j]["ops"] for c in good),
-                    "median_seconds": statistics.median(c["stages"][j]["seconds"]
-                                                        for c in good)}
-                    for j, name in enumerate(names)],
-                "frontier_median_model": Certificate.from_json(sorted(
-                    good, key=lambda c: _proof_ops(c))[len(good) // 2]).frontier,
-            }
-            print(spec, mode, json.dumps({k: v for k, v in per_mode[mode].items()
-                                          if k != "stages"}), flush=True)
-        rows[spec] = {"order": n, **per_mode}
-    orders = [r["order"] for r in rows.values()]
-    fits = {mode: {
-        "proof_ops": _fit(orders, [r[mode]["median_proof_ops"] for r in rows.values()]),
-        "brute_ops": _fit(orders, [r[mode]["brute_ops"] for r in rows.values()]),
-        "stage1_ops": _fit(orders, [r[mode]["stages"][0]["median_ops"] for r in rows.values()])}
-        for mode in ("needed", "all")}
-    result = {"models_per_group": args.models, "groups": rows, "exponents": fits,
-              "seconds": round(time.perf_counter() - t_all, 1), "versions": versions()}
+    load0 = os.getloadavg()
+    zoo_src = {spec: zoo.load(spec, min(args.models, zoo.entry(spec)["models"]))
+               for spec in args.zoo.split(",") if spec}
+    zoo_rows = _series("zoo", zoo_src, args.rounds)
+    planted_src = {spec: planted_model(group(spec), args.planted_models, width=args.width,
+                                       seed=args.seed)
+                   for spec in args.planted.split(",") if spec}
+    planted_rows = _series("planted", planted_src, args.rounds)
+    result = {
+        "zoo": zoo_rows, "planted": planted_rows,
+        "planted_circuits": {spec: [n for n, _ in planted_circuits(group(spec), args.width)]
+                             for spec in planted_src},
+        "exponents": {"zoo": _fits(zoo_rows) if len(zoo_rows) > 1 else None,
+                      "planted": _fits(planted_rows) if len(planted_rows) > 1 else None},
+        "settings": vars(args), "load_average": {"start": load0, "end": os.getloadavg()},
+        "threads": torch.get_num_threads(), "seconds": round(time.perf_counter() - t_all, 1),
+        "versions": versions()}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "certify_scaling.json").write_text(json.dumps(result, indent=1))
-    lines = [f"# V_irrep cascade across groups (up to {args.models} zoo models each, "
-             f"{result['seconds']} s)", "",
-             "Medians over the models certified ≥ 95%. Counted operations are multiply-adds "
-             "and comparisons from the shapes each stage touched; brute force: "
-             "|G|²m + |G|³m + |G|³.", "",
-             "| group | mode | ≥95% | stage: share of inputs certified (median ops) | proof ops "
-             "/ brute | proof time / brute | CE bound (true) |", "|---|---|---|---|---|---|---|"]
-    for spec, r in rows.items():
-        for mode in ("needed", "all"):
-            d = r[mode]
-            st = "; ".join(f"{s['name']} {s['mean_certified']:.3f} ({s['median_ops']:.3g})"
-                           for s in d["stages"])
-            lines.append(f"| {spec} | {mode} | {d['certified_95']}/{d['models']} | {st} | "
-                         f"{d['median_ops_over_brute']:.4f} | "
-                         f"{d['median_proof_over_brute_time']:.3f} | "
-                         f"{d['mean_ce_bound']:.3f} ({d['mean_ce_true']:.3f}) |")
-    lines += ["", "Fitted exponents in |G| of the median counted operations: " + "; ".join(
-        f"{mode}: proof {f['proof_ops']:.2f}, stage 1 {f['stage1_ops']:.2f}, brute "
-        f"{f['brute_ops']:.2f}" for mode, f in fits.items()), ""]
+    if len(planted_rows) > 1:
+        _figure(planted_rows, out / "certify_scaling.png")
+    lines = [f"# V_irrep across groups ({result['seconds']} s; {result['threads']} threads; "
+             f"load average {load0[0]:.2f} at the start, {result['load_average']['end'][0]:.2f} "
+             f"at the end)", "",
+             "Medians over the models certified ≥ 95% (per model: the median of "
+             f"{args.rounds} rounds). Counted operations: multiply-adds and comparisons from the "
+             "shapes each stage touched; brute force: |G|²m + |G|³m + |G|³. Times: the "
+             "certificate's proof and brute-force seconds, measured in the same call; the "
+             "checker's on the same certificate.", "",
+             f"## Trained models (the zoo, up to {args.models} per group)", "", *_table(zoo_rows),
+             "", f"## Planted models (rhoproof plant, width {args.width}, "
+             f"{args.planted_models} per group, seed {args.seed})", "", *_table(planted_rows), ""]
+    for name, fits in result["exponents"].items():
+        if fits:
+            lines.append(f"Fitted exponents in |G| ({name}): " + "; ".join(
+                f"{mode}: proof ops {f['proof_ops']:.2f}, proof time {f['proof_s']:.2f}, brute "
+                f"ops {f['brute_ops']:.2f}, brute time {f['brute_s']:.2f}, stage 1 ops "
+                f"{f['stage1_ops']:.2f}" for mode, f in fits.items()))
+            lines.append("")
     (out / "certify_scaling.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

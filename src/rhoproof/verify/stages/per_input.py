@@ -37,6 +37,12 @@ class PerInput:
     name = "per_input"
 
     def run(self, ctx: ProofContext, work: Work) -> Stage:
+        if not work.full and not len(work.xs):  # stage 1 settled every input: nothing to do
+            empty = torch.empty(0, dtype=torch.float64)
+            work.parts, work.s_max, work.top1, work.l_low, work.delta = [], empty, empty, \
+                empty, empty
+            work.stage1 = work.certified_before = torch.empty(0, dtype=torch.bool)
+            return Stage(self.name, 0, 0, 0, 0.0)
         work.parts = spread_parts(ctx, work)
         mg = ctx.margins
         s_max = work.spread(ctx, lambda col: float(col.max()))  # [G, G] or [t]

@@ -26,6 +26,8 @@ class PerOutput:
     def run(self, ctx: ProofContext, work: Work) -> Stage:
         assert work.delta is not None and work.l_low is not None and work.s_max is not None
         assert work.top1 is not None and work.certified_before is not None
+        if not work.full and not len(work.xs):  # stage 1 settled every input
+            return Stage(self.name, 0, 0, 0, 0.0)
         mg, g, table = ctx.margins, ctx.g, ctx.group.table
         delta, l_low, s_max = work.delta, work.l_low, work.s_max
         k = mg.top.shape[1]
