@@ -19,8 +19,8 @@ libraries' thread pools do not meet); medians over rounds, then over the models 
 multiply-adds and comparisons from the shapes each stage touched; brute force's:
 |G|²m + |G|³m + |G|³. Fits: log-log least squares of the medians against |G|.
 
-Writes bench/results/certify_scaling.json, .md and certify_scaling.png (log-log: proof and brute
-force against |G|, counted operations and wall time, planted series).
+Writes bench/results/certify_scaling.json, .md and certify_scaling/proof_vs_brute.png (log-log:
+proof and brute force against |G|, counted operations and wall time, planted series).
 Usage: python bench/certify_scaling.py [--models N] [--zoo S4,A5,S5,A6] [--planted S4,S5,A6,S6]
        [--planted-models K] [--width M] [--rounds R]
 """
@@ -221,7 +221,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "certify_scaling.json").write_text(json.dumps(result, indent=1))
     if len(planted_rows) > 1:
-        _figure(planted_rows, out / "certify_scaling.png")
+        (out / "certify_scaling").mkdir(exist_ok=True)
+        _figure(planted_rows, out / "certify_scaling" / "proof_vs_brute.png")
     lines = [f"# V_irrep across groups ({result['seconds']} s; {result['threads']} threads; "
              f"load average {load0[0]:.2f} at the start, {result['load_average']['end'][0]:.2f} "
              f"at the end)", "",

@@ -234,7 +234,9 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("certify_s5.py", "rhoproof zoo export S5 --out runs/zoo-s5 && "
      "python bench/certify_s5.py runs/zoo-s5", ["certify_S5"], []),
     ("certify_speed.py", "python bench/certify_speed.py", ["certify_speed"], []),
-    ("certify_scaling.py", "python bench/certify_scaling.py", ["certify_scaling"], []),
+    ("certify_scaling.py", "python bench/certify_scaling.py", ["certify_scaling"],
+     ["certify_scaling"]),
+    ("planted_noise.py", "python bench/planted_noise.py", ["planted_noise"], []),
     ("proof_time_before_after.py", "python bench/proof_time_before_after.py",
      ["proof_time_before_after"], []),
     ("coverage.py", "python bench/coverage.py --groups S4 A5 S5 A6 C59 Dic30 "

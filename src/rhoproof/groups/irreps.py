@@ -17,8 +17,11 @@ dimension. So ``1d-0`` is always the trivial irrep, and for S5 the names match t
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -98,15 +101,92 @@ def real_irreps(group: Group, seed: int = 0, attempts: int = 5) -> tuple[Irrep, 
     >>> [(r.name, r.dim) for r in real_irreps(group("S4"))]
     [('1d-0', 1), ('1d-1', 1), ('2d-0', 2), ('3d-0', 3), ('3d-1', 3)]
     """
+    cached = _from_cache(group)
+    if cached is not None:
+        return cached
+    young = _symmetric_n(group)
+    if young:  # S_n, n ≥ YOUNG_FROM: Young's orthogonal form (``young``), verified as the rest
+        from rhoproof.groups.young import symmetric_irreps
+
+        try:
+            return _to_cache(group, _name_and_verify(group, symmetric_irreps(group, young)))
+        except IrrepError:  # not rhoproof's element order: the general construction
+            pass
     last: Exception | None = None
     for attempt in range(attempts):
         rng = np.random.default_rng([seed, attempt])
         try:
             found = _decompose(group, rng)
-            return _name_and_verify(group, found)
+            return _to_cache(group, _name_and_verify(group, found))
         except IrrepError as exc:  # an unlucky random draw; try another
             last = exc
     raise IrrepError(f"{group.spec}: real irrep decomposition failed: {last}")
+
+
+CACHE_FROM = 720
+"""Groups of at least this order keep their irreps in the disk cache (``cache_dir``)."""
+
+
+def cache_dir() -> Path:
+    """Where irreps of large groups are cached, keyed by the Cayley table's SHA-256:
+    $RHOPROOF_CACHE, else $XDG_CACHE_HOME/rhoproof, else ~/.cache/rhoproof."""
+    root = os.environ.get("RHOPROOF_CACHE")
+    if root:
+        return Path(root)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "rhoproof"
+
+
+def _cache_file(group: Group) -> Path:
+    return cache_dir() / f"irreps-{group.sha256}.npz"
+
+
+def _from_cache(group: Group) -> tuple[Irrep, ...] | None:
+    """The cached irreps of a large group, verified again (a damaged or foreign file is
+    ignored and rebuilt); None when there are none."""
+    if group.order < CACHE_FROM:
+        return None
+    path = _cache_file(group)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = [str(v) for v in data["names"]]
+            kinds = [str(v) for v in data["types"]]
+            reps = [Irrep(name, group.spec, data[f"m{j}"], kind,  # type: ignore[arg-type]
+                          {"real": 1, "complex": 0, "quaternionic": -1}[kind])
+                    for j, (name, kind) in enumerate(zip(names, kinds))]
+        for rep in reps:
+            verify_irrep(group, rep)
+        verify_complete(group, reps)
+        return tuple(reps)
+    except (OSError, KeyError, ValueError, IrrepError):
+        return None
+
+
+def _to_cache(group: Group, reps: tuple[Irrep, ...]) -> tuple[Irrep, ...]:
+    """Store a large group's irreps (temp file, then rename; a cache that cannot be written
+    is skipped)."""
+    if group.order < CACHE_FROM:
+        return reps
+    path = _cache_file(group)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        arrays: dict[str, Any] = {"names": np.array([r.name for r in reps]),
+                                  "types": np.array([r.type for r in reps])}
+        arrays.update({f"m{j}": r.matrices for j, r in enumerate(reps)})
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return reps
+
+
+def _symmetric_n(group: Group) -> int:
+    """n when ``group`` is the built-in S_n with n ≥ YOUNG_FROM, else 0."""
+    from rhoproof.groups.young import YOUNG_FROM
+
+    match = re.fullmatch(r"S(\d+)", group.spec)
+    return int(match.group(1)) if match and int(match.group(1)) >= YOUNG_FROM else 0
 
 
 def _character_of_projection(group: Group, basis: np.ndarray) -> np.ndarray:
