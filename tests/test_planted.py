@@ -137,3 +137,13 @@ def test_plant_refuses_an_existing_run(capsys, tmp_path):
     code, _, err = _run(capsys, "plant", "--group", "S3", "--width", "16", "--out",
                         str(tmp_path / "p"))
     assert code == 2 and "already holds a run" in err
+
+
+def test_exact_group_after_stage_one_settled_everything():
+    """Mode needed, stage 1 certifies every input, stages 2-3 return at once: an exact neuron
+    group then has nothing left to do (regression: it read stage 2's distances)."""
+    grp = group("S4")
+    f = planted_model(grp, 1, width=96, seed=0)
+    cert = certify_model(f, grp, 0, "irrep", "needed", exact_neurons=[0, 1, 2])
+    assert cert.accuracy == 1.0 and cert.stages[0].certified == grp.order**2
+    assert [s.inputs for s in cert.stages[1:3]] == [0, 0]

@@ -56,6 +56,10 @@ TOP_K = 24
 PER_OUTPUT_ALL = 2 * 10**7
 """Up to this |G|³ (S5: 1.7e6), the per-output bound is computed for every input."""
 
+PLOT_INPUTS = 1 << 22
+"""In mode "needed", the per-input margins and distances (for plots) are kept up to this many
+inputs (S6: 518,400; S7's 25.4 million would take 400 MB)."""
+
 STAGES: tuple[ProofStage, ...] = (separable.STAGE, per_input.STAGE, per_output.STAGE)
 """The cascade, in order: [S1] a(x) + b(y) + K; per input; per output."""
 
@@ -203,6 +207,8 @@ def _bound(ctx: ProofContext, work: Work, stages: tuple[Stage, ...],
             ce, ok = ce.clone(), ok.clone()
             ce[idx] = torch.minimum(ce[idx], extra.ce)
             ok[idx] |= extra.ok
+    margins: torch.Tensor | None
+    distances: torch.Tensor | None
     if work.full:
         certified = ok | work.stage1
         ce_bound = ce_mean(ce)
@@ -213,11 +219,13 @@ def _bound(ctx: ProofContext, work: Work, stages: tuple[Stage, ...],
         total = (sep.ce_sum + float(ce.sum()) * (1 + widen(max(1, ce.numel())) + LOG_SLACK)) \
             * (1 + 4 * U) + TINY
         ce_bound = total / (g * g) * (1 + 4 * U) + TINY if math.isfinite(total) else math.inf
-        margins = torch.full((g, g), math.nan, dtype=torch.float64)
-        distances = margins.clone()
-        margins[work.xs, work.ys], distances[work.xs, work.ys] = \
-            work.l_low - work.top1, work.s_max
-    return Bound("irrep", float(certified.double().mean()), ce_bound, mg.margin, certified,
+        margins = distances = None  # for plots: kept up to PLOT_INPUTS inputs
+        if g * g <= PLOT_INPUTS:
+            margins = torch.full((g, g), math.nan, dtype=torch.float64)
+            distances = margins.clone()
+            margins[work.xs, work.ys], distances[work.xs, work.ys] = \
+                work.l_low - work.top1, work.s_max
+    return Bound("irrep", int(certified.sum()) / (g * g), ce_bound, mg.margin, certified,
                  margins, distances, stages=stages, separable=sep,
                  top_w=tuple(int(w) for w in mg.top.reshape(-1)), orbits=mg.count)
 

@@ -42,6 +42,7 @@ class PerInput:
             work.parts, work.s_max, work.top1, work.l_low, work.delta = [], empty, empty, \
                 empty, empty
             work.stage1 = work.certified_before = torch.empty(0, dtype=torch.bool)
+            work.raw = {"c": (empty, empty), "z": (empty, empty)}  # for the exact group [X1]
             return Stage(self.name, 0, 0, 0, 0.0)
         work.parts = spread_parts(ctx, work)
         mg = ctx.margins
