@@ -147,3 +147,29 @@ def test_exact_group_after_stage_one_settled_everything():
     cert = certify_model(f, grp, 0, "irrep", "needed", exact_neurons=[0, 1, 2])
     assert cert.accuracy == 1.0 and cert.stages[0].certified == grp.order**2
     assert [s.inputs for s in cert.stages[1:3]] == [0, 0]
+
+
+def test_brute_force_estimated_above_its_limit(monkeypatch, capsys, tmp_path):
+    """Above BRUTE_FULL_MAX a proof's certificate times brute force on a few rows only (the
+    S7 path): no true accuracy recorded, the estimate marked, the checker unaffected."""
+    from rhoproof.check import check_file
+    from rhoproof.verify import certificate
+
+    monkeypatch.setattr(certificate, "BRUTE_FULL_MAX", 10)
+    grp = group("S4")
+    f = planted_model(grp, 1, width=96, seed=0)
+    cert = certify_model(f, grp, 0).to_json()
+    assert set(cert["brute"]) == {"seconds", "sampled_rows", "sample_accuracy",
+                                  "sample_cross_entropy"}
+    assert cert["brute"]["sampled_rows"] == 4 and cert["brute"]["sample_accuracy"] == 1.0
+    assert cert["accuracy"] == 1.0 and cert["seconds"]["brute"] == cert["brute"]["seconds"]
+    assert certify_model(f, grp, 0, "brute").brute["accuracy"] == 1.0  # brute: always full
+    out_dir = tmp_path / "p"
+    assert main(["plant", "--group", "S4", "--width", "96", "--out", str(out_dir)]) == 0
+    capsys.readouterr()
+    assert main(["certify", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "brute force not run (over 1e+01 operations): its time estimated from 4 rows" in out
+    written = json.loads((out_dir / "certificates" / "irrep_0.json").read_text())
+    assert check_file(written, out_dir / "weights.safetensors", grp.table_np,
+                      "S4").certified_inputs == 576

@@ -306,6 +306,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.explain.idealize import coverage_note
     from rhoproof.report.pipeline import certify_run, summarize_certificates
     from rhoproof.report.stages import report_methods
+    from rhoproof.verify.certificate import BRUTE_FULL_MAX
 
     budget = _frontier_options(args)
     run = _load_run(args.run_dir, args.table)
@@ -333,10 +334,18 @@ def cmd_certify(args: argparse.Namespace) -> None:
         verdict = verdicts.get(c.instance) or "-"
         verdict = "frequency" if verdict == FREQUENCY_VERDICT else verdict
         ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
-        print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {c.brute['accuracy']:>8.5f} "
-              f"{c.accuracy:>8.5f} {c.brute['cross_entropy']:>8.4f} "
+        true_acc, true_ce = (f"{c.brute['accuracy']:>8.5f}", f"{c.brute['cross_entropy']:>8.4f}") \
+            if "accuracy" in c.brute else (f"{'–':>8}", f"{'–':>8}")  # brute force estimated
+        print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {true_acc} "
+              f"{c.accuracy:>8.5f} {true_ce} "
               f"{c.cross_entropy:>9.4g} {c.seconds['proof']:>8.4f} "
-              f"{c.brute['seconds']:>8.4f} {ratio}")
+              f"{c.brute['seconds']:>8.4f}{'*' if 'sampled_rows' in c.brute else ''} {ratio}")
+    sampled = [c for c in certs if "sampled_rows" in c.brute]
+    if sampled:
+        print(f"  * brute force not run (over {BRUTE_FULL_MAX:.0e} operations): its time "
+              f"estimated from {sampled[0].brute['sampled_rows']} rows of inputs; accuracy "
+              f"there " + ", ".join(f"model {c.instance}: {c.brute['sample_accuracy']:.5f}"
+                                    for c in sampled))
     for c in certs:
         if c.refused and c.verdict != "refused":  # e.g. nothing within the budget
             print(f"  model {c.instance}: {c.refused}")
