@@ -8,6 +8,10 @@ would take hours), the independent checker on the written certificate, and the e
 the certificate counts as certified must be truly correct. Also times the steps before the
 proof (the group's table, its irreps, planting) and records peak memory.
 
+With bench/results/certify_scaling.json present (its planted series, mode needed, S4 … S6),
+also the fitted exponents in |G| of the proof's median counted operations and wall time with
+this group added (brute force's from its counted operations).
+
 Writes bench/results/planted_s7.json and .md.
 Usage: python bench/planted_s7.py [--models K] [--sample N] [--group S7]
 """
@@ -31,11 +35,35 @@ from rhoproof.evaluate import decide_inputs
 from rhoproof.groups import group
 from rhoproof.run import versions
 from rhoproof.testing import plant
-from rhoproof.verify.certificate import certify_with_bound
+from rhoproof.verify.bounds import brute_ops
+from rhoproof.verify.certificate import bind_to_run, certify_with_bound
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fit(xs: list[float], ys: list[float]) -> float:
+    lx, ly = np.log(xs), np.log(ys)
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+def _exponents(scaling: Path, name: str, g: int, rows: list[dict]) -> dict | None:
+    """The planted series' exponents with this group added (None without the other groups)."""
+    if not scaling.exists():
+        return None
+    series = json.loads(scaling.read_text())["planted"]
+    groups = [*series, name]
+    orders = [r["needed"]["order"] for r in series.values()] + [g]
+    med = float(np.median([r["proof_s"] for r in rows]))
+    ops = float(np.median([r["ops_over_brute"] * brute_ops(g, 256) for r in rows]))
+    return {"groups": groups, "orders": orders,
+            "proof_ops": _fit(orders, [r["needed"]["median_proof_ops"] for r in series.values()]
+                              + [ops]),
+            "proof_s": _fit(orders, [r["needed"]["median_proof_s"] for r in series.values()]
+                            + [med]),
+            "brute_ops": _fit(orders, [r["needed"]["brute_ops"] for r in series.values()]
+                              + [brute_ops(g, 256)])}
 
 
 def main() -> None:
@@ -69,7 +97,7 @@ def main() -> None:
         cert, bound = certify_with_bound(run.model, grp, k)
         certify_s = time.perf_counter() - t0
         path = work / f"cert_{k}.json"
-        path.write_text(json.dumps(cert.to_json()))
+        path.write_text(json.dumps(bind_to_run(cert, run).to_json()))
         t0 = time.perf_counter()
         res = check_file(json.loads(path.read_text()), run_dir / "weights.safetensors",
                          grp.table_np, args.group)
@@ -104,6 +132,7 @@ def main() -> None:
               "threads": torch.get_num_threads(), "settings": vars(args),
               "seconds": round(time.perf_counter() - t_all, 1), "versions": versions()}
     out = Path(args.out)
+    result["exponents"] = _exponents(out / "certify_scaling.json", args.group, g, rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"planted_{args.group.lower()}.json").write_text(json.dumps(result, indent=1))
     lines = [f"# Planted {args.group} models: a certificate where brute force cannot go "
@@ -128,6 +157,12 @@ def main() -> None:
             f"{r['sample']['certified']:,} of {r['sample']['inputs']:,}, "
             f"{r['sample']['certified_but_wrong']} |")
     lines.append("")
+    ex = result["exponents"]
+    if ex:
+        lines += [f"Fitted exponents in |G| over the planted series {', '.join(ex['groups'])} "
+                  f"(mode needed; the others from `certify_scaling.json`): proof counted "
+                  f"operations {ex['proof_ops']:.2f}, proof wall time {ex['proof_s']:.2f}, "
+                  f"brute force's counted operations {ex['brute_ops']:.2f}.", ""]
     (out / f"planted_{args.group.lower()}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -237,6 +237,7 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     ("certify_scaling.py", "python bench/certify_scaling.py", ["certify_scaling"],
      ["certify_scaling"]),
     ("planted_noise.py", "python bench/planted_noise.py", ["planted_noise"], []),
+    ("planted_s7.py", "python bench/planted_s7.py", ["planted_s7"], []),
     ("proof_time_before_after.py", "python bench/proof_time_before_after.py",
      ["proof_time_before_after"], []),
     ("coverage.py", "python bench/coverage.py --groups S4 A5 S5 A6 C59 Dic30 "
