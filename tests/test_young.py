@@ -75,3 +75,24 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
     assert irreps_mod._from_cache(grp) is None
     assert [r.name for r in irreps_mod.real_irreps(grp)] == [r.name for r in first]
     assert irreps_mod._from_cache(grp) is not None
+
+
+def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
+    """Red-team finding: a cache file with two irreps' names swapped passed the verification;
+    names are now derived again from the matrices."""
+    monkeypatch.setenv("RHOPROOF_CACHE", str(tmp_path))
+    monkeypatch.setattr(irreps_mod, "CACHE_FROM", 1)
+    grp = group("S4")
+    first = irreps_mod.real_irreps(grp)
+    path = tmp_path / f"irreps-{grp.sha256}.npz"
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    names = list(arrays["names"])
+    i, j = names.index("3d-0"), names.index("3d-1")
+    names[i], names[j] = names[j], names[i]
+    arrays["names"] = np.array(names)
+    np.savez(path, **arrays)
+    again = irreps_mod._from_cache(grp)
+    assert again is not None
+    for a, b in zip(again, first):
+        assert a.name == b.name and np.allclose(a.character, b.character)

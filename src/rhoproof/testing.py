@@ -639,8 +639,10 @@ PLANTED_MARGIN = 6.0
 
 
 def rho_orbit(group: Group, irrep: str) -> torch.Tensor:
-    """A small ρ-set of ``irrep``: the orbit under ρ(G) of a unit vector fixed by as many
-    elements as a greedy pass finds, [n, d] (n = |G| / its stabilizer's order).
+    """A small ρ-set of ``irrep``, [n, d]: the orbit of a vector fixed by many elements.
+
+    The orbit under ρ(G) of a unit vector fixed by as many elements as a greedy pass finds
+    (n = |G| / its stabilizer's order).
 
     No subgroup enumeration (so it runs for S7): the fixed space is cut down element by
     element, elements with the largest character first (they fix the most), keeping an element
@@ -689,7 +691,9 @@ def _faithful(group: Group, irrep: Any) -> bool:
 
 
 def planted_circuits(group: Group, width: int = 256) -> list[tuple[str, torch.Tensor | None]]:
-    """The circuits of ``group``'s planted models: complete double sums B × (−B) of the
+    """The circuits of ``group``'s planted models, as (irrep name, ρ-set points or None).
+
+    Complete double sums B × (−B) of the
     faithful real-type irrep with the smallest ρ-set (the standard irrep of S_n and A_n) and of
     the next one that fits in ``width`` neurons, plus the sign circuit (``1d`` with a ±1
     character, points None) where the group has one. Raises ValueError when not even the
@@ -732,8 +736,9 @@ def _circuit_scales(mean_squares: list[torch.Tensor], sizes: list[int]) -> torch
 
 def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: float = 1.0,
                   seed: int = 0) -> Folded:
-    """``models`` float32 folded models of ``group`` whose explanation is known: an exact
-    ρ-set ideal (``planted_circuits``) plus noise.
+    """``models`` float32 folded models of ``group`` whose explanation is known.
+
+    An exact ρ-set ideal (``planted_circuits``) plus noise.
 
     Each circuit's neurons are s·ReLU(b_pᵀρ(x)a + aᵀρ(y)(−b_q)) with unembedding
     b_pᵀρ(z)(−b_q)/s (s uniform in [0.5, 1.5], a a random unit vector), every pair of B × B
@@ -836,9 +841,11 @@ def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: flo
 
 def plant(spec: str, out: str | Path, models: int = 1, *, seed: int = 0, noise: float = 1.0,
           width: int = 256) -> Path:
-    """Write ``models`` planted models of the group ``spec`` (``planted_model``) as a run
-    directory at ``out``; config.json says they are planted, with the circuits, the noise and
-    the seed. Every command reads it like a trained run (and notes that it is planted).
+    """Write ``models`` planted models of the group ``spec`` as a run directory at ``out``.
+
+    The models of ``planted_model``; config.json says they are planted, with the circuits, the
+    noise and the seed. Every command reads it like a trained run (and notes that it is
+    planted).
 
     Examples
     --------

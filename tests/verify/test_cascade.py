@@ -185,3 +185,28 @@ def test_checker_rejects_malformed_stages():
                 [dict(good, ops=-1)], [dict(good, inputs=True)], [dict(good, seconds="1")]):
         with pytest.raises(CertificateError):
             check_stored(dict(cert, stages=bad), model, g)
+
+
+@pytest.mark.parametrize("shift", [12, 16, 20])
+def test_checker_accepts_honest_claims_when_weights_cancel(shift):
+    """Red-team finding (issue 24): ℓ + v and r − v leave the function unchanged but make
+    ‖Δℓ(x)‖², ‖Δr(y)‖² huge against ‖Δℓ(x) + Δr(y)‖²; the checker's grid distance by
+    ‖a‖² + ‖b‖² + 2a·b was then rounding noise above the prover's and refused honest CE claims.
+    It takes the direct norm where the terms cancel."""
+    from rhoproof.model import Folded
+    from rhoproof.verify.certificate import check_stored
+
+    grp = group("S4")
+    f = planted(grp, "3d-0", 6, noise=1e-3, seed=1).to(torch.float64)
+    v = torch.from_numpy(np.random.default_rng(shift).standard_normal(f.left.shape[2])
+                         * 2.0**shift)
+    left, right = f.left.clone(), f.right.clone()
+    left[0] += v[None]
+    right[0] -= v[None]
+    g = Folded(left, right, f.unembed, f.bias)
+    truth = exact_truth(g, grp)
+    for mode in ("all", "needed"):
+        cert, _ = certify_with_bound(g, grp, 0, "irrep", mode)
+        res = check_stored(cert, g, grp)  # raises if refused
+        assert res.certified_inputs >= cert.certified_inputs
+        assert cert.certified_inputs <= truth.correct

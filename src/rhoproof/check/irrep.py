@@ -286,24 +286,45 @@ def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
     """≥ ‖dl(x) + dr(y)‖ (the exact sum of the floats) at the inputs (xs, ys), computed
     directly, in slabs: fl(a + b) is within u|a + b| of a + b entrywise, so the exact norm is at
     most the norm of the rounded sums times (1 + 2u). At a quarter of the grid or more: the
-    whole grid from ‖a‖² + ‖b‖² + 2a·b (one matrix product), widened for its own rounding."""
+    whole grid from ‖a‖² + ‖b‖² + 2a·b (one matrix product), widened for its own rounding,
+    except where a and b nearly cancel (‖a‖² + ‖b‖² above 16 times the square): there that
+    value is mostly rounding noise, not comparable with the prover's, so those inputs take the
+    direct norm."""
     g, m = dl.shape
     if 4 * len(xs) >= g * g:  # most of the grid: all of it from one product, then the inputs
-        # ‖a + b‖² = A + B + 2C (A = ‖a‖², B = ‖b‖², C = a·b): the computed Â, B̂, Ĉ are within
-        # γ_{m+2} of A, B and of Σ|a_i b_i| ≤ (A + B)/2; the three-term sum adds 4u of its
-        # magnitudes; the root of the widened square (underflow: 2(m + 2)η inside) adds 4u
-        gam = widen(m + 2)
+        grid = _distance_grid(dl, dr)[xs, ys]
         sa, sb = (dl * dl).sum(1), (dr * dr).sum(1)
-        cross = dl @ dr.T  # [G, G]
-        mag = sa[:, None] + sb[None]
-        sq = mag + 2 * cross + 2 * gam * mag * (1 + 2 * gam) + 4 * U * (mag + 2 * np.abs(cross))
-        grid = np.sqrt(np.maximum(sq, 0.0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
-        return grid[xs, ys]
+        sq = np.maximum(grid, 0.0) ** 2
+        near = np.nonzero(sa[xs] + sb[ys] > 16 * sq)[0]  # cancellation: the direct norm
+        if len(near):
+            grid[near] = _distance_direct(dl, dr, xs[near], ys[near])
+        return grid
+    return _distance_direct(dl, dr, xs, ys)
+
+
+def _distance_direct(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
+                     ) -> np.ndarray:
+    """``_distance_at`` computed directly at the inputs, in slabs."""
     out = np.empty(len(xs))
     step = max(1, (1 << 21) // max(1, dl.shape[1]))
     for j in range(0, len(xs), step):
         out[j:j + step] = norm_up(dl[xs[j:j + step]] + dr[ys[j:j + step]], 1)
     return out * (1 + 2 * U) + TINY
+
+
+def _distance_grid(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
+    """``_distance_at`` on the whole grid [G, G] from one matrix product."""
+    m = dl.shape[1]
+    # ‖a + b‖² = A + B + 2C (A = ‖a‖², B = ‖b‖², C = a·b): the computed Â, B̂, Ĉ are within
+    # γ_{m+2} of A, B and of Σ|a_i b_i| ≤ (A + B)/2; the three-term sum adds 4u of its
+    # magnitudes; the root of the widened square (underflow: 2(m + 2)η inside) adds 4u
+    gam = widen(m + 2)
+    sa, sb = (dl * dl).sum(1), (dr * dr).sum(1)
+    cross = dl @ dr.T  # [G, G]
+    mag = sa[:, None] + sb[None]
+    sq = mag + 2 * cross + 2 * gam * mag * (1 + 2 * gam) + 4 * U * (mag + 2 * np.abs(cross))
+    return np.sqrt(np.maximum(sq, 0.0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
+
 
 def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.ndarray,
                     ys: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -128,8 +128,20 @@ CACHE_FROM = 720
 
 
 def cache_dir() -> Path:
-    """Where irreps of large groups are cached, keyed by the Cayley table's SHA-256:
-    $RHOPROOF_CACHE, else $XDG_CACHE_HOME/rhoproof, else ~/.cache/rhoproof."""
+    """The folder where the irreps of groups of order ≥ CACHE_FROM are cached.
+
+    $RHOPROOF_CACHE, else $XDG_CACHE_HOME/rhoproof, else ~/.cache/rhoproof; one file per group,
+    ``irreps-<SHA-256 of its Cayley table>.npz``, verified again whenever it is read.
+
+    Examples
+    --------
+    >>> import os
+    >>> from rhoproof.groups.irreps import cache_dir
+    >>> os.environ["RHOPROOF_CACHE"] = "/tmp/rhoproof-cache"
+    >>> str(cache_dir())
+    '/tmp/rhoproof-cache'
+    >>> del os.environ["RHOPROOF_CACHE"]
+    """
     root = os.environ.get("RHOPROOF_CACHE")
     if root:
         return Path(root)
@@ -142,22 +154,20 @@ def _cache_file(group: Group) -> Path:
 
 
 def _from_cache(group: Group) -> tuple[Irrep, ...] | None:
-    """The cached irreps of a large group, verified again (a damaged or foreign file is
-    ignored and rebuilt); None when there are none."""
+    """The cached irreps of a large group, named and verified again (a damaged or foreign file
+    is ignored and rebuilt); None when there are none."""
     if group.order < CACHE_FROM:
         return None
     path = _cache_file(group)
     try:
         with np.load(path, allow_pickle=False) as data:
-            names = [str(v) for v in data["names"]]
             kinds = [str(v) for v in data["types"]]
-            reps = [Irrep(name, group.spec, data[f"m{j}"], kind,  # type: ignore[arg-type]
-                          {"real": 1, "complex": 0, "quaternionic": -1}[kind])
-                    for j, (name, kind) in enumerate(zip(names, kinds))]
-        for rep in reps:
-            verify_irrep(group, rep)
-        verify_complete(group, reps)
-        return tuple(reps)
+            found = [(np.asarray(data[f"m{j}"], dtype=np.float64), kind)
+                     for j, kind in enumerate(kinds)]
+        if any(kind not in _SCHUR_DIM for _, kind in found):
+            return None
+        # named and verified anew, as if just built: the file's own names are not trusted
+        return _name_and_verify(group, found)  # type: ignore[arg-type]
     except (OSError, KeyError, ValueError, IrrepError):
         return None
 
