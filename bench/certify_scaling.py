@@ -39,11 +39,10 @@ from typing import Any
 import torch
 
 from rhoproof import zoo
-from rhoproof.check import check_model
 from rhoproof.groups import group
 from rhoproof.run import versions
 from rhoproof.testing import planted_circuits, planted_model
-from rhoproof.verify.certificate import certify_model
+from rhoproof.verify.certificate import certify_model, check_stored
 from rhoproof.verify.records import Certificate
 
 
@@ -56,23 +55,14 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
 
 
-def _stored_np(folded: Any) -> Any:
-    """The checker's view of a folded model (its tensors as stored)."""
-    from rhoproof.check.weights import StoredModel
-
-    return StoredModel({n: v.detach().numpy() for n, v in folded.tensors().items()}, True,
-                       None)
-
-
 def _measure(models: Any, spec: str, k: int, mode: str, rounds: int) -> dict:
     grp = group(spec)
     certs = [certify_model(models, grp, k, "irrep", mode) for _ in range(rounds)]
     cert = certs[-1].to_json()
-    stored = _stored_np(models)
     check_s = []
     for _ in range(rounds):
         t0 = time.perf_counter()
-        check_model(cert, stored, grp.table_np, spec)
+        check_stored(cert, models, grp)
         check_s.append(time.perf_counter() - t0)
     proof = statistics.median(c.seconds["proof"] for c in certs)
     brute = statistics.median(c.seconds["brute"] for c in certs)

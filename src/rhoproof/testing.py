@@ -761,7 +761,12 @@ def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: flo
     """
     if models < 1 or width < 1 or not noise >= 0:
         raise ValueError("planted_model needs models ≥ 1, width ≥ 1 and noise ≥ 0")
-    circuits = planted_circuits(group, width)
+    return _planted_models(group, planted_circuits(group, width), models, width, noise, seed)
+
+
+def _planted_models(group: Group, circuits: list[tuple[str, torch.Tensor | None]], models: int,
+                    width: int, noise: float, seed: int) -> Folded:
+    """``planted_model`` given its circuits (``planted_circuits``)."""
     gen = torch.Generator().manual_seed(seed)
     g, e = group.order, group.identity
     out = []
@@ -861,10 +866,13 @@ def plant(spec: str, out: str | Path, models: int = 1, *, seed: int = 0, noise: 
     from rhoproof.run import write_folded_run
 
     grp = group(spec)
-    folded = planted_model(grp, models, width=width, noise=noise, seed=seed)
+    if models < 1 or width < 1 or not noise >= 0:
+        raise ValueError("plant needs models ≥ 1, width ≥ 1 and noise ≥ 0")
+    circuits = planted_circuits(grp, width)  # once: the search for small ρ-sets is the slow part
+    folded = _planted_models(grp, circuits, models, width, noise, seed)
     config = TrainConfig(group=grp.spec, n_instances=models, d_embed=width, d_hidden=width,
                          epochs=0, seed=seed)
-    names = [name for name, _ in planted_circuits(grp, width)]
+    names = [name for name, _ in circuits]
     write_folded_run(Path(out), folded, config, {"planted": {
         "circuits": names, "width": width, "models": models, "seed": seed, "noise": noise,
         "noise_levels": PLANTED_NOISE, "margin": PLANTED_MARGIN,

@@ -292,10 +292,9 @@ def _distance_at(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndarray
     direct norm."""
     g, m = dl.shape
     if 4 * len(xs) >= g * g:  # most of the grid: all of it from one product, then the inputs
-        grid = _distance_grid(dl, dr)[xs, ys]
-        sa, sb = (dl * dl).sum(1), (dr * dr).sum(1)
-        sq = np.maximum(grid, 0.0) ** 2
-        near = np.nonzero(sa[xs] + sb[ys] > 16 * sq)[0]  # cancellation: the direct norm
+        grid, mag = _distance_grid(dl, dr)
+        grid, mag = grid[xs, ys], mag[xs, ys]
+        near = np.nonzero(mag > 16 * grid**2)[0]  # cancellation: the direct norm
         if len(near):
             grid[near] = _distance_direct(dl, dr, xs[near], ys[near])
         return grid
@@ -312,8 +311,9 @@ def _distance_direct(dl: np.ndarray, dr: np.ndarray, xs: np.ndarray, ys: np.ndar
     return out * (1 + 2 * U) + TINY
 
 
-def _distance_grid(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
-    """``_distance_at`` on the whole grid [G, G] from one matrix product."""
+def _distance_grid(dl: np.ndarray, dr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_distance_at`` on the whole grid [G, G] from one matrix product, and the computed
+    ‖a‖² + ‖b‖² there (to tell where a and b cancel)."""
     m = dl.shape[1]
     # ‖a + b‖² = A + B + 2C (A = ‖a‖², B = ‖b‖², C = a·b): the computed Â, B̂, Ĉ are within
     # γ_{m+2} of A, B and of Σ|a_i b_i| ≤ (A + B)/2; the three-term sum adds 4u of its
@@ -323,7 +323,7 @@ def _distance_grid(dl: np.ndarray, dr: np.ndarray) -> np.ndarray:
     cross = dl @ dr.T  # [G, G]
     mag = sa[:, None] + sb[None]
     sq = mag + 2 * cross + 2 * gam * mag * (1 + 2 * gam) + 4 * U * (mag + 2 * np.abs(cross))
-    return np.sqrt(np.maximum(sq, 0.0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY
+    return np.sqrt(np.maximum(sq, 0.0) + 2 * (m + 2) * ETA) * (1 + 4 * U) + TINY, mag
 
 
 def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.ndarray,
