@@ -685,7 +685,8 @@ ORBIT_TRIES = 8
 """Greedy passes of ``rho_orbit`` (each orders the elements of equal character anew)."""
 
 
-def _faithful(group: Group, irrep: Any) -> bool:
+def _faithful(irrep: Any) -> bool:
+    """Whether ρ(g) = I only at the identity (χ(g) = d exactly there)."""
     chi = irrep.character
     return int((np.abs(chi - irrep.dim) < 1e-9).sum()) == 1  # ρ(g) = I only at e
 
@@ -708,7 +709,7 @@ def planted_circuits(group: Group, width: int = 256) -> list[tuple[str, torch.Te
     """
     cands = []
     for r in group.irreps:
-        if r.type == "real" and r.dim >= 2 and _faithful(group, r):
+        if r.type == "real" and r.dim >= 2 and _faithful(r):
             pts = rho_orbit(group, r.name)
             cands.append((len(pts), r.dim, r.name, pts))
     cands.sort(key=lambda c: c[:3])
