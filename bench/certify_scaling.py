@@ -17,7 +17,10 @@ then the checker ``rounds`` times on the last one (numpy, after the torch work, 
 libraries' thread pools do not meet); medians over rounds, then over the models certified
 ≥ 95%. The machine's load average is recorded beside the figures. Counted operations are
 multiply-adds and comparisons from the shapes each stage touched; brute force's:
-|G|²m + |G|³m + |G|³. Fits: log-log least squares of the medians against |G|.
+|G|²m + |G|³m + |G|³. Fits: log-log least squares of the medians against |G|. Soundness on
+every input of every model (S6's 518,400 included): the certified mask against the exact truth
+([E1]: float64 where it decides, integer limbs where it cannot), counted as "certified but
+wrong" (must be 0).
 
 Writes bench/results/certify_scaling.json, .md and certify_scaling/proof_vs_brute.png (log-log:
 proof and brute force against |G|, counted operations and wall time, planted series).
@@ -39,10 +42,11 @@ from typing import Any
 import torch
 
 from rhoproof import zoo
+from rhoproof.evaluate import decide_inputs
 from rhoproof.groups import group
 from rhoproof.run import versions
 from rhoproof.testing import planted_circuits, planted_model
-from rhoproof.verify.certificate import certify_model, check_stored
+from rhoproof.verify.certificate import certify_model, certify_with_bound, check_stored
 from rhoproof.verify.records import Certificate
 
 
@@ -55,10 +59,31 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sum((p[0] - mx) ** 2 for p in pts)
 
 
+_TRUTH: dict[tuple[int, int], torch.Tensor] = {}
+
+
+def _truth(models: Any, grp: Any, k: int) -> torch.Tensor:
+    """Which inputs model k gets right, exactly ([E1]: floats where they decide, integer
+    limbs where they cannot), on every input; once per model."""
+    key = (id(models), k)
+    if key not in _TRUTH:
+        g = grp.order
+        xs = torch.arange(g).repeat_interleave(g)
+        ys = torch.arange(g).repeat(g)
+        _TRUTH[key] = decide_inputs(models, grp, xs, ys, k)[0].reshape(g, g)
+    return _TRUTH[key]
+
+
 def _measure(models: Any, spec: str, k: int, mode: str, rounds: int) -> dict:
     grp = group(spec)
-    certs = [certify_model(models, grp, k, "irrep", mode) for _ in range(rounds)]
-    cert = certs[-1].to_json()
+    certs = [certify_model(models, grp, k, "irrep", mode) for _ in range(rounds - 1)]
+    last, bound = certify_with_bound(models, grp, k, "irrep", mode)
+    certs.append(last)
+    cert = last.to_json()
+    # soundness on every input: no input the proof certifies is wrong (exact truth)
+    assert bound is not None and bound.certified is not None
+    correct = _truth(models, grp, k)
+    unsound = int((bound.certified & ~correct).sum())
     check_s = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -69,6 +94,7 @@ def _measure(models: Any, spec: str, k: int, mode: str, rounds: int) -> dict:
     return {"instance": k, "accuracy": cert["accuracy"], "true_accuracy": cert["brute"]["accuracy"],
             "ce_bound": cert["cross_entropy"], "ce_true": cert["brute"]["cross_entropy"],
             "proof_s": proof, "brute_s": brute, "check_s": statistics.median(check_s),
+            "unsound_inputs": unsound, "exact_correct": int(correct.sum()),
             "proof_ops": Certificate.from_json(cert).proof_ops, "brute_ops": cert["ops"]["brute"],
             "stages": [{k2: s[k2] for k2 in ("name", "inputs", "certified", "ops", "seconds")}
                        for s in cert["stages"]]}
@@ -90,6 +116,8 @@ def _summary(rows: list[dict], g: int) -> dict:
         "median_check_s": med(r["check_s"] for r in good),
         "mean_ce_bound": statistics.fmean(r["ce_bound"] for r in good),
         "mean_ce_true": statistics.fmean(r["ce_true"] for r in good),
+        "unsound_inputs": sum(r["unsound_inputs"] for r in rows),  # every model, all inputs
+        "certified_inputs": sum(round(r["accuracy"] * g**2) for r in rows),
         "stages": [{"name": name,
                     "mean_certified": statistics.fmean(r["stages"][j]["certified"]
                                                        for r in good) / g**2,
@@ -133,7 +161,8 @@ def _fits(series: dict) -> dict:
 def _table(series: dict) -> list[str]:
     lines = ["| group | mode | ≥95% | stage: share of inputs certified (median ops; median s) "
              "| proof / brute, ops | proof / brute, time | check / proof, time | proof s | "
-             "brute s | CE bound (true) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "brute s | CE bound (true) | certified but wrong (exact, all inputs) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for spec, r in series.items():
         for mode in ("needed", "all"):
             d = r[mode]
@@ -144,7 +173,8 @@ def _table(series: dict) -> list[str]:
                          f"{d['median_time_over_brute']:.3f} | "
                          f"{d['median_check_over_proof']:.2f} | {d['median_proof_s']:.3g} | "
                          f"{d['median_brute_s']:.3g} | "
-                         f"{d['mean_ce_bound']:.3f} ({d['mean_ce_true']:.3f}) |")
+                         f"{d['mean_ce_bound']:.3f} ({d['mean_ce_true']:.3f}) | "
+                         f"{d['unsound_inputs']} of {d['certified_inputs']:,} |")
     return lines
 
 
@@ -220,7 +250,9 @@ def main() -> None:
              f"{args.rounds} rounds). Counted operations: multiply-adds and comparisons from the "
              "shapes each stage touched; brute force: |G|²m + |G|³m + |G|³. Times: the "
              "certificate's proof and brute-force seconds, measured in the same call; the "
-             "checker's on the same certificate.", "",
+             "checker's on the same certificate. Certified but wrong: inputs a certificate "
+             "counts as certified that the model gets wrong by exact arithmetic ([E1]), over "
+             "every input of every model in the row (must be 0).", "",
              f"## Trained models (the zoo, up to {args.models} per group)", "", *_table(zoo_rows),
              "", f"## Planted models (rhoproof plant, width {args.width}, "
              f"{args.planted_models} per group, seed {args.seed})", "", *_table(planted_rows), ""]

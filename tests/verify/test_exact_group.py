@@ -167,3 +167,27 @@ def test_checker_runs_the_exact_group_where_its_own_cascade_certified():
                                                    exact_neurons=r_set).to_json()))
         assert claim_is_justified(cert, truth)
         assert check_stored(cert, model, g).cross_entropy <= cert["cross_entropy"]
+
+
+def test_checker_ce_is_the_same_summed_in_slabs(monkeypatch):
+    """The checker sums its per-input CE bounds (stage 1's, then the least of it and the later
+    stages' and [X1]'s) a slab of rows at a time so that |G| = 5040 needs no [G, G] floats;
+    slabs of a few rows give the same count and, to the summation's rounding, the same CE."""
+    import importlib
+
+    check_irrep = importlib.import_module("rhoproof.check.irrep")  # the module, not the function
+    g = group("S4")
+    for noise, seed, mode, r_set in ((0.0002, 3, "needed", []),  # stage 1 settles all
+                                     (0.01, 1, "needed", []), (0.01, 1, "all", []),
+                                     (0.01, 1, "needed", [0, 5, 9])):  # partly certified
+        model = planted(g, "3d-0", 6, noise=noise, seed=seed)
+        cert = json.loads(json.dumps(certify_model(model, g, 0, "irrep", mode,
+                                                   exact_neurons=r_set).to_json()))
+        whole = check_stored(cert, model, g)
+        monkeypatch.setattr(check_irrep, "SLAB", 3 * g.order)  # 3 rows a slab
+        slabs = check_stored(cert, model, g)
+        monkeypatch.undo()
+        assert slabs.certified_inputs == whole.certified_inputs
+        assert 0 < whole.certified_inputs
+        assert math.isfinite(whole.cross_entropy)
+        assert math.isclose(slabs.cross_entropy, whole.cross_entropy, rel_tol=1e-12)

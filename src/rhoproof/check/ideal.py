@@ -186,13 +186,15 @@ def ideal_at_orbits(claim: Claim, ih: dict, eps: tuple[float, float, float],
     input its orbit and (g, h) ∈ H with (x, y) = (g x_O, y_O h), [G, G] each. Without a
     symmetry: one orbit, F*(w) = f*(w | e, e) *exactly* (``exact.ideal_values``)."""
     g = table.shape[0]
-    xs, ys = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
     if claim.symmetry is None:
         exact_f = ideal_values(claim.circuits, claim.t0, g)
         f_up = np.array([[float_up(q) for q in exact_f]])
         f_low = np.array([float_down(exact_f[e])])
         reps = np.array([[e, e]])
-        orb, tg, th = np.zeros((g, g), dtype=np.int64), xs, ys
+        # one orbit, (g, h) = (x, y): read-only broadcast views, not [G, G] arrays
+        ar = np.arange(g)
+        orb = np.broadcast_to(np.zeros(1, dtype=np.int64)[:, None], (g, g))
+        tg, th = np.broadcast_to(ar[:, None], (g, g)), np.broadcast_to(ar[None], (g, g))
     else:
         elements = _h_elements(claim.symmetry, table, e)
         # as the prover's cap (certificate.MAX_ORBIT_SHARE): one evaluation of f* per orbit
@@ -203,6 +205,7 @@ def ideal_at_orbits(claim: Claim, ih: dict, eps: tuple[float, float, float],
         orb = np.full((g, g), -1, dtype=np.int64)
         tg, th = np.zeros((g, g), dtype=np.int64), np.zeros((g, g), dtype=np.int64)
         rep_list: list[tuple[int, int]] = []
+        xs, ys = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
         for x, y in zip(xs.ravel(), ys.ravel()):  # H acts freely: |H| new inputs per orbit
             if orb[x, y] < 0:
                 ox, oy = table[elements[:, 0], x], table[y, elements[:, 1]]

@@ -71,7 +71,14 @@ def ce_up(t: np.ndarray) -> np.ndarray:
 
 def mean_up(ce: np.ndarray) -> float:
     """≥ the exact mean of the CE terms."""
-    bound = float(ce.mean()) * (1 + widen(ce.size) + LOG_SLACK) + TINY
+    return mean_up_total(float(ce.sum()), ce.size)
+
+
+def mean_up_total(total: float, n: int) -> float:
+    """≥ the exact mean of n CE terms (each ≥ 0) whose computed sum is ``total``, summed in
+    any order and grouping (in slabs, then the slabs' sums: the error is within γ_{c+k} of
+    the sum for k slabs of c terms, c + k ≤ n), so within γ_n."""
+    bound = total / n * (1 + widen(n) + LOG_SLACK) + TINY
     return bound if math.isfinite(bound) else math.inf
 
 
@@ -102,4 +109,5 @@ def float_down(q: Fraction) -> float:
 
 
 __all__ = ["ETA", "LOG_SLACK", "SAFE_HIGH", "SAFE_LOW", "TINY", "U", "ce_terms", "ce_up",
-           "down", "float_down", "float_up", "lse_up", "mean_up", "norm_up", "up", "widen"]
+           "down", "float_down", "float_up", "lse_up", "mean_up", "mean_up_total", "norm_up",
+           "up", "widen"]

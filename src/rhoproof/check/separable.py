@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,12 +46,14 @@ def _assignment(v: np.ndarray, r_hat: np.ndarray, exact_r: bool) -> np.ndarray:
     return best + slack * best_abs * (1 + 2 * slack) + TINY
 
 def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float, float, float],
-              margin: float, gap: float) -> tuple[np.ndarray, np.ndarray]:
+              margin: float, gap: float
+              ) -> tuple[np.ndarray, Callable[[int, int], np.ndarray]]:
     """Stage 1 [S1] (docs/soundness.md §2.1), recomputed: the [G, G] mask of inputs with
     a(x) + b(y) + K below the ideal's margin (≤ ``margin`` at every input), and every input's
     stage-1 CE bound log(1 + e^{a + b + K + gap}) with gap ≥ log Σ_{w≠e} e^{F(w)} − F(e) at
-    every input ([G, G]; +inf where it does not apply). ``c`` and ``r`` cover all neurons
-    (virtual ones zero); every term is an upper bound on its exact value."""
+    every input, as a function of a slab of rows (x0, x1) → [x1 − x0, G] (+inf where it does
+    not apply), so that no [G, G] float array is needed at |G| = 5040. ``c`` and ``r`` cover
+    all neurons (virtual ones zero); every term is an upper bound on its exact value."""
     eps_lr, eps_u, eps_b = eps
     g, m = c["left"].shape
     real = m - claim.virtual_neurons
@@ -127,13 +130,17 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
         t = down(t1 - a, abs(t1) + a)  # [G]
         ok = b[None, :] < t[:, None]  # compared directly, not by search: a second route
         ok = ok & np.isfinite(t)[:, None] & np.isfinite(b)[None, :]
-        ce = np.full((g, g), np.inf)
-        if g > 1:
-            const = up(k + gap, abs(k) + abs(gap))
-            ab = a[:, None] + b[None]
-            ce = np.log1p(np.exp(up(ab + const, ab + abs(const))))
-            ce = np.where(ok & ~np.isnan(ce), ce, np.inf)
-    return ok, ce
+    const = up(k + gap, abs(k) + abs(gap)) if g > 1 else math.inf
 
+    def ce_rows(x0: int, x1: int) -> np.ndarray:
+        """Stage 1's CE bound log(1 + e^{a + b + K + gap}) at the rows x0..x1 ([x1 − x0, G];
+        +inf where stage 1 does not certify): computed a slab at a time, never on the whole
+        grid at once."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            ab = a[x0:x1, None] + b[None]
+            ce = np.log1p(np.exp(up(ab + const, ab + abs(const))))
+            return np.where(ok[x0:x1] & ~np.isnan(ce), ce, np.inf)
+
+    return ok, ce_rows
 
 __all__ = ["separable"]

@@ -321,8 +321,12 @@ def validate_table(table: np.ndarray, spec: str = "table",
         if row.size == 0 or table[row[0], x] != e:
             raise GroupSpecError(f"{spec}: element {name(x)} has no two-sided inverse")
     for axis, what in ((1, "row"), (0, "column")):  # x·y = x·y' implies y = y' in a group
-        repeats = (np.sort(table, axis=axis) != ar[None, :] if axis == 1 else
-                   np.sort(table, axis=axis) != ar[:, None]).any(axis=axis)
+        hit = np.zeros((n, n), dtype=bool)  # hit[i, v]: row (column) i holds the value v
+        if axis == 1:
+            hit[ar[:, None], table] = True
+        else:
+            hit[ar[None, :], table] = True
+        repeats = ~hit.all(axis=1)  # n entries in n places: all present iff none repeats
         if repeats.any():
             i = int(np.nonzero(repeats)[0][0])
             raise GroupSpecError(f"{spec}: not a group: the {what} of {name(i)} repeats an "
@@ -333,14 +337,30 @@ def validate_table(table: np.ndarray, spec: str = "table",
     if gens is None:  # in a group each new generator at least doubles what is generated
         raise GroupSpecError(f"{spec}: not associative (the elements its products generate "
                              f"do not grow as a group's subgroups do, by Lagrange's theorem)")
+    bad_triple = _non_associative(table, gens, e)
+    if bad_triple is not None:
+        x, a, y = bad_triple
+        raise GroupSpecError(f"{spec}: not associative: ({name(x)}·{name(a)})·{name(y)} != "
+                             f"{name(x)}·({name(a)}·{name(y)})")
+
+
+def _non_associative(table: np.ndarray, gens: list[int], e: int
+                     ) -> tuple[int, int, int] | None:
+    """The first (x, a, y) with (x·a)·y != x·(a·y) for a in ``gens``, or None; a slab of rows
+    x at a time (no [G, G] temporaries). The identity e needs no check: (x·e)·y = x·(e·y)."""
+    n = table.shape[0]
+    step = max(1, (1 << 22) // n)
     for a in gens:
-        lhs = table[table[:, a][:, None], ar[None, :]]  # (x·a)·y   [x, y]
-        rhs = table[ar[:, None], table[a][None, :]]  # x·(a·y)   [x, y]
-        diff = np.argwhere(lhs != rhs)
-        if diff.size:
-            x, y = (int(v) for v in diff[0])
-            raise GroupSpecError(f"{spec}: not associative: ({name(x)}·{name(a)})·{name(y)} != "
-                                 f"{name(x)}·({name(a)}·{name(y)})")
+        if a == e:
+            continue
+        for x0 in range(0, n, step):
+            lhs = table[table[x0:x0 + step, a]]  # (x·a)·y   [x, y]
+            rhs = np.take(table[x0:x0 + step], table[a], axis=1)  # x·(a·y)   [x, y]
+            neq = lhs != rhs
+            if neq.any():
+                x, y = (int(v) for v in np.argwhere(neq)[0])
+                return x + x0, a, y
+    return None
 
 
 def _magma_generators(table: np.ndarray) -> list[int] | None:
