@@ -12,6 +12,8 @@ the work done before the verdict. Variants, each as large as the checker's caps 
 * virtual: min(m, the circuits' pairs) virtual neurons on the first circuit (the caps;
   arrays grow with m + v);
 * long lists: top_w and stages at their caps, a proof with one circuit per neuron;
+* regular ρ-set on B / C: one circuit whose ρ-set is the whole group (n_b or n_c = |G|) on
+  |G|/8 neurons under a symmetry, per_output "all";
 * brute ties: V_brute on the model with every logit tied (the unembedding's columns equal),
   against V_brute on the model itself: the exact fallback on every input;
 * oversize file / lists beyond the caps: refused at once (time only).
@@ -84,12 +86,38 @@ def _variants(cert: dict[str, Any], m: int, g: int) -> dict[str, dict[str, Any]]
             rho[key] += [value] * (total - have)
         c["virtual_neurons"] = total
         out["virtual neurons at the caps"] = c
+    for side in ("B", "C"):  # a ρ-set of |G| points (the regular action) on either side
+        out[f"regular ρ-set on {side}"] = _regular(cert, g, side)
     c = copy.deepcopy(cert)
     if c.get("top_w"):
         c["top_w"] = c["top_w"] * g  # over the cap for one orbit: refused by the orbit check
     c["stages"] = (c.get("stages") or [])[:4]
     out["long top_w"] = c
     return out
+
+
+def _regular(cert: dict[str, Any], g: int, side: str) -> dict[str, Any]:
+    """One circuit whose ρ-set on ``side`` is the whole group under the regular action (the
+    other side one point), on |G|/8 neurons (the parser's pairs-per-neuron cap), made legal by
+    a symmetry H = {e} × G or G × {e}: stage 1's assignment and the hidden norms then see
+    n_b or n_c = |G| (red-team finding, session 13: [G, G, G] arrays before)."""
+    grp = group(cert["group"])
+    e, n = grp.identity, max(1, g // 8)
+    regular, point = grp.table_np.tolist(), [[0]] * g
+    circ: dict[str, Any] = {"kind": "rho_set", "irrep": "regular", "neurons": list(range(n)),
+                            "scale": [1.0] * n, "weight": [1.0] * n, "w": 1.0}
+    if side == "B":
+        circ |= {"alpha": [1.0] * g, "gamma": [1.0], "act_b": regular, "act_c": point,
+                 "k": [[1.0]] * g, "p": list(range(n)), "q": [0] * n}
+        sym = [[e, s] for s in grp.generators]
+    else:
+        circ |= {"alpha": [1.0], "gamma": [1.0] * g, "act_b": point, "act_c": regular,
+                 "k": [[1.0] * g], "p": [0] * n, "q": list(range(n))}
+        sym = [[s, e] for s in grp.generators]
+    c = {k: v for k, v in copy.deepcopy(cert).items()
+         if k not in ("top_w", "stages", "virtual_neurons", "exact_neurons")}
+    return c | {"proof": [circ], "symmetry": {"generators": sym}, "per_output": "all",
+                "top_k": 1}
 
 
 def _tied(model: Folded) -> Folded:

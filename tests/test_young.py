@@ -2,6 +2,7 @@
 representation) and the disk cache of large groups' irreps."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -96,3 +97,22 @@ def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
     assert again is not None
     for a, b in zip(again, first):
         assert a.name == b.name and np.allclose(a.character, b.character)
+
+
+def test_cached_nan_matrices_are_refused(tmp_path, monkeypatch):
+    """Red-team finding (session 13): a cache file whose largest irrep was all NaN passed the
+    verification, every test being "error > tol" (False for NaN); now refused and rebuilt."""
+    monkeypatch.setenv("RHOPROOF_CACHE", str(tmp_path))
+    monkeypatch.setattr(irreps_mod, "CACHE_FROM", 1)
+    grp = group("S4")
+    first = irreps_mod.real_irreps(grp)
+    path = tmp_path / f"irreps-{grp.sha256}.npz"
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    last = f"m{len(first) - 1}"
+    arrays[last] = np.full_like(arrays[last], np.nan)
+    np.savez(path, **arrays)
+    assert irreps_mod._from_cache(grp) is None
+    with pytest.raises(IrrepError):
+        irreps_mod.verify_irrep(grp, replace(first[-1], matrices=np.full_like(
+            first[-1].matrices, np.nan)))

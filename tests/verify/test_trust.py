@@ -322,3 +322,45 @@ def test_cross_entropy_bounds_bracket_the_exact_value_at_extremes():
         for mode in ("all", "needed"):
             cert = certify_model(f, g, 0, "irrep", mode)
             assert_sound(cert.accuracy, cert.cross_entropy, truth)
+
+
+@pytest.mark.parametrize("wide", ["B", "C"])
+def test_a_regular_rho_set_is_refused_in_bounded_memory(wide):
+    """Red-team finding (session 13): a ρ-set of |G| points (the regular action), covered by
+    |G|/8 neurons under a symmetry, made the checker's stage 1 hold [G, n_b, n_b] floats and
+    its hidden norms [t, n_c] gathers: 5.9 GB at S6, a terabyte at S7. Now in slabs."""
+    import tracemalloc
+
+    grp = group("A6")
+    g, e = grp.order, grp.identity
+    n = g // 8
+    rng = np.random.default_rng(0)
+
+    def t(a):
+        return torch.tensor(a, dtype=torch.float32)[None]
+
+    model = Folded(t(rng.normal(size=(g, n))), t(rng.normal(size=(g, n))),
+                   t(rng.normal(size=(n, g))), t(rng.normal(size=g)))
+    regular, point = grp.table_np.tolist(), [[0]] * g
+    circuit = {"kind": "rho_set", "irrep": "x", "neurons": list(range(n)), "scale": [1.0] * n,
+               "weight": [1.0] * n, "w": 1.0}
+    if wide == "B":  # H = {e} × G keeps the pair weights invariant
+        circuit |= {"alpha": [1.0] * g, "gamma": [1.0], "act_b": regular, "act_c": point,
+                    "k": [[1.0]] * g, "p": list(range(n)), "q": [0] * n}
+        sym = [[e, s] for s in grp.generators]
+    else:
+        circuit |= {"alpha": [1.0], "gamma": [1.0] * g, "act_b": point, "act_c": regular,
+                    "k": [[1.0] * g], "p": [0] * n, "q": list(range(n))}
+        sym = [[s, e] for s in grp.generators]
+    cert = {"format": "rhoproof-certificate-3", "method": "irrep", "group": grp.spec,
+            "group_sha256": grp.sha256, "instance": 0, "certified_inputs": 1,
+            "accuracy": 1 / g**2, "cross_entropy": 100.0, "per_output": "all", "top_k": 1,
+            "t0": 0.0, "symmetry": {"generators": sym}, "proof": [circuit]}
+    tracemalloc.start()
+    try:
+        with pytest.raises(CertificateError):
+            check_stored(cert, model, grp)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 150 * 2**20  # [G, G, G] float64 alone would be 373 MB

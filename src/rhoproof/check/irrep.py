@@ -352,11 +352,14 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
     on: [2, t]; each term gathered directly (sign: 4λ² when b χ(x) = c χ(y) = 1)."""
     total = np.zeros((2, len(xs)))
     g = len(inv)
-    grid = 4 * len(xs) >= g * g  # most of the grid: all of it, then the inputs
+    most = 4 * len(xs) >= g * g  # most of the grid: all of it, then the inputs
     for c in claim.circuits:
         low = (c.neurons < split) & keep[c.neurons]
         high = (c.neurons >= split) & keep[c.neurons]
         lam2 = c.scale**2
+        # the grid product costs |G|² n_c² against the direct gathers' |G|² n (and holds
+        # [G, n_c, n_c]): only where n_c² is at most the circuit's neurons (or small)
+        grid = most and (isinstance(c, SignTables) or len(c.gamma)**2 <= max(64, len(c.neurons)))
         if isinstance(c, SignTables):
             if grid:  # Σ_i 4λ_i² [b_i χ(x) = 1] [c_i χ(y) = 1]: one product per neuron set
                 on_x = (((1 - 2 * c.p)[None] * c.chi[:, None]) == 1).astype(np.float64)
@@ -366,9 +369,11 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
                         total[row] += ((on_x[:, sel] * (4 * lam2[sel])[None])
                                        @ on_y[:, sel].T)[xs, ys]
                 continue
-            on = (((1 - 2 * c.p)[None] * c.chi[xs][:, None]) == 1) \
-                & (((1 - 2 * c.q)[None] * c.chi[ys][:, None]) == 1)
-            sq = on * (4 * lam2)[None]
+            def sq_at(x: np.ndarray, y: np.ndarray, c: Any = c, lam2: Any = lam2,
+                      r2: Any = None) -> Any:
+                on = (((1 - 2 * c.p)[None] * c.chi[x][:, None]) == 1) \
+                    & (((1 - 2 * c.q)[None] * c.chi[y][:, None]) == 1)
+                return on * (4 * lam2)[None]
         else:
             r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
             if grid:  # Σ_q A_x[q, act_C[y, q]] = ⟨A_x, P_y⟩: one product per neuron set
@@ -378,16 +383,27 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
                 p_y = onehot.reshape(g, nc * nc).T
                 for row, sel in ((0, low), (1, high)):
                     if sel.any():
-                        rx = r2[c.act_b[inv][:, c.p[sel]]] * lam2[sel][None, :, None]
-                        a_x = np.zeros((g, nc, nc))  # [x, q, q']
-                        qs = c.q[sel]
-                        for qv in np.unique(qs):
-                            a_x[:, qv] = rx[:, qs == qv].sum(1)
-                        total[row] += (a_x.reshape(g, nc * nc) @ p_y)[xs, ys]
+                        qs, ps, ls = c.q[sel], c.p[sel], lam2[sel][None, :, None]
+                        grid_n = np.empty((g, g))
+                        step = max(1, (1 << 22) // (len(qs) * nc + nc * nc))  # rows x
+                        for x0 in range(0, g, step):
+                            x = np.arange(x0, min(g, x0 + step))
+                            rx = r2[c.act_b[inv[x][:, None], ps[None]]] * ls  # [x, n, q']
+                            a_x = np.zeros((len(x), nc, nc))  # [x, q, q']
+                            for qv in np.unique(qs):
+                                a_x[:, qv] = rx[:, qs == qv].sum(1)
+                            grid_n[x0:x0 + len(x)] = a_x.reshape(len(x), nc * nc) @ p_y
+                        total[row] += grid_n[xs, ys]
                 continue
-            sq = r2[c.act_b[inv[xs]][:, c.p], c.act_c[ys][:, c.q]] * lam2[None]  # [t, n]
-        total[0] += sq[:, low].sum(1)
-        total[1] += sq[:, high].sum(1)
+            def sq_at(x: np.ndarray, y: np.ndarray, c: Any = c, lam2: Any = lam2,
+                      r2: Any = r2) -> Any:
+                return r2[c.act_b[inv[x][:, None], c.p[None]],
+                          c.act_c[y[:, None], c.q[None]]] * lam2[None]  # [t, n]
+        step = max(1, (1 << 20) // max(1, len(c.neurons)))  # [t, n] a slab of inputs at a time
+        for j in range(0, len(xs), step):
+            sq = sq_at(xs[j:j + step], ys[j:j + step])  # [t, n]
+            total[0, j:j + step] += sq[:, low].sum(1)
+            total[1, j:j + step] += sq[:, high].sum(1)
     return np.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
 
 

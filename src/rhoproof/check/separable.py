@@ -32,16 +32,23 @@ def _assignment(v: np.ndarray, r_hat: np.ndarray, exact_r: bool) -> np.ndarray:
     through the same bound on |V|."""
     g, nb, nc = v.shape
     rs = -np.sort(-r_hat, axis=1)
-    w = np.einsum("zpj,rj->zpr", -np.sort(-v, axis=2), rs)
-    w_abs = np.einsum("zpj,rj->zpr", -np.sort(-np.abs(v), axis=2), rs)
+    pick = None
     if nb <= 6:  # Σ_p W[p, π(p)] for every π as one product with a 0/1 matrix (exact terms)
         perms = np.array(list(itertools.permutations(range(nb))))
         pick = np.zeros((nb * nb, len(perms)))
         pick[np.arange(nb)[None, :] * nb + perms, np.arange(len(perms))[:, None]] = 1.0
-        best = (w.reshape(g, nb * nb) @ pick).max(1)
-        best_abs = (w_abs.reshape(g, nb * nb) @ pick).max(1)
-    else:
-        best, best_abs = w.max(2).sum(1), w_abs.max(2).sum(1)
+    best, best_abs = np.empty(g), np.empty(g)
+    # a slab of z at a time: W is [z, nb, nb], and a hostile ρ-set may have nb = |G|
+    step = max(1, (1 << 22) // (nb * max(nb, nc)))
+    for z0 in range(0, g, step):
+        vz = v[z0:z0 + step]
+        w = np.einsum("zpj,rj->zpr", -np.sort(-vz, axis=2), rs)
+        w_abs = np.einsum("zpj,rj->zpr", -np.sort(-np.abs(vz), axis=2), rs)
+        if pick is not None:
+            best[z0:z0 + step] = (w.reshape(len(vz), nb * nb) @ pick).max(1)
+            best_abs[z0:z0 + step] = (w_abs.reshape(len(vz), nb * nb) @ pick).max(1)
+        else:
+            best[z0:z0 + step], best_abs[z0:z0 + step] = w.max(2).sum(1), w_abs.max(2).sum(1)
     slack = (0.0 if exact_r else 2 * U) + widen(nc) + widen(nb)
     return best + slack * best_abs * (1 + 2 * slack) + TINY
 

@@ -296,18 +296,20 @@ def verify_irrep(group: Group, rep: Irrep, tol: float = TOLERANCE) -> None:
     """Raise IrrepError unless ρ is an orthogonal homomorphism of the claimed type."""
     mats = rep.matrices
     n, d = mats.shape[0], mats.shape[1]
+    if not np.isfinite(mats).all():  # NaN would pass every "error > tol" test below
+        raise IrrepError(f"{rep.name}: matrices with NaN or infinite entries")
     eye = np.eye(d)
     orth = np.abs(np.einsum("gji,gjk->gik", mats, mats) - eye).max()
-    if orth > tol:
+    if not orth <= tol:
         raise IrrepError(f"{rep.name}: orthogonality error {orth:.2e} > {tol:.0e}")
     hom = homomorphism_error(group, mats)
-    if hom > tol:
+    if not hom <= tol:
         raise IrrepError(f"{rep.name}: homomorphism error {hom:.2e} > {tol:.0e}")
     chi = rep.character
     norm = float(chi @ chi) / n
     s = float(chi[group.table_np[np.arange(n), np.arange(n)]].sum()) / n
     expected_s = {"real": 1, "complex": 0, "quaternionic": -2}[rep.type]
-    if abs(norm - rep.schur_dim) > 1e-6 or abs(s - expected_s) > 1e-6:
+    if not (abs(norm - rep.schur_dim) <= 1e-6 and abs(s - expected_s) <= 1e-6):
         raise IrrepError(f"{rep.name}: character says not irreducible of type {rep.type}")
 
 
@@ -329,7 +331,7 @@ def homomorphism_error(group: Group, mats: np.ndarray, chunk: int = 64) -> float
     for g0 in range(0, rows.size, chunk):
         gs = rows[g0:g0 + chunk]
         prod = np.matmul(mats[gs][:, None], mats[None, :])  # [chunk, |G|, d, d]
-        worst = max(worst, float(np.abs(prod - mats[t[gs]]).max()))
+        worst = float(np.maximum(worst, np.abs(prod - mats[t[gs]]).max()))  # NaN stays
     return worst
 
 
@@ -342,7 +344,7 @@ def verify_complete(group: Group, reps: list[Irrep]) -> None:
     chars = np.stack([r.character for r in reps])  # [irreps, |G|]
     gram = chars @ chars.T / group.order
     expected = np.diag([float(r.schur_dim) for r in reps])
-    if np.abs(gram - expected).max() > 1e-6:
+    if not np.abs(gram - expected).max() <= 1e-6:
         raise IrrepError("real irrep characters are not orthogonal: some irrep is repeated")
     inv_class = group.class_of[group.inverses[[c[0] for c in group.conjugacy_classes]]]
     real_classes = len({frozenset((k, int(j))) for k, j in enumerate(inv_class)})
