@@ -285,3 +285,16 @@ def test_certify_budget_and_frontier(capsys, s4_run_dir, tmp_path):
         v for k, v in cert["ops"].items() if k.startswith("proof_"))
     assert cert["certified_inputs"] == max(p["certified_inputs"] for p in points
                                            if p["ops_over_brute"] <= budget * 1.001)
+
+
+def test_groups_refuses_subgroups_of_s7_at_once(capsys, monkeypatch):
+    """New-user finding (session 13): `groups S7` enumerated subgroups for ever; now refused
+    before the group is built, naming --no-subgroups."""
+    import rhoproof.groups
+
+    def no_build(spec):
+        raise AssertionError(f"built {spec}")
+
+    monkeypatch.setattr(rhoproof.groups, "group", no_build)
+    code, out, err = _run(capsys, "groups", "S7")
+    assert code == 2 and out == "" and "--no-subgroups" in err.splitlines()[-1]

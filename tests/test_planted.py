@@ -123,12 +123,28 @@ def test_plant_command(capsys, tmp_path):
     (["--group", "S5", "--width", "10"], "fits in 10 neurons"),
     (["--group", "Q9"], "unknown group spec"),
     (["--group", "S4", "--width", "abc"], "invalid int value"),
+    (["--group", "S4", "--seed", "-1"], "--seed ≥ 0, not -1"),
+    (["--group", "C7"], "no faithful real-type irrep"),  # new-user finding: not a width issue
 ])
 def test_plant_errors_are_one_line(capsys, tmp_path, argv, message):
     code, out, err = _run(capsys, "plant", *argv, "--out", str(tmp_path / "p"))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "p").exists()
+
+
+def test_plant_refuses_a_folder_with_other_files(capsys, tmp_path):
+    """New-user finding (session 13): plant wrote its run into a folder of the user's files."""
+    (tmp_path / "notes.txt").write_text("mine")
+    code, _, err = _run(capsys, "plant", "--group", "S3", "--width", "16", "--out",
+                        str(tmp_path))
+    assert code == 2 and "other files" in err and err.count("\n") == 1
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_planted_model_takes_a_spec():
+    f = planted_model("S3", 1, width=16, seed=0)
+    assert tuple(f.left.shape) == (1, 6, 16)
 
 
 def test_plant_refuses_an_existing_run(capsys, tmp_path):

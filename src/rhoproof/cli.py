@@ -31,6 +31,7 @@ def _load_run(path: str, table: str | None = None) -> Any:
     ``table``: --table, for a run of an earlier version that names its group by a path."""
     from rhoproof.run import GROUP, WEIGHTS, load_run
 
+    _warn_if_large_run(path)
     run = load_run(path, table)
     if run.info.get("group_stored_from"):
         unchecked = "" if run.info.get("group_stored_checked") else (
@@ -47,15 +48,46 @@ def _load_run(path: str, table: str | None = None) -> Any:
     return run
 
 
+def _share(v: float, digits: int = 2) -> str:
+    """A ratio to ``digits`` decimals, or in scientific notation where that would print 0."""
+    return f"{v:.{digits}f}" if v == 0 or abs(v) >= 10**-digits else f"{v:.1e}"
+
+
+def _warn_if_large_run(path: str) -> None:
+    """``_warn_if_large`` for the group a run directory's config.json names, before the run
+    loads (the group's build is the long silent part); quiet when config.json is unreadable
+    (``load_run`` then says what is wrong)."""
+    try:
+        data = json.loads((Path(path) / "config.json").read_text())
+        spec = (data.get("config") or {}).get("group", data.get("group"))
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(spec, str) and not spec.startswith("table:"):
+        try:
+            _warn_if_large(spec)
+        except UserError:
+            return
+
+
 def _count(n: int, noun: str) -> str:
     """'1 subgroup', '3 subgroups', '1 conjugacy class', '2 conjugacy classes'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('ss') else 's'}"
+
+
+SUBGROUPS_FROM = 5040
+"""Group order from which ``groups`` refuses to enumerate subgroups (S7: not done in hours)."""
 
 
 def cmd_groups(args: argparse.Namespace) -> None:
     from rhoproof.groups import group
 
     t0 = time.perf_counter()
+    from rhoproof.groups.specs import spec_order
+
+    order = spec_order(args.spec)  # before the build: S7's table alone takes seconds
+    if not args.no_subgroups and order is not None and order >= SUBGROUPS_FROM:
+        raise UserError(f"enumerating the subgroups of {args.spec} (order {order}) is out of "
+                        f"reach; add --no-subgroups")
     grp = group(args.spec)
     irreps = grp.irreps
     subgroups = None if args.no_subgroups else len(grp.subgroups)
@@ -333,8 +365,10 @@ def cmd_certify(args: argparse.Namespace) -> None:
     for c in certs:
         verdict = verdicts.get(c.instance) or "-"
         verdict = "frequency" if verdict == FREQUENCY_VERDICT else verdict
-        ratio = f"{c.proof_over_brute:>6.2f}" if c.accuracy > 0 else f"{'–':>6}"
-        true_acc, true_ce = (f"{c.brute['accuracy']:>8.5f}", f"{c.brute['cross_entropy']:>8.4f}") \
+        ratio = f"{_share(c.proof_over_brute):>6}" if c.accuracy > 0 else f"{'–':>6}"
+        ce = c.brute.get("cross_entropy", 0.0)
+        true_acc, true_ce = (f"{c.brute['accuracy']:>8.5f}",
+                             f"{ce:>8.4f}" if abs(ce) < 1e3 else f"{ce:>8.2g}") \
             if "accuracy" in c.brute else (f"{'–':>8}", f"{'–':>8}")  # brute force estimated
         print(f"{c.instance:>5}  {c.method:<7} {verdict:<11} {true_acc} "
               f"{c.accuracy:>8.5f} {true_ce} "
@@ -430,9 +464,12 @@ def cmd_check(args: argparse.Namespace) -> None:
         _print_json({"ok": True, "run": str(run.path), "inputs": run.group.order ** 2,
                      **res.to_json()})
         return
-    print(f"OK: model {res.instance} of {run.path}: {res.certified_inputs} of "
-          f"{run.group.order ** 2} inputs certified (accuracy >= {res.accuracy:.5f}), "
-          f"cross-entropy <= {res.cross_entropy:.4g} ({res.method})")
+    claimed = res.claim.certified_inputs, res.claim.cross_entropy
+    print(f"OK: model {res.instance} of {run.path}: the claim holds, {claimed[0]} of "
+          f"{run.group.order ** 2} inputs certified (accuracy >= "
+          f"{claimed[0] / run.group.order ** 2:.5f}), cross-entropy <= {claimed[1]:.4g} "
+          f"({res.method}; recomputed: {res.certified_inputs} inputs, cross-entropy <= "
+          f"{res.cross_entropy:.4g})")
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -519,8 +556,15 @@ def cmd_plant(args: argparse.Namespace) -> None:
     from rhoproof.groups import group
     from rhoproof.testing import plant
 
-    if args.models < 1 or args.width < 1 or args.seed < 0:
-        raise ConfigError("plant needs --models ≥ 1, --width ≥ 1 and --seed ≥ 0")
+    for flag, value in (("--models", args.models), ("--width", args.width)):
+        if value < 1:
+            raise ConfigError(f"plant needs {flag} ≥ 1, not {value}")
+    if args.seed < 0:
+        raise ConfigError(f"plant needs --seed ≥ 0, not {args.seed}")
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").exists():
+        raise ConfigError(f"{out} is a folder with other files in it; give --out a new or "
+                          f"empty folder")
     if not (math.isfinite(args.noise) and args.noise >= 0):
         raise ConfigError(f"--noise must be a finite number ≥ 0 (a multiple of the zoo's "
                           f"level), not {args.noise}")
@@ -936,7 +980,7 @@ def main(argv: list[str] | None = None, restore_sigint: bool = False) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         parser = build_parser()
         args = parser.parse_args(argv)
-        if args.command in ("groups", "train", "import") or (
+        if args.command in ("groups", "train", "import", "plant") or (
                 args.command == "reproduce" and args.train):  # commands that build the group
             _warn_if_large(getattr(args, "spec", None) or getattr(args, "group", None))
         if args.command in TORCH_COMMANDS and args.command != "check":  # check: after its

@@ -100,8 +100,9 @@ def save_checkpoint(out: Path, model: GroupMLP, state: Any, epoch: int,
 def read_config(path: Path) -> dict[str, Any]:
     """The parsed config.json of a run, or RunError saying what is wrong."""
     if not path.exists():
-        raise RunError(f"run directory {path} does not exist (make one with rhoproof train, or "
-                       f"export shipped models: rhoproof zoo export GROUP --out DIR)")
+        raise RunError(f"run directory {path} does not exist (make one with rhoproof train, "
+                       f"export shipped models: rhoproof zoo export GROUP --out DIR, or plant "
+                       f"models with a known answer: rhoproof plant --group GROUP --out DIR)")
     if not path.is_dir():
         raise RunError(f"{path} is not a run directory")
     cfg = path / CONFIG

@@ -721,10 +721,14 @@ def planted_circuits(group: Group, width: int = 256) -> list[tuple[str, torch.Te
         if len(chosen) < 2 and used + n * n <= width:
             chosen.append((name, pts))
             used += n * n
+    if not cands:
+        raise ValueError(f"{group.spec} has no faithful real-type irrep of dimension ≥ 2, so no "
+                         f"ρ-set model can be planted (complex-type irreps, e.g. C_n's, are "
+                         f"V_fourier's: --method fourier)")
     if not chosen:
-        need = min((c[0] ** 2 for c in cands), default=0)
+        need = min(c[0] ** 2 for c in cands)
         raise ValueError(f"{group.spec}: no faithful real irrep's double sum fits in {width} "
-                         f"neurons" + (f" (the smallest needs {need})" if need else ""))
+                         f"neurons (the smallest needs {need})")
     return chosen + [(name, None) for name in sign]
 
 
@@ -735,11 +739,13 @@ def _circuit_scales(mean_squares: list[torch.Tensor], sizes: list[int]) -> torch
     return per / per.pow(2).mean().sqrt()
 
 
-def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: float = 1.0,
-                  seed: int = 0) -> Folded:
+def planted_model(group: Group | str, models: int = 1, *, width: int = 256,
+                  noise: float = 1.0, seed: int = 0) -> Folded:
     """``models`` float32 folded models of ``group`` whose explanation is known.
 
-    An exact ρ-set ideal (``planted_circuits``) plus noise.
+    An exact ρ-set ideal (``planted_circuits``) plus noise. ``group`` is a Group or a spec
+    such as "S5"; certify the models with ``rhoproof.verify.certificate.certify_model(f, G,
+    k)`` (``rhoproof.certify`` takes a run directory: ``plant`` writes one).
 
     Each circuit's neurons are s·ReLU(b_pᵀρ(x)a + aᵀρ(y)(−b_q)) with unembedding
     b_pᵀρ(z)(−b_q)/s (s uniform in [0.5, 1.5], a a random unit vector), every pair of B × B
@@ -760,6 +766,10 @@ def planted_model(group: Group, models: int = 1, *, width: int = 256, noise: flo
     >>> tuple(f.left.shape), f.left.dtype, exact_truth(f, G, 1).accuracy
     ((2, 24, 96), torch.float32, 1.0)
     """
+    if isinstance(group, str):  # a spec, as plant() takes
+        from rhoproof.groups import group as build
+
+        group = build(group)
     if models < 1 or width < 1 or not noise >= 0:
         raise ValueError("planted_model needs models ≥ 1, width ≥ 1 and noise ≥ 0")
     return _planted_models(group, planted_circuits(group, width), models, width, noise, seed)

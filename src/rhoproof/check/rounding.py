@@ -77,7 +77,8 @@ def mean_up(ce: np.ndarray) -> float:
 def mean_up_total(total: float, n: int) -> float:
     """≥ the exact mean of n CE terms (each ≥ 0) whose computed sum is ``total``, summed in
     any order and grouping (in slabs, then the slabs' sums: the error is within γ_{c+k} of
-    the sum for k slabs of c terms, c + k ≤ n), so within γ_n."""
+    the sum for k slabs of c terms, c + k ≤ n + 1), so within widen(n) ≥ γ_{n+2}
+    (docs/soundness.md §3, Cross-entropy)."""
     bound = total / n * (1 + widen(n) + LOG_SLACK) + TINY
     return bound if math.isfinite(bound) else math.inf
 

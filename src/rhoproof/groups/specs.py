@@ -310,8 +310,8 @@ def large_group_note(spec: str) -> str | None:
     order = spec_order(spec)
     if order is None or order < LARGE_ORDER:
         return None
-    return (f"{spec} has order {order}; building its Cayley table, irreps and subgroups takes "
-            f"minutes and several GB of memory")
+    return (f"{spec} has order {order}; building its Cayley table and irreps takes minutes and "
+            f"a few GB of memory (the irreps are cached on disk for later runs)")
 
 
 def group_from_json(path: str | Path) -> Group:

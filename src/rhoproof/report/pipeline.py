@@ -124,9 +124,12 @@ class VerifierSummary:
             return head + "; proof/brute ratios n/a (no model has a bound above 0)"
         over = "" if self.certified_any == self.models else \
             f" (over the {self.certified_any} models with a bound above 0)"
-        return (head + f"; median proof/brute time {self.median_proof_over_brute:.2f}"
+        def share(v: float, digits: int) -> str:  # never a misleading 0.00
+            return f"{v:.{digits}f}" if v == 0 or abs(v) >= 10**-digits else f"{v:.1e}"
+
+        return (head + f"; median proof/brute time {share(self.median_proof_over_brute, 2)}"
                 + ("" if self.median_ops_over_brute is None else
-                   f", counted operations {self.median_ops_over_brute:.4f}") + over)
+                   f", counted operations {share(self.median_ops_over_brute, 4)}") + over)
 
     def frontier_line(self) -> str:
         """The bound-versus-cost frontier: mean certified fraction after each stage against
