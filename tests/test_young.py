@@ -78,9 +78,9 @@ def test_disk_cache_round_trip(tmp_path, monkeypatch):
     assert irreps_mod._from_cache(grp) is not None
 
 
-def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
-    """Red-team finding: a cache file with two irreps' names swapped passed the verification;
-    names are now derived again from the matrices."""
+def _cached_s4(tmp_path, monkeypatch):
+    """S4's irreps built with the disk cache in tmp_path: (group, irreps, cache file, its
+    arrays), for tests that damage the file."""
     monkeypatch.setenv("RHOPROOF_CACHE", str(tmp_path))
     monkeypatch.setattr(irreps_mod, "CACHE_FROM", 1)
     grp = group("S4")
@@ -88,6 +88,13 @@ def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
     path = tmp_path / f"irreps-{grp.sha256}.npz"
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
+    return grp, first, path, arrays
+
+
+def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
+    """Red-team finding: a cache file with two irreps' names swapped passed the verification;
+    names are now derived again from the matrices."""
+    grp, first, path, arrays = _cached_s4(tmp_path, monkeypatch)
     names = list(arrays["names"])
     i, j = names.index("3d-0"), names.index("3d-1")
     names[i], names[j] = names[j], names[i]
@@ -102,13 +109,7 @@ def test_cached_names_are_not_trusted(tmp_path, monkeypatch):
 def test_cached_nan_matrices_are_refused(tmp_path, monkeypatch):
     """Red-team finding (session 13): a cache file whose largest irrep was all NaN passed the
     verification, every test being "error > tol" (False for NaN); now refused and rebuilt."""
-    monkeypatch.setenv("RHOPROOF_CACHE", str(tmp_path))
-    monkeypatch.setattr(irreps_mod, "CACHE_FROM", 1)
-    grp = group("S4")
-    first = irreps_mod.real_irreps(grp)
-    path = tmp_path / f"irreps-{grp.sha256}.npz"
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in data.files}
+    grp, first, path, arrays = _cached_s4(tmp_path, monkeypatch)
     last = f"m{len(first) - 1}"
     arrays[last] = np.full_like(arrays[last], np.nan)
     np.savez(path, **arrays)
