@@ -189,3 +189,17 @@ def test_brute_force_estimated_above_its_limit(monkeypatch, capsys, tmp_path):
     written = json.loads((out_dir / "certificates" / "irrep_0.json").read_text())
     assert check_file(written, out_dir / "weights.safetensors", grp.table_np,
                       "S4").certified_inputs == 576
+
+
+def test_evaluate_says_when_it_is_brute_force_beyond_reach(capsys, tmp_path, monkeypatch):
+    """New-user finding (session 13): evaluate at S7 ran for hours without a word; above
+    certify's brute-force limit it now says what it is about to do."""
+    import rhoproof.verify.certificate as cert_mod
+
+    out = tmp_path / "p"
+    assert _run(capsys, "plant", "--group", "S3", "--width", "16", "--out", str(out))[0] == 0
+    code, _, err = _run(capsys, "evaluate", str(out))
+    assert code == 0 and "hours on a CPU" not in err
+    monkeypatch.setattr(cert_mod, "BRUTE_FULL_MAX", 10)
+    code, _, err = _run(capsys, "evaluate", str(out))
+    assert code == 0 and "operations, hours on a CPU" in err

@@ -215,6 +215,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     run = _load_run(args.run_dir, args.table)
     dev = resolve_device(args.device)
+    from rhoproof.verify.bounds import brute_ops
+    from rhoproof.verify.certificate import BRUTE_FULL_MAX
+
+    ops = brute_ops(run.group.order, run.model.d_hidden) * run.n_instances
+    if ops > BRUTE_FULL_MAX:  # S7 at m = 256: hours, where certify does not go
+        print(f"rhoproof: note: evaluate computes every logit of every input: {ops:.1e} "
+              f"operations, hours on a CPU (certify's bound does not need them)",
+              file=sys.stderr)
     t0 = time.perf_counter()
     ev = evaluate(run.model, run.group) if dev.type == "cpu" else \
         evaluate(run.model.to(dev), run.group, exact=False)
