@@ -40,6 +40,7 @@ from rhoproof.check.parse import MAX_TOP_K
 from rhoproof.groups import group
 from rhoproof.model import Folded
 from rhoproof.run import versions
+from rhoproof.testing import regular_rho_set
 from rhoproof.verify.certificate import CertificateError, certify_model, check_stored
 
 REPEATS = 3
@@ -87,37 +88,14 @@ def _variants(cert: dict[str, Any], m: int, g: int) -> dict[str, dict[str, Any]]
         c["virtual_neurons"] = total
         out["virtual neurons at the caps"] = c
     for side in ("B", "C"):  # a ρ-set of |G| points (the regular action) on either side
-        out[f"regular ρ-set on {side}"] = _regular(cert, g, side)
+        out[f"regular ρ-set on {side}"] = regular_rho_set(
+            group(cert["group"]), side, cert["certified_inputs"], cert["cross_entropy"])
     c = copy.deepcopy(cert)
     if c.get("top_w"):
         c["top_w"] = c["top_w"] * g  # over the cap for one orbit: refused by the orbit check
     c["stages"] = (c.get("stages") or [])[:4]
     out["long top_w"] = c
     return out
-
-
-def _regular(cert: dict[str, Any], g: int, side: str) -> dict[str, Any]:
-    """One circuit whose ρ-set on ``side`` is the whole group under the regular action (the
-    other side one point), on |G|/8 neurons (the parser's pairs-per-neuron cap), made legal by
-    a symmetry H = {e} × G or G × {e}: stage 1's assignment and the hidden norms then see
-    n_b or n_c = |G| (red-team finding, session 13: [G, G, G] arrays before)."""
-    grp = group(cert["group"])
-    e, n = grp.identity, max(1, g // 8)
-    regular, point = grp.table_np.tolist(), [[0]] * g
-    circ: dict[str, Any] = {"kind": "rho_set", "irrep": "regular", "neurons": list(range(n)),
-                            "scale": [1.0] * n, "weight": [1.0] * n, "w": 1.0}
-    if side == "B":
-        circ |= {"alpha": [1.0] * g, "gamma": [1.0], "act_b": regular, "act_c": point,
-                 "k": [[1.0]] * g, "p": list(range(n)), "q": [0] * n}
-        sym = [[e, s] for s in grp.generators]
-    else:
-        circ |= {"alpha": [1.0], "gamma": [1.0] * g, "act_b": point, "act_c": regular,
-                 "k": [[1.0] * g], "p": [0] * n, "q": list(range(n))}
-        sym = [[s, e] for s in grp.generators]
-    c = {k: v for k, v in copy.deepcopy(cert).items()
-         if k not in ("top_w", "stages", "virtual_neurons", "exact_neurons")}
-    return c | {"proof": [circ], "symmetry": {"generators": sym}, "per_output": "all",
-                "top_k": 1}
 
 
 def _tied(model: Folded) -> Folded:

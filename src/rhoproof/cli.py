@@ -48,19 +48,15 @@ def _load_run(path: str, table: str | None = None) -> Any:
     return run
 
 
-def _share(v: float, digits: int = 2) -> str:
-    """A ratio to ``digits`` decimals, or in scientific notation where that would print 0."""
-    return f"{v:.{digits}f}" if v == 0 or abs(v) >= 10**-digits else f"{v:.1e}"
-
-
 def _warn_if_large_run(path: str) -> None:
     """``_warn_if_large`` for the group a run directory's config.json names, before the run
     loads (the group's build is the long silent part); quiet when config.json is unreadable
     (``load_run`` then says what is wrong)."""
+    from rhoproof.run import read_config
+
     try:
-        data = json.loads((Path(path) / "config.json").read_text())
-        spec = (data.get("config") or {}).get("group", data.get("group"))
-    except (OSError, ValueError, AttributeError):
+        spec = read_config(Path(path)).get("config", {}).get("group")
+    except (UserError, OSError, ValueError, AttributeError):
         return
     if isinstance(spec, str) and not spec.startswith("table:"):
         try:
@@ -80,10 +76,9 @@ SUBGROUPS_FROM = 5040
 
 def cmd_groups(args: argparse.Namespace) -> None:
     from rhoproof.groups import group
-
-    t0 = time.perf_counter()
     from rhoproof.groups.specs import spec_order
 
+    t0 = time.perf_counter()
     order = spec_order(args.spec)  # before the build: S7's table alone takes seconds
     if not args.no_subgroups and order is not None and order >= SUBGROUPS_FROM:
         raise UserError(f"enumerating the subgroups of {args.spec} (order {order}) is out of "
@@ -344,7 +339,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 def cmd_certify(args: argparse.Namespace) -> None:
     from rhoproof.explain.explanation import FREQUENCY_VERDICT
     from rhoproof.explain.idealize import coverage_note
-    from rhoproof.report.pipeline import certify_run, summarize_certificates
+    from rhoproof.report.pipeline import certify_run, share, summarize_certificates
     from rhoproof.report.stages import report_methods
     from rhoproof.verify.certificate import BRUTE_FULL_MAX
 
@@ -373,7 +368,7 @@ def cmd_certify(args: argparse.Namespace) -> None:
     for c in certs:
         verdict = verdicts.get(c.instance) or "-"
         verdict = "frequency" if verdict == FREQUENCY_VERDICT else verdict
-        ratio = f"{_share(c.proof_over_brute):>6}" if c.accuracy > 0 else f"{'–':>6}"
+        ratio = f"{share(c.proof_over_brute):>6}" if c.accuracy > 0 else f"{'–':>6}"
         ce = c.brute.get("cross_entropy", 0.0)
         true_acc, true_ce = (f"{c.brute['accuracy']:>8.5f}",
                              f"{ce:>8.4f}" if abs(ce) < 1e3 else f"{ce:>8.2g}") \
@@ -569,10 +564,6 @@ def cmd_plant(args: argparse.Namespace) -> None:
             raise ConfigError(f"plant needs {flag} ≥ 1, not {value}")
     if args.seed < 0:
         raise ConfigError(f"plant needs --seed ≥ 0, not {args.seed}")
-    out = Path(args.out)
-    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").exists():
-        raise ConfigError(f"{out} is a folder with other files in it; give --out a new or "
-                          f"empty folder")
     if not (math.isfinite(args.noise) and args.noise >= 0):
         raise ConfigError(f"--noise must be a finite number ≥ 0 (a multiple of the zoo's "
                           f"level), not {args.noise}")

@@ -432,6 +432,40 @@ def lookup_forgery(group: Group, m: int, scale: float, claim: int, ce: float) ->
                 "scale": [scale] * (g * g), "weight": [1.0] * (g * g)}]}
 
 
+def regular_rho_set(group: Group, side: str, claim: int = 1, ce: float = 100.0) -> dict:
+    """A V_irrep certificate built to cost the checker memory: one circuit whose ρ-set on
+    ``side`` ("B" or "C") is the whole group under the regular action (the other side one
+    point), on |G|/8 neurons (the parser's pairs-per-neuron cap), made legal by a symmetry
+    H = {e} × G or G × {e}; per_output "all". It claims ``claim`` inputs and cross-entropy
+    ``ce`` (red-team finding, session 13: [G, G, G] arrays in the checker before).
+
+    Examples
+    --------
+    >>> from rhoproof import group
+    >>> from rhoproof.testing import regular_rho_set
+    >>> cert = regular_rho_set(group("S4"), "B")
+    >>> len(cert["proof"][0]["alpha"]), len(cert["proof"][0]["neurons"])
+    (24, 3)
+    """
+    g, e = group.order, group.identity
+    n = max(1, g // 8)
+    regular, point = group.table_np.tolist(), [[0]] * g
+    circ: dict = {"kind": "rho_set", "irrep": "regular", "neurons": list(range(n)),
+                  "scale": [1.0] * n, "weight": [1.0] * n, "w": 1.0}
+    if side == "B":
+        circ |= {"alpha": [1.0] * g, "gamma": [1.0], "act_b": regular, "act_c": point,
+                 "k": [[1.0]] * g, "p": list(range(n)), "q": [0] * n}
+        sym = [[e, h] for h in group.generators]
+    else:
+        circ |= {"alpha": [1.0], "gamma": [1.0] * g, "act_b": point, "act_c": regular,
+                 "k": [[1.0] * g], "p": [0] * n, "q": list(range(n))}
+        sym = [[h, e] for h in group.generators]
+    return {"format": "rhoproof-certificate-3", "method": "irrep", "group": group.spec,
+            "group_sha256": group.sha256, "instance": 0, "certified_inputs": claim,
+            "accuracy": claim / g**2, "cross_entropy": ce, "per_output": "all", "top_k": 1,
+            "t0": 0.0, "symmetry": {"generators": sym}, "proof": [circ]}
+
+
 def tampered(cert: dict, rng: np.random.Generator, g: int) -> list[tuple[str, dict]]:
     """Edits of an honest certificate: raised claims (kept self-consistent), lowered CE claims,
     non-finite and extreme floats, scales near underflow, edited supporting data."""
@@ -876,6 +910,10 @@ def plant(spec: str, out: str | Path, models: int = 1, *, seed: int = 0, noise: 
     from rhoproof.groups import group
     from rhoproof.run import write_folded_run
 
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").exists():
+        raise ValueError(f"{out} is a folder with other files in it; give --out a new or "
+                         f"empty folder")  # (an existing run is refused by the run writer)
     grp = group(spec)
     if models < 1 or width < 1 or not noise >= 0:
         raise ValueError("plant needs models ≥ 1, width ≥ 1 and noise ≥ 0")
@@ -884,14 +922,14 @@ def plant(spec: str, out: str | Path, models: int = 1, *, seed: int = 0, noise: 
     config = TrainConfig(group=grp.spec, n_instances=models, d_embed=width, d_hidden=width,
                          epochs=0, seed=seed)
     names = [name for name, _ in circuits]
-    write_folded_run(Path(out), folded, config, {"planted": {
+    write_folded_run(out, folded, config, {"planted": {
         "circuits": names, "width": width, "models": models, "seed": seed, "noise": noise,
         "noise_levels": PLANTED_NOISE, "margin": PLANTED_MARGIN,
         "command": f"rhoproof plant --group {grp.spec} --models {models} --seed {seed} "
                    f"--noise {noise:g} --width {width}"}}, grp)
-    return Path(out)
+    return out
 
 
 __all__ += ["PLANTED_MARGIN", "PLANTED_NOISE", "SCALES", "adversarial_model", "clock",
-            "lookup_forgery", "plant", "planted", "planted_circuits", "planted_model", "rho_orbit",
-            "rho_set", "run_case", "tampered"]
+            "lookup_forgery", "plant", "planted", "planted_circuits", "planted_model",
+            "regular_rho_set", "rho_orbit", "rho_set", "run_case", "tampered"]

@@ -16,7 +16,13 @@ from rhoproof.groups import group
 from rhoproof.importer import import_report
 from rhoproof.model import Folded, GroupMLP
 from rhoproof.run import load_run
-from rhoproof.testing import assert_sound, exact_truth, lookup_forgery, planted
+from rhoproof.testing import (
+    assert_sound,
+    exact_truth,
+    lookup_forgery,
+    planted,
+    regular_rho_set,
+)
 from rhoproof.train import TrainConfig, train
 from rhoproof.verify.certificate import (
     CertificateError,
@@ -332,8 +338,7 @@ def test_a_regular_rho_set_is_refused_in_bounded_memory(wide):
     import tracemalloc
 
     grp = group("A6")
-    g, e = grp.order, grp.identity
-    n = g // 8
+    g, n = grp.order, grp.order // 8
     rng = np.random.default_rng(0)
 
     def t(a):
@@ -341,21 +346,7 @@ def test_a_regular_rho_set_is_refused_in_bounded_memory(wide):
 
     model = Folded(t(rng.normal(size=(g, n))), t(rng.normal(size=(g, n))),
                    t(rng.normal(size=(n, g))), t(rng.normal(size=g)))
-    regular, point = grp.table_np.tolist(), [[0]] * g
-    circuit = {"kind": "rho_set", "irrep": "x", "neurons": list(range(n)), "scale": [1.0] * n,
-               "weight": [1.0] * n, "w": 1.0}
-    if wide == "B":  # H = {e} × G keeps the pair weights invariant
-        circuit |= {"alpha": [1.0] * g, "gamma": [1.0], "act_b": regular, "act_c": point,
-                    "k": [[1.0]] * g, "p": list(range(n)), "q": [0] * n}
-        sym = [[e, s] for s in grp.generators]
-    else:
-        circuit |= {"alpha": [1.0], "gamma": [1.0] * g, "act_b": point, "act_c": regular,
-                    "k": [[1.0] * g], "p": [0] * n, "q": list(range(n))}
-        sym = [[s, e] for s in grp.generators]
-    cert = {"format": "rhoproof-certificate-3", "method": "irrep", "group": grp.spec,
-            "group_sha256": grp.sha256, "instance": 0, "certified_inputs": 1,
-            "accuracy": 1 / g**2, "cross_entropy": 100.0, "per_output": "all", "top_k": 1,
-            "t0": 0.0, "symmetry": {"generators": sym}, "proof": [circuit]}
+    cert = regular_rho_set(grp, wide)
     tracemalloc.start()
     try:
         with pytest.raises(CertificateError):

@@ -193,7 +193,7 @@ def ideal_at_orbits(claim: Claim, ih: dict, eps: tuple[float, float, float],
         reps = np.array([[e, e]])
         # one orbit, (g, h) = (x, y): read-only broadcast views, not [G, G] arrays
         ar = np.arange(g)
-        orb = np.broadcast_to(np.zeros(1, dtype=np.int64)[:, None], (g, g))
+        orb = np.broadcast_to(np.int64(0), (g, g))
         tg, th = np.broadcast_to(ar[:, None], (g, g)), np.broadcast_to(ar[None], (g, g))
     else:
         elements = _h_elements(claim.symmetry, table, e)

@@ -11,7 +11,7 @@ import numpy as np
 
 from rhoproof.check.brute import correct_low_at
 from rhoproof.check.ideal import ideal_at_orbits, irrep_ideal
-from rhoproof.check.parse import Claim, SignTables
+from rhoproof.check.parse import Claim, RhoSetTables, SignTables
 from rhoproof.check.rounding import (
     ETA,
     TINY,
@@ -357,54 +357,57 @@ def _hidden_norm_at(claim: Claim, inv: np.ndarray, m: int, split: int, xs: np.nd
         low = (c.neurons < split) & keep[c.neurons]
         high = (c.neurons >= split) & keep[c.neurons]
         lam2 = c.scale**2
-        # the grid product costs |G|² n_c² against the direct gathers' |G|² n (and holds
-        # [G, n_c, n_c]): only where n_c² is at most the circuit's neurons (or small)
-        grid = most and (isinstance(c, SignTables) or len(c.gamma)**2 <= max(64, len(c.neurons)))
-        if isinstance(c, SignTables):
-            if grid:  # Σ_i 4λ_i² [b_i χ(x) = 1] [c_i χ(y) = 1]: one product per neuron set
-                on_x = (((1 - 2 * c.p)[None] * c.chi[:, None]) == 1).astype(np.float64)
-                on_y = (((1 - 2 * c.q)[None] * c.chi[:, None]) == 1).astype(np.float64)
-                for row, sel in ((0, low), (1, high)):
-                    if sel.any():
-                        total[row] += ((on_x[:, sel] * (4 * lam2[sel])[None])
-                                       @ on_y[:, sel].T)[xs, ys]
-                continue
-            def sq_at(x: np.ndarray, y: np.ndarray, c: Any = c, lam2: Any = lam2,
-                      r2: Any = None) -> Any:
-                on = (((1 - 2 * c.p)[None] * c.chi[x][:, None]) == 1) \
-                    & (((1 - 2 * c.q)[None] * c.chi[y][:, None]) == 1)
-                return on * (4 * lam2)[None]
-        else:
+        if most and isinstance(c, SignTables):
+            # Σ_i 4λ_i² [b_i χ(x) = 1] [c_i χ(y) = 1]: one product per neuron set
+            on_x = (((1 - 2 * c.p)[None] * c.chi[:, None]) == 1).astype(np.float64)
+            on_y = (((1 - 2 * c.q)[None] * c.chi[:, None]) == 1).astype(np.float64)
+            for row, sel in ((0, low), (1, high)):
+                if sel.any():
+                    total[row] += ((on_x[:, sel] * (4 * lam2[sel])[None])
+                                   @ on_y[:, sel].T)[xs, ys]
+            continue
+        if most and isinstance(c, RhoSetTables) and len(c.gamma)**2 <= max(64, len(c.neurons)):
+            # Σ_q A_x[q, act_C[y, q]] = ⟨A_x, P_y⟩: one product per neuron set. It costs
+            # |G|² n_c² against the direct gathers' |G|² n and holds [G, n_c, n_c]: only where
+            # n_c² is at most the circuit's neurons (or small)
             r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
-            if grid:  # Σ_q A_x[q, act_C[y, q]] = ⟨A_x, P_y⟩: one product per neuron set
-                nc = len(c.gamma)
-                onehot = np.zeros((g, nc, nc))
-                onehot[np.arange(g)[:, None], np.arange(nc)[None], c.act_c] = 1.0
-                p_y = onehot.reshape(g, nc * nc).T
-                for row, sel in ((0, low), (1, high)):
-                    if sel.any():
-                        qs, ps, ls = c.q[sel], c.p[sel], lam2[sel][None, :, None]
-                        grid_n = np.empty((g, g))
-                        step = max(1, (1 << 22) // (len(qs) * nc + nc * nc))  # rows x
-                        for x0 in range(0, g, step):
-                            x = np.arange(x0, min(g, x0 + step))
-                            rx = r2[c.act_b[inv[x][:, None], ps[None]]] * ls  # [x, n, q']
-                            a_x = np.zeros((len(x), nc, nc))  # [x, q, q']
-                            for qv in np.unique(qs):
-                                a_x[:, qv] = rx[:, qs == qv].sum(1)
-                            grid_n[x0:x0 + len(x)] = a_x.reshape(len(x), nc * nc) @ p_y
-                        total[row] += grid_n[xs, ys]
-                continue
-            def sq_at(x: np.ndarray, y: np.ndarray, c: Any = c, lam2: Any = lam2,
-                      r2: Any = r2) -> Any:
-                return r2[c.act_b[inv[x][:, None], c.p[None]],
-                          c.act_c[y[:, None], c.q[None]]] * lam2[None]  # [t, n]
+            nc = len(c.gamma)
+            onehot = np.zeros((g, nc, nc))
+            onehot[np.arange(g)[:, None], np.arange(nc)[None], c.act_c] = 1.0
+            p_y = onehot.reshape(g, nc * nc).T
+            for row, sel in ((0, low), (1, high)):
+                if sel.any():
+                    qs, ps, ls = c.q[sel], c.p[sel], lam2[sel][None, :, None]
+                    grid_n = np.empty((g, g))
+                    step = max(1, (1 << 22) // (len(qs) * nc + nc * nc))  # rows x
+                    for x0 in range(0, g, step):
+                        x = np.arange(x0, min(g, x0 + step))
+                        rx = r2[c.act_b[inv[x][:, None], ps[None]]] * ls  # [x, n, q']
+                        a_x = np.zeros((len(x), nc, nc))  # [x, q, q']
+                        for qv in np.unique(qs):
+                            a_x[:, qv] = rx[:, qs == qv].sum(1)
+                        grid_n[x0:x0 + len(x)] = a_x.reshape(len(x), nc * nc) @ p_y
+                    total[row] += grid_n[xs, ys]
+            continue
         step = max(1, (1 << 20) // max(1, len(c.neurons)))  # [t, n] a slab of inputs at a time
         for j in range(0, len(xs), step):
-            sq = sq_at(xs[j:j + step], ys[j:j + step])  # [t, n]
+            sq = _hidden_sq(c, inv, xs[j:j + step], ys[j:j + step])  # [t, n]
             total[0, j:j + step] += sq[:, low].sum(1)
             total[1, j:j + step] += sq[:, high].sum(1)
     return np.sqrt(total * (1 + widen(m + 8)) + 4 * (m + 8) * ETA) * (1 + 4 * U) + TINY
+
+
+def _hidden_sq(c: Any, inv: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """h*_i(x, y)² for each of circuit c's neurons at the inputs (x, y), [t, n]: sign circuits
+    4λ² where b χ(x) = c χ(y) = 1, ρ-sets λ² (α_{g⁻¹·p} + γ_{h·q})⁺² gathered by [x, p] pairs
+    (never whole rows of the actions: n_b, n_c may be |G|)."""
+    lam2 = c.scale**2
+    if isinstance(c, SignTables):
+        on = (((1 - 2 * c.p)[None] * c.chi[x][:, None]) == 1) \
+            & (((1 - 2 * c.q)[None] * c.chi[y][:, None]) == 1)
+        return on * (4 * lam2)[None]
+    r2 = np.maximum(c.alpha[:, None] + c.gamma[None], 0.0) ** 2
+    return r2[c.act_b[inv[x][:, None], c.p[None]], c.act_c[y[:, None], c.q[None]]] * lam2[None]
 
 
 __all__ = ["irrep"]

@@ -150,4 +150,5 @@ def separable(claim: Claim, c: dict, r: dict | None, ih: dict, eps: tuple[float,
 
     return ok, ce_rows
 
+
 __all__ = ["separable"]

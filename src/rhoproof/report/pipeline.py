@@ -101,6 +101,11 @@ def frontier_run(run: Any, instances: Iterable[int], out: str | Path,
     return result
 
 
+def share(v: float, digits: int = 2) -> str:
+    """A ratio to ``digits`` decimals, or in scientific notation where that would print 0."""
+    return f"{v:.{digits}f}" if v == 0 or abs(v) >= 10**-digits else f"{v:.1e}"
+
+
 @dataclass(frozen=True)
 class VerifierSummary:
     """One verifier over a set of certificates."""
@@ -124,9 +129,6 @@ class VerifierSummary:
             return head + "; proof/brute ratios n/a (no model has a bound above 0)"
         over = "" if self.certified_any == self.models else \
             f" (over the {self.certified_any} models with a bound above 0)"
-        def share(v: float, digits: int) -> str:  # never a misleading 0.00
-            return f"{v:.{digits}f}" if v == 0 or abs(v) >= 10**-digits else f"{v:.1e}"
-
         return (head + f"; median proof/brute time {share(self.median_proof_over_brute, 2)}"
                 + ("" if self.median_ops_over_brute is None else
                    f", counted operations {share(self.median_ops_over_brute, 4)}") + over)
